@@ -1,0 +1,162 @@
+// PostgreSQL access: a bounded connection pool, statements prepared by name on every connection,
+// and transactions that retry only serialization failures and deadlocks.
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace loyalty::common {
+
+using Clock = std::chrono::system_clock;
+using Deadline = Clock::time_point;
+
+// When to retry a transaction, and how long to wait first. Pure; unit-tested.
+struct RetryPolicy {
+  int max_attempts = 5;
+  std::chrono::milliseconds base_delay{5};
+  std::chrono::milliseconds max_delay{200};
+
+  // Only serialization failures (40001) and deadlocks (40P01) are safe to retry: the transaction
+  // was rolled back as a whole. A broken commit (outcome unknown) is not.
+  static bool IsRetryable(std::exception_ptr error);
+  // "Full jitter": uniform in [0, min(max_delay, base_delay * 2^(attempt-1))].
+  std::chrono::milliseconds Backoff(int attempt, std::mt19937_64& rng) const;
+};
+
+enum class Isolation { kReadCommitted, kSerializable };
+
+struct PoolStats {
+  int in_use = 0;
+  int idle = 0;
+  int capacity = 0;
+};
+
+class Database {
+ public:
+  Database(std::string url, int pool_size, RetryPolicy retry = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Registers a named statement. Call before the first query (repository constructors do);
+  // each connection prepares every registered statement when it is opened.
+  void Prepare(const std::string& name, const std::string& sql);
+
+  // Until migrations are applied, queries fail fast with UNAVAILABLE.
+  void SetAvailable(bool available);
+  bool available() const;
+
+  // Runs fn(tx) in a transaction and commits; retries the whole of fn on 40001/40P01. The
+  // statement timeout is the time left before `deadline`. fn must be safe to run more than once.
+  template <class Fn>
+  auto Write(Deadline deadline, Fn&& fn, Isolation isolation = Isolation::kReadCommitted);
+
+  // Runs fn(tx) outside a transaction block: one round trip per statement, for plain reads.
+  template <class Fn>
+  auto Read(Deadline deadline, Fn&& fn);
+
+  PoolStats Stats() const;
+  const std::string& url() const { return url_; }
+
+ private:
+  class Lease;
+  Lease Acquire(Deadline deadline);
+  void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
+  std::unique_ptr<pqxx::connection> Open();
+  // In a transaction the timeout is local to it; outside one it stays on the session until the
+  // next Read or Write sets it again.
+  static void SetStatementTimeout(pqxx::transaction_base& tx, Deadline deadline, bool local);
+  void WaitBeforeRetry(int attempt, Deadline deadline);
+
+  std::string url_;
+  int capacity_;
+  RetryPolicy retry_;
+  mutable std::mutex mutex_;
+  std::condition_variable released_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  int open_ = 0;
+  bool available_ = false;
+  std::map<std::string, std::string> statements_;
+};
+
+class Database::Lease {
+ public:
+  Lease(Database* db, std::unique_ptr<pqxx::connection> conn) : db_(db), conn_(std::move(conn)) {}
+  Lease(Lease&&) = default;
+  ~Lease() {
+    if (conn_) db_->Release(std::move(conn_), broken_);
+  }
+  pqxx::connection& conn() { return *conn_; }
+  void MarkBroken() { broken_ = true; }
+
+ private:
+  Database* db_;
+  std::unique_ptr<pqxx::connection> conn_;
+  bool broken_ = false;
+};
+
+template <class Fn>
+auto Database::Write(Deadline deadline, Fn&& fn, Isolation isolation) {
+  for (int attempt = 1;; ++attempt) {
+    auto lease = Acquire(deadline);
+    try {
+      auto run = [&](pqxx::transaction_base& tx) {
+        SetStatementTimeout(tx, deadline, true);
+        if constexpr (std::is_void_v<decltype(fn(tx))>) {
+          fn(tx);
+          tx.commit();
+        } else {
+          auto result = fn(tx);
+          tx.commit();
+          return result;
+        }
+      };
+      if (isolation == Isolation::kSerializable) {
+        pqxx::transaction<pqxx::serializable> tx(lease.conn());
+        return run(tx);
+      }
+      pqxx::work tx(lease.conn());
+      return run(tx);
+    } catch (const pqxx::broken_connection&) {
+      lease.MarkBroken();
+      throw;
+    } catch (const pqxx::in_doubt_error&) {
+      lease.MarkBroken();
+      throw;
+    } catch (const pqxx::transaction_rollback&) {
+      if (!RetryPolicy::IsRetryable(std::current_exception()) || attempt >= retry_.max_attempts) {
+        throw;
+      }
+    }
+    WaitBeforeRetry(attempt, deadline);
+  }
+}
+
+template <class Fn>
+auto Database::Read(Deadline deadline, Fn&& fn) {
+  auto lease = Acquire(deadline);
+  try {
+    pqxx::nontransaction tx(lease.conn());
+    SetStatementTimeout(tx, deadline, false);
+    return fn(static_cast<pqxx::transaction_base&>(tx));
+  } catch (const pqxx::broken_connection&) {
+    lease.MarkBroken();
+    throw;
+  }
+}
+
+// Opens a single connection with a short connect timeout (health checks, migrations, LISTEN).
+std::unique_ptr<pqxx::connection> Connect(const std::string& url);
+
+}  // namespace loyalty::common

@@ -1,0 +1,63 @@
+// API errors and the one mapping from exceptions (ours and the database's) to gRPC status.
+// Every error a client sees carries google.rpc.ErrorInfo with an UPPER_SNAKE reason; bad fields
+// also carry google.rpc.BadRequest naming them. SQL text never reaches a client.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace loyalty::common {
+
+inline constexpr const char* kErrorDomain = "loyalty";
+
+struct FieldViolation {
+  std::string field;
+  std::string description;
+};
+
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(grpc::StatusCode code, std::string reason, std::string message,
+           std::vector<FieldViolation> fields = {});
+
+  grpc::StatusCode code() const { return code_; }
+  const std::string& reason() const { return reason_; }
+  const std::vector<FieldViolation>& fields() const { return fields_; }
+  grpc::Status ToStatus() const;
+
+ private:
+  grpc::StatusCode code_;
+  std::string reason_;
+  std::vector<FieldViolation> fields_;
+};
+
+// INVALID_ARGUMENT, reason INVALID_ARGUMENT, naming one field.
+ApiError InvalidField(const std::string& field, const std::string& description);
+
+// Collects every bad field of a request, then throws one INVALID_ARGUMENT naming them all.
+class Validator {
+ public:
+  // Records a violation unless `ok`. Returns `ok` so callers can skip dependent checks.
+  bool Check(bool ok, const std::string& field, const std::string& description);
+  void ThrowIfInvalid() const;
+
+ private:
+  std::vector<FieldViolation> violations_;
+};
+
+// The one boundary from exceptions to status. Database errors map by SQLSTATE class:
+// unique violation → ALREADY_EXISTS, check/foreign-key violation → FAILED_PRECONDITION,
+// serialization failure/deadlock (after retries) → ABORTED, lost connection → UNAVAILABLE,
+// statement timeout/cancel → DEADLINE_EXCEEDED; anything else → INTERNAL with a generic message.
+grpc::Status StatusFromException(std::exception_ptr error);
+
+// Reads the ErrorInfo reason out of a status (empty when there is none). For clients and tests.
+std::string ErrorReason(const grpc::Status& status);
+// Reads the BadRequest field names out of a status.
+std::vector<std::string> ErrorFields(const grpc::Status& status);
+
+}  // namespace loyalty::common

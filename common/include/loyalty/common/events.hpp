@@ -1,0 +1,136 @@
+// Event delivery between services: a transactional outbox on the publisher's side, a relay that
+// delivers each event to each subscriber over loyalty.events.v1.EventSinkService until it is
+// acknowledged, and an inbox on the subscriber's side that applies each event exactly once.
+// The tables are in common/migrations/V900__event_delivery.sql; the flow in docs/architecture.md.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "loyalty/common/db.hpp"
+#include "loyalty/common/metrics.hpp"
+#include "loyalty/common/server.hpp"
+#include "loyalty/events/v1/events.grpc.pb.h"
+
+namespace loyalty::common {
+
+// The LISTEN/NOTIFY channel of a schema's outbox.
+std::string OutboxChannel(const std::string& schema);
+
+// Writes events in the caller's transaction, one delivery row per subscriber, and wakes the relay
+// when the transaction commits.
+class OutboxWriter {
+ public:
+  OutboxWriter(Database& db, std::string schema, std::vector<std::string> subscribers);
+
+  // `sequence` is the aggregate's own event counter (1, 2, ...), kept by the caller on the
+  // aggregate's row: that row's lock orders the events, and purging the outbox cannot reset it.
+  void Append(pqxx::transaction_base& tx, const std::string& store_id,
+              const std::string& aggregate_id, int64_t sequence, const std::string& type,
+              const google::protobuf::Message& payload) const;
+
+ private:
+  std::string schema_;
+  std::string subscribers_;  // a Postgres text[] literal of the names
+};
+
+struct Subscriber {
+  std::string name;     // recorded on each delivery row, e.g. "points"
+  std::string address;  // host:port of its EventSinkService
+};
+
+struct RelayOptions {
+  int batch_size = 64;
+  std::chrono::milliseconds poll_interval{1000};  // the fallback when no NOTIFY arrives
+  std::chrono::milliseconds deliver_timeout{3000};
+  std::chrono::milliseconds max_backoff{30000};
+};
+
+// How long to wait before the next attempt after `attempts` failures: doubling from 100 ms,
+// capped. Pure; unit-tested.
+std::chrono::milliseconds RelayBackoff(int attempts, std::chrono::milliseconds cap);
+
+// Delivers a schema's outbox. Several replicas may run one each: rows are claimed with
+// FOR UPDATE SKIP LOCKED and held while delivering, so a relay that dies between delivery and
+// acknowledgement leaves the row pending and it is delivered again (the inbox makes that safe).
+// Each subscriber has its own worker, so a stopped subscriber never holds up another.
+class Relay {
+ public:
+  Relay(Database& db, std::string schema, std::vector<Subscriber> subscribers,
+        std::string internal_token, RelayOptions options = {});
+
+  // Runs until stop: one thread per subscriber plus one listening for NOTIFY.
+  void Run(std::stop_token stop);
+  // One pass for one subscriber: claims up to batch_size due rows, delivers them, records the
+  // outcome. Returns how many were attempted. For tests and for Run.
+  int DeliverOnce(const Subscriber& subscriber);
+  // Pending deliveries and the age of the oldest, per subscriber; registered as gauges.
+  void RegisterMetrics(Metrics& metrics);
+
+ private:
+  void Listen(std::stop_token stop);
+  void Wake();
+
+  Database& db_;
+  std::string schema_;
+  std::vector<Subscriber> subscribers_;
+  std::string internal_token_;
+  RelayOptions options_;
+  std::map<std::string, std::unique_ptr<loyalty::events::v1::EventSinkService::Stub>> stubs_;
+  std::mutex wake_mutex_;
+  std::condition_variable_any woken_;
+  uint64_t wake_count_ = 0;
+};
+
+// Deletes delivered and dead outbox rows, and inbox rows, older than `retention`. Returns rows
+// deleted. Safe to run on several replicas at once.
+int PurgeEventTables(Database& db, const std::string& schema, std::chrono::hours retention);
+
+// Thrown by an event handler when the event can never be applied; the relay dead-letters it.
+class InvalidEvent : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Applies each event once: the handler's effects and the inbox record commit together.
+// Events of one aggregate must arrive in sequence; a gap answers FAILED_PRECONDITION (retry).
+class Inbox {
+ public:
+  using Handler = std::function<void(pqxx::transaction_base&, const loyalty::events::v1::Event&)>;
+  Inbox(Database& db, std::string schema);
+
+  // Returns true when the event had been applied before. Throws ApiError: INVALID_ARGUMENT
+  // when the handler threw InvalidEvent (recorded as rejected, so the sequence moves on).
+  bool Receive(const loyalty::events::v1::Event& event, Deadline deadline, const Handler& handler);
+
+ private:
+  Database& db_;
+  std::string schema_;
+};
+
+// A ready EventSinkService: validates the envelope and hands each event type to its handler
+// through an Inbox. Unknown types are INVALID_ARGUMENT.
+class InboxEventSink : public loyalty::events::v1::EventSinkService::CallbackService {
+ public:
+  InboxEventSink(ServiceHost& host, std::string schema);
+  void On(const std::string& type, Inbox::Handler handler);
+
+  grpc::ServerUnaryReactor* DeliverEvent(grpc::CallbackServerContext* context,
+                                         const loyalty::events::v1::DeliverEventRequest* request,
+                                         loyalty::events::v1::DeliverEventResponse* response) override;
+
+ private:
+  ServiceHost& host_;
+  Inbox inbox_;
+  std::map<std::string, Inbox::Handler> handlers_;
+};
+
+}  // namespace loyalty::common

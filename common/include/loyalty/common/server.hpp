@@ -1,0 +1,152 @@
+// The one way every service is started: configuration, logging, migrations, a gRPC server with
+// health and reflection, per-call logging and metrics, internal-token checks, background loops
+// and a graceful SIGTERM. A service's main() only wires its handlers (see RunServiceMain).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loyalty/common/config.hpp"
+#include "loyalty/common/db.hpp"
+#include "loyalty/common/errors.hpp"
+#include "loyalty/common/log.hpp"
+#include "loyalty/common/metrics.hpp"
+#include "loyalty/common/migrations.hpp"
+#include "loyalty/common/worker_pool.hpp"
+
+namespace loyalty::common {
+
+// Metadata keys between services.
+inline constexpr const char* kCorrelationHeader = "x-correlation-id";
+inline constexpr const char* kInternalTokenHeader = "x-loyalty-internal-token";
+// Health service name that reports only that the process works (Kubernetes liveness);
+// the default name "" is readiness: database reachable and migrations applied.
+inline constexpr const char* kLivenessService = "liveness";
+
+// What a handler knows about the call it serves.
+struct CallContext {
+  std::string method;
+  std::string correlation_id;
+  std::string store_id;
+  Deadline deadline;
+  std::string internal_token;  // this service's own token, for downstream calls
+};
+
+// A client context for a call to another service: the caller's remaining deadline, its
+// correlation id and the internal token.
+std::unique_ptr<grpc::ClientContext> DownstreamContext(const CallContext& call);
+
+// A plaintext channel to another service in the cluster.
+std::shared_ptr<grpc::Channel> InternalChannel(const std::string& address);
+
+// Constant-time comparison for secrets.
+bool SecretsEqual(const std::string& a, const std::string& b);
+
+class ServiceHost {
+ public:
+  ServiceHost(ServiceConfig config, MigrationSet migrations);
+  ~ServiceHost();
+  ServiceHost(const ServiceHost&) = delete;
+  ServiceHost& operator=(const ServiceHost&) = delete;
+
+  const ServiceConfig& config() const { return config_; }
+  Database& db() { return db_; }
+  Metrics& metrics() { return metrics_; }
+
+  // The gateway authenticates its callers itself; the internal services require the token.
+  void SetRequireInternalToken(bool require) { require_internal_token_ = require; }
+  void AddService(grpc::Service* service);
+  // A loop run on its own thread from Start() until shutdown (the outbox relay, jobs).
+  // It runs only once the database is ready, and must return soon after stop is requested.
+  void AddBackground(std::string name, std::function<void(std::stop_token)> loop);
+
+  // Runs `handler(call)` on the worker pool and finishes the call with OK, or with the status
+  // mapped from whatever it throws. `store_id` is only used for logs.
+  template <class Handler>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* method,
+                                  const std::string& store_id, Handler handler);
+
+  // Starts serving; returns at once. The port is known after this (for port 0 in tests).
+  void Start();
+  int port() const { return port_; }
+  // Readiness off, stop accepting, let in-flight calls finish within the grace period, stop
+  // background loops. Idempotent.
+  void Shutdown();
+  // Start(), wait for SIGTERM or SIGINT (blocked by BlockShutdownSignals), Shutdown().
+  int Run();
+
+ private:
+  CallContext BeginCall(grpc::CallbackServerContext* context, const char* method,
+                        const std::string& store_id) const;
+  std::optional<grpc::Status> Admit(const grpc::CallbackServerContext& context) const;
+  grpc::Status RunHandler(const CallContext& call, const std::function<void()>& body) const;
+  void Finish(grpc::ServerUnaryReactor* reactor, const CallContext& call,
+              std::chrono::steady_clock::time_point started, const grpc::Status& status);
+  void ReadinessLoop(std::stop_token stop);
+  void StartBackgroundLoops();
+  bool CheckDatabase();
+
+  ServiceConfig config_;
+  MigrationSet migrations_;
+  Database db_;
+  Metrics metrics_;
+  WorkerPool workers_;
+  bool require_internal_token_ = true;
+  std::vector<grpc::Service*> services_;
+  std::vector<std::pair<std::string, std::function<void(std::stop_token)>>> background_;
+  std::vector<std::jthread> background_threads_;
+  std::jthread readiness_thread_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  std::unique_ptr<pqxx::connection> health_conn_;
+  std::atomic<bool> migrated_{false};
+  std::atomic<bool> shutting_down_{false};
+  bool shut_down_ = false;
+  int port_ = 0;
+};
+
+template <class Handler>
+grpc::ServerUnaryReactor* ServiceHost::Serve(grpc::CallbackServerContext* context,
+                                             const char* method, const std::string& store_id,
+                                             Handler handler) {
+  auto* reactor = context->DefaultReactor();
+  const auto started = std::chrono::steady_clock::now();
+  auto call = std::make_shared<CallContext>(BeginCall(context, method, store_id));
+  if (auto refused = Admit(*context)) {
+    Finish(reactor, *call, started, *refused);
+    return reactor;
+  }
+  const bool queued = workers_.TrySubmit([this, reactor, call, started, handler]() mutable {
+    Finish(reactor, *call, started, RunHandler(*call, [&] { handler(*call); }));
+  });
+  if (!queued) {
+    Finish(reactor, *call, started,
+           ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED, "OVERLOADED",
+                    "the service is overloaded; retry with backoff")
+               .ToStatus());
+  }
+  return reactor;
+}
+
+// Blocks SIGTERM and SIGINT in the calling thread (and so in every thread it starts later), so
+// that ServiceHost::Run can sigwait for them. Call first thing in main().
+void BlockShutdownSignals();
+
+// The whole main() of a service: parses flags (--migrate-only, --help), reads configuration
+// (exit 2 naming bad variables), sets up logging, then either applies migrations and exits, or
+// lets `wire` register handlers and runs until SIGTERM. `read_extra` reads service-specific
+// variables into the same error report before anything starts. What `wire` returns owns the
+// service's objects and lives until the server has stopped.
+using Wiring = std::function<std::shared_ptr<void>(ServiceHost&)>;
+int RunServiceMain(int argc, char** argv, const ServiceDefaults& defaults, MigrationSet migrations,
+                   const std::function<void(EnvReader&)>& read_extra, const Wiring& wire);
+
+}  // namespace loyalty::common

@@ -1,0 +1,130 @@
+#include "loyalty/common/db.hpp"
+
+#include <algorithm>
+
+#include "loyalty/common/errors.hpp"
+
+namespace loyalty::common {
+
+bool RetryPolicy::IsRetryable(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const pqxx::serialization_failure&) {
+    return true;
+  } catch (const pqxx::deadlock_detected&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::chrono::milliseconds RetryPolicy::Backoff(int attempt, std::mt19937_64& rng) const {
+  const int shift = std::clamp(attempt - 1, 0, 20);
+  const auto ceiling = std::min<long long>(max_delay.count(), base_delay.count() << shift);
+  std::uniform_int_distribution<long long> pick(0, ceiling);
+  return std::chrono::milliseconds(pick(rng));
+}
+
+std::unique_ptr<pqxx::connection> Connect(const std::string& url) {
+  return std::make_unique<pqxx::connection>(url);
+}
+
+Database::Database(std::string url, int pool_size, RetryPolicy retry)
+    : url_(std::move(url)), capacity_(pool_size), retry_(retry) {}
+
+Database::~Database() = default;
+
+void Database::Prepare(const std::string& name, const std::string& sql) {
+  std::lock_guard lock(mutex_);
+  statements_[name] = sql;
+}
+
+void Database::SetAvailable(bool available) {
+  std::lock_guard lock(mutex_);
+  available_ = available;
+}
+
+bool Database::available() const {
+  std::lock_guard lock(mutex_);
+  return available_;
+}
+
+std::unique_ptr<pqxx::connection> Database::Open() {
+  auto conn = Connect(url_);
+  std::map<std::string, std::string> statements;
+  {
+    std::lock_guard lock(mutex_);
+    statements = statements_;
+  }
+  for (const auto& [name, sql] : statements) conn->prepare(name, sql);
+  return conn;
+}
+
+Database::Lease Database::Acquire(Deadline deadline) {
+  std::unique_lock lock(mutex_);
+  if (!available_) {
+    throw ApiError(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                   "the database is not ready; retry");
+  }
+  for (;;) {
+    if (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    if (open_ < capacity_) {
+      ++open_;
+      lock.unlock();
+      try {
+        return Lease(this, Open());
+      } catch (...) {
+        lock.lock();
+        --open_;
+        released_.notify_one();
+        throw;
+      }
+    }
+    if (released_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      throw ApiError(grpc::StatusCode::UNAVAILABLE, "DATABASE_POOL_EXHAUSTED",
+                     "no database connection became free in time; retry");
+    }
+  }
+}
+
+void Database::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
+  std::lock_guard lock(mutex_);
+  if (broken || !conn->is_open()) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  released_.notify_one();
+}
+
+PoolStats Database::Stats() const {
+  std::lock_guard lock(mutex_);
+  const int idle = static_cast<int>(idle_.size());
+  return {open_ - idle, idle, capacity_};
+}
+
+void Database::SetStatementTimeout(pqxx::transaction_base& tx, Deadline deadline, bool local) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  if (left <= 0) {
+    throw ApiError(grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                   "the call's deadline passed");
+  }
+  tx.exec_params("SELECT set_config('statement_timeout', $1, $2)", std::to_string(left), local);
+}
+
+void Database::WaitBeforeRetry(int attempt, Deadline deadline) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto delay = retry_.Backoff(attempt, rng);
+  if (Clock::now() + delay >= deadline) {
+    throw ApiError(grpc::StatusCode::ABORTED, "CONCURRENT_UPDATE",
+                   "a concurrent update conflicted and no time is left to retry");
+  }
+  std::this_thread::sleep_for(delay);
+}
+
+}  // namespace loyalty::common

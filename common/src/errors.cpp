@@ -1,0 +1,145 @@
+#include "loyalty/common/errors.hpp"
+
+#include <pqxx/except>
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "loyalty/common/log.hpp"
+
+namespace loyalty::common {
+namespace {
+
+ApiError FromDatabase(grpc::StatusCode code, const char* reason, const char* message) {
+  return ApiError(code, reason, message);
+}
+
+// SQLSTATE → API error, for sql_error subclasses that libpqxx does not type.
+ApiError FromSqlState(const std::string& state) {
+  if (state == "57014") {
+    return FromDatabase(grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                        "the operation ran out of time");
+  }
+  if (state.starts_with("08") || state.starts_with("57P") || state.starts_with("53")) {
+    return FromDatabase(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                        "the database is unavailable; retry");
+  }
+  if (state == "40001" || state == "40P01") {
+    return FromDatabase(grpc::StatusCode::ABORTED, "CONCURRENT_UPDATE",
+                        "a concurrent update conflicted; retry");
+  }
+  return FromDatabase(grpc::StatusCode::INTERNAL, "INTERNAL", "internal error");
+}
+
+ApiError Classify(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ApiError& e) {
+    return e;
+  } catch (const pqxx::unique_violation&) {
+    return FromDatabase(grpc::StatusCode::ALREADY_EXISTS, "ALREADY_EXISTS",
+                        "the resource already exists");
+  } catch (const pqxx::check_violation&) {
+    return FromDatabase(grpc::StatusCode::FAILED_PRECONDITION, "CONSTRAINT_VIOLATED",
+                        "the change would break a rule of the data");
+  } catch (const pqxx::foreign_key_violation&) {
+    return FromDatabase(grpc::StatusCode::FAILED_PRECONDITION, "CONSTRAINT_VIOLATED",
+                        "the change refers to something that does not exist");
+  } catch (const pqxx::sql_error& e) {
+    return FromSqlState(e.sqlstate());
+  } catch (const pqxx::serialization_failure&) {
+    return FromSqlState("40001");
+  } catch (const pqxx::deadlock_detected&) {
+    return FromSqlState("40P01");
+  } catch (const pqxx::in_doubt_error&) {
+    return FromDatabase(grpc::StatusCode::UNAVAILABLE, "OUTCOME_UNKNOWN",
+                        "the database connection broke during commit; retry with the same key");
+  } catch (const pqxx::broken_connection&) {
+    return FromSqlState("08006");
+  } catch (const std::exception& e) {
+    log::Error("unexpected exception", {{"error", e.what()}});
+    return FromDatabase(grpc::StatusCode::INTERNAL, "INTERNAL", "internal error");
+  } catch (...) {
+    return FromDatabase(grpc::StatusCode::INTERNAL, "INTERNAL", "internal error");
+  }
+}
+
+}  // namespace
+
+ApiError::ApiError(grpc::StatusCode code, std::string reason, std::string message,
+                   std::vector<FieldViolation> fields)
+    : std::runtime_error(std::move(message)),
+      code_(code),
+      reason_(std::move(reason)),
+      fields_(std::move(fields)) {}
+
+grpc::Status ApiError::ToStatus() const {
+  google::rpc::Status status;
+  status.set_code(static_cast<int>(code_));
+  status.set_message(what());
+  google::rpc::ErrorInfo info;
+  info.set_reason(reason_);
+  info.set_domain(kErrorDomain);
+  status.add_details()->PackFrom(info);
+  if (!fields_.empty()) {
+    google::rpc::BadRequest bad_request;
+    for (const auto& field : fields_) {
+      auto* violation = bad_request.add_field_violations();
+      violation->set_field(field.field);
+      violation->set_description(field.description);
+    }
+    status.add_details()->PackFrom(bad_request);
+  }
+  return grpc::Status(code_, what(), status.SerializeAsString());
+}
+
+ApiError InvalidField(const std::string& field, const std::string& description) {
+  return ApiError(grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", field + ": " + description,
+                  {{field, description}});
+}
+
+bool Validator::Check(bool ok, const std::string& field, const std::string& description) {
+  if (!ok) violations_.push_back({field, description});
+  return ok;
+}
+
+void Validator::ThrowIfInvalid() const {
+  if (violations_.empty()) return;
+  std::string message;
+  for (const auto& v : violations_) {
+    if (!message.empty()) message += "; ";
+    message += v.field + ": " + v.description;
+  }
+  throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", message, violations_);
+}
+
+grpc::Status StatusFromException(std::exception_ptr error) { return Classify(error).ToStatus(); }
+
+namespace {
+google::rpc::Status Details(const grpc::Status& status) {
+  google::rpc::Status details;
+  details.ParseFromString(status.error_details());
+  return details;
+}
+}  // namespace
+
+std::string ErrorReason(const grpc::Status& status) {
+  const auto details = Details(status);
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return {};
+}
+
+std::vector<std::string> ErrorFields(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  const auto details = Details(status);
+  for (const auto& any : details.details()) {
+    google::rpc::BadRequest bad_request;
+    if (!any.UnpackTo(&bad_request)) continue;
+    for (const auto& v : bad_request.field_violations()) fields.push_back(v.field());
+  }
+  return fields;
+}
+
+}  // namespace loyalty::common

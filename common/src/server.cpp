@@ -1,0 +1,306 @@
+#include "loyalty/common/server.hpp"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#include "loyalty/common/failpoint.hpp"
+
+namespace loyalty::common {
+namespace {
+
+std::string NewCorrelationId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string id(16, '0');
+  uint64_t bits = rng();
+  for (auto& c : id) {
+    c = kHex[bits & 0xf];
+    bits >>= 4;
+  }
+  return id;
+}
+
+std::string Metadata(const grpc::CallbackServerContext& context, const char* key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return {};
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+bool SecretsEqual(const std::string& a, const std::string& b) {
+  // Length is not secret (tokens have fixed formats); content is compared in constant time.
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::unique_ptr<grpc::ClientContext> DownstreamContext(const CallContext& call) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(call.deadline);
+  context->AddMetadata(kCorrelationHeader, call.correlation_id);
+  context->AddMetadata(kInternalTokenHeader, call.internal_token);
+  return context;
+}
+
+std::shared_ptr<grpc::Channel> InternalChannel(const std::string& address) {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+ServiceHost::ServiceHost(ServiceConfig config, MigrationSet migrations)
+    : config_(std::move(config)),
+      migrations_(std::move(migrations)),
+      db_(config_.database_url, config_.db_pool_size),
+      workers_(config_.worker_threads, config_.worker_queue) {
+  metrics_.AddGauge("loyalty_db_pool_connections", "Database connections by state.", [this] {
+    auto stats = db_.Stats();
+    return std::vector<Metrics::Sample>{{"state=\"in_use\"", double(stats.in_use)},
+                                        {"state=\"idle\"", double(stats.idle)}};
+  });
+  metrics_.AddGauge("loyalty_worker_queue_length", "Calls waiting for a worker thread.", [this] {
+    return std::vector<Metrics::Sample>{{"", double(workers_.queued())}};
+  });
+}
+
+ServiceHost::~ServiceHost() { Shutdown(); }
+
+void ServiceHost::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void ServiceHost::AddBackground(std::string name, std::function<void(std::stop_token)> loop) {
+  background_.emplace_back(std::move(name), std::move(loop));
+}
+
+CallContext ServiceHost::BeginCall(grpc::CallbackServerContext* context, const char* method,
+                                   const std::string& store_id) const {
+  CallContext call;
+  call.method = method;
+  call.correlation_id = Metadata(*context, kCorrelationHeader);
+  if (call.correlation_id.empty() || call.correlation_id.size() > 128) {
+    call.correlation_id = NewCorrelationId();
+  }
+  call.store_id = store_id;
+  call.deadline = context->deadline();
+  // A call without a deadline gets the default, so nothing downstream waits forever.
+  const auto fallback = Clock::now() + config_.default_deadline;
+  if (call.deadline > fallback) call.deadline = fallback;
+  call.internal_token = config_.internal_token;
+  return call;
+}
+
+std::optional<grpc::Status> ServiceHost::Admit(const grpc::CallbackServerContext& context) const {
+  if (!require_internal_token_) return std::nullopt;
+  if (SecretsEqual(Metadata(context, kInternalTokenHeader), config_.internal_token)) {
+    return std::nullopt;
+  }
+  return ApiError(grpc::StatusCode::UNAUTHENTICATED, "INTERNAL_TOKEN_REQUIRED",
+                  "this service only accepts calls from the platform's own services")
+      .ToStatus();
+}
+
+grpc::Status ServiceHost::RunHandler(const CallContext& call,
+                                     const std::function<void()>& body) const {
+  log::ScopedContext scope({call.method, call.correlation_id, call.store_id});
+  try {
+    failpoint::Hit("rpc.before_handler");
+    body();
+    return grpc::Status::OK;
+  } catch (...) {
+    return StatusFromException(std::current_exception());
+  }
+}
+
+void ServiceHost::Finish(grpc::ServerUnaryReactor* reactor, const CallContext& call,
+                         std::chrono::steady_clock::time_point started,
+                         const grpc::Status& status) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.RecordRpc(call.method, status.error_code(), seconds);
+  log::ScopedContext scope({call.method, call.correlation_id, call.store_id});
+  nlohmann::json fields = {{"code", static_cast<int>(status.error_code())},
+                           {"duration_ms", seconds * 1000.0}};
+  if (!status.ok()) {
+    fields["error"] = status.error_message();
+    fields["reason"] = ErrorReason(status);
+  }
+  if (status.ok() || status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+      status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    log::Info("rpc", fields);
+  } else {
+    log::Warn("rpc", fields);
+  }
+  reactor->Finish(status);
+}
+
+bool ServiceHost::CheckDatabase() {
+  try {
+    if (!health_conn_ || !health_conn_->is_open()) health_conn_ = Connect(config_.database_url);
+    if (!migrated_) {
+      const int applied = ApplyMigrations(*health_conn_, migrations_);
+      log::Info("migrations up to date", {{"schema", migrations_.schema}, {"applied", applied}});
+      migrated_ = true;
+      db_.SetAvailable(true);
+      StartBackgroundLoops();
+    }
+    pqxx::nontransaction tx(*health_conn_);
+    tx.exec("SELECT 1");
+    return true;
+  } catch (const MigrationError& e) {
+    // Not a blip: an edited or unknown migration needs a human. Stay NOT_SERVING and say why.
+    log::Error("migrations refused", {{"error", e.what()}});
+    return false;
+  } catch (const std::exception& e) {
+    health_conn_.reset();
+    log::Warn("database check failed", {{"error", e.what()}});
+    return false;
+  }
+}
+
+void ServiceHost::StartBackgroundLoops() {
+  for (auto& [name, loop] : background_) {
+    background_threads_.emplace_back([name = name, loop = loop](std::stop_token stop) {
+      log::Info("background loop started", {{"loop", name}});
+      while (!stop.stop_requested()) {
+        try {
+          loop(stop);
+        } catch (const std::exception& e) {
+          log::Error("background loop failed; restarting", {{"loop", name}, {"error", e.what()}});
+          SleepUnlessStopped(stop, std::chrono::seconds(1));
+        }
+      }
+    });
+  }
+}
+
+void ServiceHost::ReadinessLoop(std::stop_token stop) {
+  auto* health = server_->GetHealthCheckService();
+  bool last = false;
+  bool first = true;
+  while (!stop.stop_requested()) {
+    const bool ready = CheckDatabase() && !shutting_down_;
+    if (ready != last || first) {
+      health->SetServingStatus("", ready);
+      log::Info(ready ? "ready" : "not ready");
+      last = ready;
+      first = false;
+    }
+    SleepUnlessStopped(stop, std::chrono::seconds(1));
+  }
+}
+
+void ServiceHost::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  // Linking alone is not enough: --as-needed drops the plugin unless it is referenced.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("0.0.0.0:" + std::to_string(config_.grpc_port),
+                           grpc::InsecureServerCredentials(), &port_);
+  for (auto* service : services_) builder.RegisterService(service);
+  server_ = builder.BuildAndStart();
+  if (!server_) {
+    throw std::runtime_error("cannot listen for gRPC on port " + std::to_string(config_.grpc_port));
+  }
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", false);
+  health->SetServingStatus(kLivenessService, true);
+  if (config_.metrics_port != 0) {
+    metrics_server_ = std::make_unique<MetricsServer>(metrics_, config_.metrics_port);
+  }
+  readiness_thread_ = std::jthread([this](std::stop_token stop) { ReadinessLoop(stop); });
+  log::Info("listening", {{"grpc_port", port_}, {"metrics_port", config_.metrics_port}});
+}
+
+void ServiceHost::Shutdown() {
+  if (shut_down_ || !server_) return;
+  shut_down_ = true;
+  shutting_down_ = true;
+  log::Info("draining", {{"grace_seconds", config_.shutdown_grace.count()}});
+  server_->GetHealthCheckService()->SetServingStatus("", false);
+  readiness_thread_.request_stop();
+  if (readiness_thread_.joinable()) readiness_thread_.join();
+  // Stops accepting calls now; calls in flight get until the deadline, then are cancelled.
+  server_->Shutdown(Clock::now() + config_.shutdown_grace);
+  workers_.Stop();
+  for (auto& t : background_threads_) t.request_stop();
+  background_threads_.clear();  // jthread joins
+  server_->Wait();
+  metrics_server_.reset();
+  log::Info("stopped");
+}
+
+int ServiceHost::Run() {
+  Start();
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  log::Info("signal received", {{"signal", received}});
+  Shutdown();
+  return 0;
+}
+
+void BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int RunServiceMain(int argc, char** argv, const ServiceDefaults& defaults, MigrationSet migrations,
+                   const std::function<void(EnvReader&)>& read_extra, const Wiring& wire) {
+  BlockShutdownSignals();
+  bool migrate_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--migrate-only") {
+      migrate_only = true;
+    } else {
+      std::cerr << "usage: " << argv[0] << " [--migrate-only]\n"
+                << "Configuration comes from LOYALTY_* environment variables; see the README.\n";
+      return arg == "--help" ? 0 : 2;
+    }
+  }
+  // libpq's own connect timeout, so a dead host cannot stall health checks.
+  setenv("PGCONNECT_TIMEOUT", "3", 0);
+  ServiceConfig config;
+  try {
+    EnvReader reader(ProcessEnv());
+    config = ReadServiceConfig(reader, defaults);
+    read_extra(reader);
+    if (auto spec = ProcessEnv()("LOYALTY_FAILPOINTS")) {
+      try {
+        failpoint::Configure(*spec);
+      } catch (const std::invalid_argument& e) {
+        reader.Reject("LOYALTY_FAILPOINTS", e.what());
+      }
+    }
+    reader.ThrowIfErrors();
+  } catch (const ConfigError& e) {
+    std::cerr << "loyalty-" << defaults.service << ": " << e.what() << "\n";
+    return 2;
+  }
+  log::Init(config.service, config.log_level);
+  try {
+    if (migrate_only) {
+      auto conn = Connect(config.database_url);
+      const int applied = ApplyMigrations(*conn, migrations);
+      log::Info("migrations up to date", {{"schema", migrations.schema}, {"applied", applied}});
+      return 0;
+    }
+    ServiceHost host(config, std::move(migrations));
+    auto owner = wire(host);
+    return host.Run();
+  } catch (const std::exception& e) {
+    log::Error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+}  // namespace loyalty::common
