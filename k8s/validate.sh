@@ -42,9 +42,13 @@ renderers=("$kubectl")
 if ! "$kubectl" version --client 2>/dev/null | grep -q 'v1\.20\.'; then
   old="$cache/kubectl-1.20/usr/bin/kubectl"
   if [ ! -x "$old" ]; then
+    rm -rf "$cache/download"
     mkdir -p "$cache/download"
-    (cd "$cache/download" && { apt-get download -qq kubernetes-client 2>/dev/null ||
-      { apt_update && apt-get download -qq kubernetes-client 2>/dev/null; }; })
+    fetch() { (cd "$cache/download" && apt-get download -qq kubernetes-client 2>/dev/null); }
+    if ! fetch; then
+      [ "$(id -u)" = 0 ] && apt_update
+      fetch || { echo "validate.sh: cannot apt-get download kubernetes-client (kubectl 1.20)" >&2; exit 1; }
+    fi
     deb="$(ls "$cache"/download/kubernetes-client_*.deb)"
     case "$deb" in *_1.20.*) ;; *) echo "validate.sh: expected kubectl 1.20, got $deb" >&2; exit 1 ;; esac
     dpkg-deb -x "$deb" "$cache/kubectl-1.20"

@@ -36,7 +36,13 @@ Database::~Database() = default;
 
 void Database::Prepare(const std::string& name, const std::string& sql) {
   std::lock_guard lock(mutex_);
-  statements_[name] = sql;
+  for (const auto& [existing, text] : statements_) {
+    if (existing == name) {
+      if (text != sql) throw std::logic_error("statement " + name + " registered twice");
+      return;
+    }
+  }
+  statements_.emplace_back(name, sql);
 }
 
 void Database::SetAvailable(bool available) {
@@ -49,15 +55,17 @@ bool Database::available() const {
   return available_;
 }
 
-std::unique_ptr<pqxx::connection> Database::Open() {
-  auto conn = Connect(url_);
-  std::map<std::string, std::string> statements;
+// Opens the connection if needed and prepares statements registered since it last did.
+Database::Pooled Database::Ready(Pooled pooled) {
+  if (!pooled.conn) pooled.conn = Connect(url_);
+  std::vector<std::pair<std::string, std::string>> missing;
   {
     std::lock_guard lock(mutex_);
-    statements = statements_;
+    missing.assign(statements_.begin() + static_cast<long>(pooled.prepared), statements_.end());
   }
-  for (const auto& [name, sql] : statements) conn->prepare(name, sql);
-  return conn;
+  for (const auto& [name, sql] : missing) pooled.conn->prepare(name, sql);
+  pooled.prepared += missing.size();
+  return pooled;
 }
 
 Database::Lease Database::Acquire(Deadline deadline) {
@@ -67,36 +75,37 @@ Database::Lease Database::Acquire(Deadline deadline) {
                    "the database is not ready; retry");
   }
   for (;;) {
+    Pooled pooled;
     if (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
+      pooled = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
-    }
-    if (open_ < capacity_) {
+    } else if (open_ < capacity_) {
       ++open_;
-      lock.unlock();
-      try {
-        return Lease(this, Open());
-      } catch (...) {
-        lock.lock();
-        --open_;
-        released_.notify_one();
-        throw;
+    } else {
+      if (released_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        throw ApiError(grpc::StatusCode::UNAVAILABLE, "DATABASE_POOL_EXHAUSTED",
+                       "no database connection became free in time; retry");
       }
+      continue;
     }
-    if (released_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      throw ApiError(grpc::StatusCode::UNAVAILABLE, "DATABASE_POOL_EXHAUSTED",
-                     "no database connection became free in time; retry");
+    lock.unlock();
+    try {
+      return Lease(this, Ready(std::move(pooled)));
+    } catch (...) {
+      lock.lock();
+      --open_;
+      released_.notify_one();
+      throw;
     }
   }
 }
 
-void Database::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
+void Database::Release(Pooled pooled, bool broken) {
   std::lock_guard lock(mutex_);
-  if (broken || !conn->is_open()) {
+  if (broken || !pooled.conn->is_open()) {
     --open_;
   } else {
-    idle_.push_back(std::move(conn));
+    idle_.push_back(std::move(pooled));
   }
   released_.notify_one();
 }

@@ -261,13 +261,13 @@ function checkServicesAndBudgets(objs, where, minReplicas) {
 function readCallGraph(file) {
   const text = fs.readFileSync(file, 'utf8');
   const block = /```callgraph\n([\s\S]*?)```/.exec(text);
-  if (!block) throw new Error(`${file}: no \`\`\`callgraph block`);
+  if (!block) throw new Error('no ```callgraph block');
   const edges = [];
   for (const raw of block[1].split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const m = /^(\S+)\s*->\s*(.+)$/.exec(line);
-    if (!m) throw new Error(`${file}: cannot read call graph line "${raw}"`);
+    if (!m) throw new Error(`cannot read call graph line "${raw}"`);
     for (const to of m[2].split(',')) edges.push([m[1], to.trim()]);
   }
   return edges;
@@ -400,7 +400,12 @@ function scanTree(dir) {
 }
 
 // ---------------------------------------------------------------- main
-const edges = readCallGraph(opts.callgraph);
+let edges = [];
+try {
+  edges = readCallGraph(opts.callgraph);
+} catch (e) {
+  fail('callgraph', opts.callgraph, e.message);
+}
 if (opts.tree) scanTree(opts.tree);
 for (const [name, file] of opts.render) {
   const objs = parseDocs(file);

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -49,8 +48,8 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Registers a named statement. Call before the first query (repository constructors do);
-  // each connection prepares every registered statement when it is opened.
+  // Registers a named statement (repository constructors do). Every connection prepares each
+  // registered statement once, before its next use after the registration.
   void Prepare(const std::string& name, const std::string& sql);
 
   // Until migrations are applied, queries fail fast with UNAVAILABLE.
@@ -71,9 +70,13 @@ class Database {
 
  private:
   class Lease;
+  struct Pooled {
+    std::unique_ptr<pqxx::connection> conn;
+    size_t prepared = 0;  // how many of statements_ this connection has prepared
+  };
   Lease Acquire(Deadline deadline);
-  void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
-  std::unique_ptr<pqxx::connection> Open();
+  void Release(Pooled pooled, bool broken);
+  Pooled Ready(Pooled pooled);
   // In a transaction the timeout is local to it; outside one it stays on the session until the
   // next Read or Write sets it again.
   static void SetStatementTimeout(pqxx::transaction_base& tx, Deadline deadline, bool local);
@@ -84,25 +87,25 @@ class Database {
   RetryPolicy retry_;
   mutable std::mutex mutex_;
   std::condition_variable released_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::vector<Pooled> idle_;
   int open_ = 0;
   bool available_ = false;
-  std::map<std::string, std::string> statements_;
+  std::vector<std::pair<std::string, std::string>> statements_;  // name, SQL; append-only
 };
 
 class Database::Lease {
  public:
-  Lease(Database* db, std::unique_ptr<pqxx::connection> conn) : db_(db), conn_(std::move(conn)) {}
+  Lease(Database* db, Pooled pooled) : db_(db), pooled_(std::move(pooled)) {}
   Lease(Lease&&) = default;
   ~Lease() {
-    if (conn_) db_->Release(std::move(conn_), broken_);
+    if (pooled_.conn) db_->Release(std::move(pooled_), broken_);
   }
-  pqxx::connection& conn() { return *conn_; }
+  pqxx::connection& conn() { return *pooled_.conn; }
   void MarkBroken() { broken_ = true; }
 
  private:
   Database* db_;
-  std::unique_ptr<pqxx::connection> conn_;
+  Pooled pooled_;
   bool broken_ = false;
 };
 

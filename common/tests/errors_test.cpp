@@ -1,0 +1,81 @@
+#include "loyalty/common/errors.hpp"
+
+#include <gtest/gtest.h>
+
+#include <pqxx/except>
+
+namespace loyalty::common {
+namespace {
+
+template <class E, class... Args>
+grpc::Status Map(Args&&... args) {
+  return StatusFromException(std::make_exception_ptr(E(std::forward<Args>(args)...)));
+}
+
+TEST(ErrorMapping, DatabaseErrorsBySqlState) {
+  const std::string sql = "INSERT INTO secret_table VALUES ('x')";
+  auto unique = Map<pqxx::unique_violation>("duplicate key", sql, "23505");
+  EXPECT_EQ(unique.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  auto check = Map<pqxx::check_violation>("violates check", sql, "23514");
+  EXPECT_EQ(check.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ErrorReason(check), "CONSTRAINT_VIOLATED");
+  auto timeout = Map<pqxx::sql_error>("canceling statement due to statement timeout", sql, "57014");
+  EXPECT_EQ(timeout.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  auto shutdown = Map<pqxx::sql_error>("terminating connection", sql, "57P01");
+  EXPECT_EQ(shutdown.error_code(), grpc::StatusCode::UNAVAILABLE);
+  auto lost = Map<pqxx::broken_connection>("server closed the connection");
+  EXPECT_EQ(lost.error_code(), grpc::StatusCode::UNAVAILABLE);
+  auto serialization = Map<pqxx::serialization_failure>("could not serialize");
+  EXPECT_EQ(serialization.error_code(), grpc::StatusCode::ABORTED);
+  auto deadlock = Map<pqxx::deadlock_detected>("deadlock detected");
+  EXPECT_EQ(deadlock.error_code(), grpc::StatusCode::ABORTED);
+  auto doubt = Map<pqxx::in_doubt_error>("commit outcome unknown");
+  EXPECT_EQ(doubt.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ErrorReason(doubt), "OUTCOME_UNKNOWN");
+  auto syntax = Map<pqxx::syntax_error>("syntax error at or near", sql, "42601");
+  EXPECT_EQ(syntax.error_code(), grpc::StatusCode::INTERNAL);
+
+  for (const auto& status : {unique, check, timeout, shutdown, lost, syntax}) {
+    EXPECT_EQ(status.error_message().find("secret_table"), std::string::npos)
+        << "SQL leaked: " << status.error_message();
+    EXPECT_EQ(status.error_message().find("duplicate key"), std::string::npos);
+    EXPECT_FALSE(ErrorReason(status).empty());
+  }
+}
+
+TEST(ErrorMapping, ApiErrorKeepsReasonAndFields) {
+  auto status = StatusFromException(std::make_exception_ptr(
+      ApiError(grpc::StatusCode::ALREADY_EXISTS, "EMAIL_TAKEN", "email is taken")));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(status.error_message(), "email is taken");
+  EXPECT_EQ(ErrorReason(status), "EMAIL_TAKEN");
+  EXPECT_TRUE(ErrorFields(status).empty());
+}
+
+TEST(ErrorMapping, UnknownExceptionsAreInternalAndSayNothing) {
+  auto status = StatusFromException(std::make_exception_ptr(std::runtime_error("pointer 0x1234")));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(status.error_message(), "internal error");
+}
+
+TEST(Validator, NamesEveryBadField) {
+  Validator v;
+  EXPECT_TRUE(v.Check(true, "store_id", "is required"));
+  EXPECT_FALSE(v.Check(false, "email", "is not an email address"));
+  EXPECT_FALSE(v.Check(false, "birthday.month", "must be 1 to 12"));
+  try {
+    v.ThrowIfInvalid();
+    FAIL() << "expected ApiError";
+  } catch (const ApiError& e) {
+    auto status = e.ToStatus();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(ErrorReason(status), "INVALID_ARGUMENT");
+    EXPECT_EQ(ErrorFields(status), (std::vector<std::string>{"email", "birthday.month"}));
+  }
+  Validator ok;
+  ok.Check(true, "x", "fine");
+  EXPECT_NO_THROW(ok.ThrowIfInvalid());
+}
+
+}  // namespace
+}  // namespace loyalty::common

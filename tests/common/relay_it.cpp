@@ -1,0 +1,278 @@
+// Event delivery end to end: a test publisher writes to its outbox, a relay delivers to two test
+// subscribers (real gRPC servers with inboxes on a real Postgres).
+#include <gtest/gtest.h>
+
+#include <google/protobuf/wrappers.pb.h>
+
+#include <atomic>
+#include <thread>
+
+#include "loyalty/common/events.hpp"
+#include "loyalty/common/failpoint.hpp"
+#include "test_env.hpp"
+
+namespace loyalty::common {
+namespace {
+
+using loyalty::events::v1::DeliverEventRequest;
+using loyalty::events::v1::DeliverEventResponse;
+using loyalty::events::v1::Event;
+
+Deadline Soon() { return Clock::now() + std::chrono::seconds(10); }
+
+// A subscriber: records each applied event in its own table and counts every delivery.
+class TestSubscriber {
+ public:
+  TestSubscriber(const std::string& url, const std::string& schema, int port) {
+    ServiceConfig config;
+    config.service = schema;
+    config.grpc_port = port;
+    config.metrics_port = 0;
+    config.database_url = url;
+    config.internal_token = testing::kTestInternalToken;
+    config.shutdown_grace = std::chrono::seconds(1);
+    host_ = std::make_unique<ServiceHost>(
+        config, WithEventTables({schema,
+                                 {{"V001__applied.sql",
+                                   "CREATE TABLE applied (store_id text, event_id uuid, "
+                                   "aggregate_id text, sequence bigint, n bigserial, "
+                                   "PRIMARY KEY (store_id, event_id));"}}}));
+    sink_ = std::make_unique<CountingSink>(*host_, schema, deliveries_);
+    auto record = [schema](pqxx::transaction_base& tx, const Event& e) {
+      tx.exec_params("INSERT INTO " + schema +
+                         ".applied (store_id, event_id, aggregate_id, sequence) VALUES ($1, $2, $3, $4)",
+                     e.store_id(), e.event_id(), e.aggregate_id(), e.sequence());
+    };
+    sink_->On("test.happened", record);
+    sink_->On("test.poison", [](pqxx::transaction_base&, const Event&) {
+      throw InvalidEvent("poison is never applicable");
+    });
+    host_->AddService(sink_.get());
+    host_->Start();
+    for (int i = 0; i < 100 && !host_->db().available(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(host_->db().available());
+  }
+  void Stop() { host_->Shutdown(); }
+  int deliveries() const { return deliveries_; }
+
+ private:
+  class CountingSink : public InboxEventSink {
+   public:
+    CountingSink(ServiceHost& host, std::string schema, std::atomic<int>& count)
+        : InboxEventSink(host, std::move(schema)), count_(count) {}
+    grpc::ServerUnaryReactor* DeliverEvent(grpc::CallbackServerContext* c,
+                                           const DeliverEventRequest* request,
+                                           DeliverEventResponse* response) override {
+      ++count_;
+      return InboxEventSink::DeliverEvent(c, request, response);
+    }
+
+   private:
+    std::atomic<int>& count_;
+  };
+  std::atomic<int> deliveries_{0};
+  std::unique_ptr<ServiceHost> host_;
+  std::unique_ptr<CountingSink> sink_;
+};
+
+class RelayIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    failpoint::Clear();
+    auto conn = Connect(test_db_.url());
+    ApplyMigrations(*conn, WithEventTables({"pub", {}}));
+    publisher_db_ = std::make_unique<Database>(test_db_.url(), 4);
+    publisher_db_->SetAvailable(true);
+    writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub",
+                                             std::vector<std::string>{"a", "b"});
+  }
+  void TearDown() override { failpoint::Clear(); }
+
+  // Publishes events 1..n of each aggregate, interleaved across aggregates.
+  void Publish(const std::vector<std::string>& aggregates, int from, int to,
+               const std::string& type = "test.happened") {
+    for (int seq = from; seq <= to; ++seq) {
+      for (const auto& aggregate : aggregates) {
+        publisher_db_->Write(Soon(), [&](pqxx::transaction_base& tx) {
+          google::protobuf::StringValue payload;
+          payload.set_value(aggregate + "#" + std::to_string(seq));
+          writer_->Append(tx, "store-1", aggregate, seq, type, payload);
+        });
+      }
+    }
+  }
+
+  int Scalar(const std::string& sql) {
+    return publisher_db_->Read(Soon(), [&](pqxx::transaction_base& tx) {
+      return tx.exec1(sql)[0].as<int>();
+    });
+  }
+
+  // Each aggregate's events applied exactly once each and in sequence order.
+  void ExpectAppliedInOrder(const std::string& schema, int aggregates, int per_aggregate) {
+    EXPECT_EQ(Scalar("SELECT count(*) FROM " + schema + ".applied"), aggregates * per_aggregate);
+    EXPECT_EQ(Scalar("SELECT count(*) FROM (SELECT DISTINCT event_id FROM " + schema +
+                     ".applied) d"),
+              aggregates * per_aggregate);
+    // Ordered by arrival (n), each aggregate's sequence numbers must rise 1, 2, 3, ...
+    EXPECT_EQ(Scalar("SELECT count(*) FROM (SELECT sequence, row_number() OVER "
+                     "(PARTITION BY aggregate_id ORDER BY n) AS pos FROM " + schema +
+                     ".applied) x WHERE sequence <> pos"),
+              0);
+  }
+
+  void DrainAll(Relay& relay, const Subscriber& sub) {
+    for (int i = 0; i < 200 && relay.DeliverOnce(sub) > 0; ++i) {
+    }
+  }
+
+  testing::TestDatabase test_db_;
+  std::unique_ptr<Database> publisher_db_;
+  std::unique_ptr<OutboxWriter> writer_;
+};
+
+TEST_F(RelayIT, DeliversEveryEventOnceInOrderEvenAfterACrashBeforeAck) {
+  const int port_a = testing::FreePort();
+  const int port_b = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  TestSubscriber b(test_db_.url(), "sub_b", port_b);
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  const Subscriber sub_b{"b", "127.0.0.1:" + std::to_string(port_b)};
+  Publish({"order-1", "order-2", "order-3"}, 1, 5);
+
+  {
+    // The relay dies after the subscriber applied an event and before recording the ack.
+    Relay relay(*publisher_db_, "pub", {sub_a, sub_b}, testing::kTestInternalToken);
+    failpoint::Set("relay.before_ack", "throw");
+    EXPECT_THROW(relay.DeliverOnce(sub_a), failpoint::FailpointError);
+    failpoint::Clear();
+  }
+  EXPECT_EQ(a.deliveries(), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.applied"), 1) << "applied before the crash";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE state = 'delivered'"), 0);
+
+  Relay restarted(*publisher_db_, "pub", {sub_a, sub_b}, testing::kTestInternalToken);
+  DrainAll(restarted, sub_a);
+  DrainAll(restarted, sub_b);
+  EXPECT_EQ(a.deliveries(), 16) << "15 events plus one redelivery of the unacknowledged one";
+  EXPECT_EQ(b.deliveries(), 15);
+  ExpectAppliedInOrder("sub_a", 3, 5);
+  ExpectAppliedInOrder("sub_b", 3, 5);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE state <> 'delivered'"), 0);
+}
+
+TEST_F(RelayIT, AStoppedSubscriberDoesNotHoldUpTheOther) {
+  const int port_a = testing::FreePort();
+  const int port_b = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  const Subscriber sub_b{"b", "127.0.0.1:" + std::to_string(port_b)};  // nothing listens yet
+  Publish({"order-1", "order-2"}, 1, 3);
+
+  RelayOptions options;
+  options.poll_interval = std::chrono::milliseconds(100);
+  options.deliver_timeout = std::chrono::milliseconds(500);
+  options.max_backoff = std::chrono::milliseconds(200);
+  Relay relay(*publisher_db_, "pub", {sub_a, sub_b}, testing::kTestInternalToken, options);
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+
+  auto wait_for = [&](const std::string& sql, int expected) {
+    for (int i = 0; i < 100 && Scalar(sql) != expected; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Scalar(sql);
+  };
+  EXPECT_EQ(wait_for("SELECT count(*) FROM sub_a.applied", 6), 6);
+  EXPECT_GT(Scalar("SELECT max(attempts) FROM pub.outbox_delivery WHERE subscriber = 'b'"), 0)
+      << "b was tried and failed";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE subscriber = 'b' AND state = "
+                   "'pending'"),
+            6);
+
+  TestSubscriber b(test_db_.url(), "sub_b", port_b);  // b comes back
+  EXPECT_EQ(wait_for("SELECT count(*) FROM sub_b.applied", 6), 6);
+  ExpectAppliedInOrder("sub_b", 2, 3);
+  running.request_stop();
+}
+
+TEST_F(RelayIT, WakesOnNotifyWithoutWaitingForThePoll) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  RelayOptions options;
+  options.poll_interval = std::chrono::seconds(60);  // only NOTIFY can wake it in time
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken, options);
+  auto writer = OutboxWriter(*publisher_db_, "pub", {"a"});
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // listener connected, idle
+
+  publisher_db_->Write(Soon(), [&](pqxx::transaction_base& tx) {
+    google::protobuf::StringValue payload;
+    writer.Append(tx, "store-1", "order-9", 1, "test.happened", payload);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  while (Scalar("SELECT count(*) FROM sub_a.applied") == 0 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.applied"), 1);
+  running.request_stop();
+}
+
+TEST_F(RelayIT, ARejectedEventIsDeadLetteredAndLaterOnesFlow) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
+  Publish({"order-1"}, 1, 1);
+  Publish({"order-1"}, 2, 2, "test.poison");
+  Publish({"order-1"}, 3, 4);
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken);
+  DrainAll(relay, sub_a);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.dead_letter"), 1);
+  EXPECT_EQ(Scalar("SELECT sequence FROM pub.outbox_delivery WHERE state = 'dead'"), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.applied"), 3);
+  EXPECT_EQ(Scalar("SELECT max(sequence) FROM sub_a.applied"), 4);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.inbox WHERE outcome = 'rejected'"), 1);
+}
+
+TEST_F(RelayIT, InboxRefusesAGapAndIgnoresARedelivery) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  auto stub = loyalty::events::v1::EventSinkService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port_a), grpc::InsecureChannelCredentials()));
+  auto deliver = [&](const std::string& id, int seq) {
+    DeliverEventRequest request;
+    auto& e = *request.mutable_event();
+    e.set_event_id(id);
+    e.set_store_id("store-1");
+    e.set_type("test.happened");
+    e.set_aggregate_id("order-7");
+    e.set_sequence(seq);
+    DeliverEventResponse response;
+    auto status = stub->DeliverEvent(testing::InternalContext().get(), request, &response);
+    return std::make_pair(status, response.duplicate());
+  };
+  auto gap = deliver("00000000-0000-0000-0000-000000000002", 2);
+  EXPECT_EQ(gap.first.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ErrorReason(gap.first), "EVENT_OUT_OF_ORDER");
+  EXPECT_TRUE(deliver("00000000-0000-0000-0000-000000000001", 1).first.ok());
+  auto again = deliver("00000000-0000-0000-0000-000000000001", 1);
+  EXPECT_TRUE(again.first.ok());
+  EXPECT_TRUE(again.second) << "a redelivery is acknowledged as a duplicate";
+  EXPECT_TRUE(deliver("00000000-0000-0000-0000-000000000002", 2).first.ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.applied"), 2);
+
+  DeliverEventRequest bad;
+  bad.mutable_event()->set_event_id("not-a-uuid");
+  DeliverEventResponse response;
+  auto status = stub->DeliverEvent(testing::InternalContext().get(), bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorFields(status).size(), 5u);
+}
+
+}  // namespace
+}  // namespace loyalty::common
