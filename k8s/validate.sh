@@ -12,7 +12,7 @@ set -euo pipefail
 
 k8s="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$k8s")"
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/loyalty-k8s"
+cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/loyalty-k8s"
 
 apt_updated=
 apt_update() {

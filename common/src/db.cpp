@@ -25,6 +25,31 @@ std::chrono::milliseconds RetryPolicy::Backoff(int attempt, std::mt19937_64& rng
   return std::chrono::milliseconds(pick(rng));
 }
 
+std::string PgTextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::vector<std::string> ParsePgTextArray(const pqxx::field& field) {
+  std::vector<std::string> items;
+  if (field.is_null()) return items;
+  auto parser = field.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::done;
+       item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::string_value) items.push_back(item.second);
+  }
+  return items;
+}
+
 std::unique_ptr<pqxx::connection> Connect(const std::string& url) {
   return std::make_unique<pqxx::connection>(url);
 }

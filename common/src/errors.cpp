@@ -102,6 +102,13 @@ bool Validator::Check(bool ok, const std::string& field, const std::string& desc
   return ok;
 }
 
+bool Validator::RequireId(const std::string& value, const std::string& field) {
+  if (!Check(!value.empty(), field, "is required")) return false;
+  bool printable = value.size() <= 128;
+  for (unsigned char c : value) printable = printable && c > 0x20 && c < 0x7f;
+  return Check(printable, field, "must be 1-128 printable ASCII characters without spaces");
+}
+
 void Validator::ThrowIfInvalid() const {
   if (violations_.empty()) return;
   std::string message;

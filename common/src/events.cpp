@@ -21,15 +21,6 @@ std::string Name(const char* statement, const std::string& schema) {
   return std::string(statement) + ":" + schema;
 }
 
-std::string PgTextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"' + items[i] + '"';  // subscriber names are configuration: [a-z_]+, checked below
-  }
-  return out + "}";
-}
-
 }  // namespace
 
 std::string OutboxChannel(const std::string& schema) { return "loyalty_outbox_" + schema; }

@@ -19,7 +19,7 @@ const common::MigrationSet& Migrations();  // generated from common/migrations/
 
 namespace loyalty::common {
 
-MigrationSet WithEventTables(MigrationSet set) {
+MigrationSet WithCommonTables(MigrationSet set) {
   for (const auto& file : event_tables::Migrations().files) set.files.push_back(file);
   return set;
 }

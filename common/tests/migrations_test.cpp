@@ -56,11 +56,12 @@ TEST(PlanMigrations, RefusesUnknownAppliedVersionsAndDuplicates) {
   EXPECT_THROW(PlanMigrations(bad, {}), MigrationError);
 }
 
-TEST(PlanMigrations, EventTablesJoinAServiceSet) {
-  auto set = WithEventTables(Set());
+TEST(PlanMigrations, CommonTablesJoinAServiceSet) {
+  auto set = WithCommonTables(Set());
   auto plan = PlanMigrations(set, {});
-  ASSERT_EQ(plan.size(), 3u);
-  EXPECT_EQ(plan.back()->file, "V900__event_delivery.sql");
+  ASSERT_EQ(plan.size(), 4u);
+  EXPECT_EQ(plan[2]->file, "V900__event_delivery.sql");
+  EXPECT_EQ(plan[3]->file, "V901__idempotency.sql");
 }
 
 }  // namespace

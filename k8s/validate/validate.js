@@ -105,15 +105,18 @@ function validateSchema(obj, where) {
 }
 
 // ---------------------------------------------------------------- helpers
-const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job']);
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
 const isLoyalty = (o) => (o.metadata?.labels || {})['app.kubernetes.io/part-of'] === 'loyalty';
 const matches = (selector, labels) =>
   Object.entries(selector?.matchLabels || {}).every(([k, v]) => (labels || {})[k] === v);
 const SECRET_NAME = /(TOKEN|PASSWORD|SECRET|DATABASE_URL|_KEY)$/;
 
-function podSpecOf(o) {
-  return WORKLOADS.has(o.kind) ? o.spec?.template?.spec : undefined;
+function podTemplateOf(o) {
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template;
+  return WORKLOADS.has(o.kind) ? o.spec?.template : undefined;
 }
+const podSpecOf = (o) => podTemplateOf(o)?.spec;
+const podLabelsOf = (o) => podTemplateOf(o)?.metadata?.labels || {};
 
 // The environment a container sees: envFrom ConfigMaps in order, then env (which wins).
 function effectiveEnv(container, configMaps) {
@@ -184,12 +187,13 @@ function checkContainers(o, where, configMaps) {
         fail('references', at, `envFrom names missing ConfigMap ${src.configMapRef.name}`);
       }
     }
-    if (!init && isLoyalty(o)) checkLoyaltyContainer(o, pod, c, at, effectiveEnv(c, configMaps));
+    if (!init && isLoyalty(o)) checkLoyaltyContainer(pod, c, at, effectiveEnv(c, configMaps));
   }
 }
 
-function checkLoyaltyContainer(o, pod, c, at, env) {
-  const grace = Number(typeof env.LOYALTY_SHUTDOWN_GRACE_SECONDS === 'string' ? env.LOYALTY_SHUTDOWN_GRACE_SECONDS : 10);
+// Rules for our own services' main containers, given the environment they will see.
+function checkLoyaltyContainer(pod, c, at, env) {
+  const grace = Number(env.LOYALTY_SHUTDOWN_GRACE_SECONDS ?? 10); // the services' default is 10
   const budget = grace + sleepSeconds(c);
   const tgps = pod.terminationGracePeriodSeconds ?? 30;
   if (!(tgps > budget)) {
@@ -237,15 +241,15 @@ function checkSecrets(objs, where) {
 }
 
 function checkServicesAndBudgets(objs, where, minReplicas) {
-  const workloads = objs.filter((o) => WORKLOADS.has(o.kind) && o.kind !== 'Job');
+  const workloads = objs.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
   for (const svc of objs.filter((o) => o.kind === 'Service')) {
-    if (!workloads.some((w) => matches({ matchLabels: svc.spec?.selector }, w.spec?.template?.metadata?.labels))) {
+    if (!workloads.some((w) => matches({ matchLabels: svc.spec?.selector }, podLabelsOf(w)))) {
       fail('references', `${where}/Service/${svc.metadata.name}`, 'selector matches no workload');
     }
   }
   for (const d of workloads.filter((o) => o.kind === 'Deployment' && isLoyalty(o))) {
     const at = `${where}/Deployment/${d.metadata.name}`;
-    const labels = d.spec.template.metadata.labels;
+    const labels = podLabelsOf(d);
     if (!objs.some((o) => o.kind === 'PodDisruptionBudget' && matches(o.spec?.selector, labels))) {
       fail('pdb', at, 'no PodDisruptionBudget selects it');
     }
@@ -278,7 +282,7 @@ function readCallGraph(file) {
 function allowed(objs, where) {
   const pods = objs.filter((o) => WORKLOADS.has(o.kind)).map((o) => ({
     name: isLoyalty(o) ? o.metadata.name.replace(/^loyalty-/, '') : o.metadata.name,
-    labels: o.spec.template.metadata.labels,
+    labels: podLabelsOf(o),
   }));
   const peersOf = (list) => {
     if (!list || !list.length) return ['*'];
@@ -288,8 +292,9 @@ function allowed(objs, where) {
       }
       if (peer.ipBlock) return ['*'];
       if (peer.namespaceSelector) {
-        const ns = peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name'] || '*';
-        return [`ns:${ns}`];
+        // Without a namespace name it may select our own namespace too: treat it as anywhere.
+        const ns = peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name'];
+        return [ns ? `ns:${ns}` : '*'];
       }
       return pods.filter((p) => matches(peer.podSelector, p.labels)).map((p) => p.name);
     });
@@ -317,11 +322,11 @@ function allowed(objs, where) {
 
 function checkCallGraph(objs, configMaps, edges, where) {
   const services = objs.filter((o) => o.kind === 'Deployment' && isLoyalty(o)).map((d) => {
-    const c = d.spec.template.spec.containers[0];
+    const c = podSpecOf(d)?.containers?.[0] || {};
     const port = (n) => (c.ports || []).find((p) => p.name === n)?.containerPort;
     return {
       name: d.metadata.name.replace(/^loyalty-/, ''),
-      labels: d.spec.template.metadata.labels,
+      labels: podLabelsOf(d),
       grpc: `TCP/${port('grpc')}`,
       metrics: `TCP/${port('metrics')}`,
       env: effectiveEnv(c, configMaps),

@@ -9,7 +9,7 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 int main(int argc, char** argv) {
   using namespace loyalty;
   return common::RunServiceMain(
-      argc, argv, {"gateway", 50051, 9101}, gateway::Migrations(),
+      argc, argv, {"gateway", 50051, 9101}, common::WithCommonTables(gateway::Migrations()),
       [](common::EnvReader&) {},
       [](common::ServiceHost& host) {
         // Storefronts and admins authenticate with API keys (issue 7), not the internal token.

@@ -9,7 +9,7 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 int main(int argc, char** argv) {
   using namespace loyalty;
   return common::RunServiceMain(
-      argc, argv, {"orders", 50053, 9103}, common::WithEventTables(loyalty::orders::Migrations()),
+      argc, argv, {"orders", 50053, 9103}, common::WithCommonTables(loyalty::orders::Migrations()),
       [](common::EnvReader&) {},
       [](common::ServiceHost& host) {
         auto service = std::make_shared<orders::v1::OrdersService::CallbackService>();

@@ -9,7 +9,7 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 int main(int argc, char** argv) {
   using namespace loyalty;
   return common::RunServiceMain(
-      argc, argv, {"points", 50054, 9104}, common::WithEventTables(loyalty::points::Migrations()),
+      argc, argv, {"points", 50054, 9104}, common::WithCommonTables(loyalty::points::Migrations()),
       [](common::EnvReader&) {},
       [](common::ServiceHost& host) {
         auto service = std::make_shared<points::v1::PointsService::CallbackService>();

@@ -9,7 +9,7 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 int main(int argc, char** argv) {
   using namespace loyalty;
   return common::RunServiceMain(
-      argc, argv, {"recommendations", 50055, 9105}, common::WithEventTables(loyalty::recommendations::Migrations()),
+      argc, argv, {"recommendations", 50055, 9105}, common::WithCommonTables(loyalty::recommendations::Migrations()),
       [](common::EnvReader&) {},
       [](common::ServiceHost& host) {
         auto service = std::make_shared<recommendations::v1::RecommendationsService::CallbackService>();

@@ -32,7 +32,7 @@ class TestSubscriber {
     config.internal_token = testing::kTestInternalToken;
     config.shutdown_grace = std::chrono::seconds(1);
     host_ = std::make_unique<ServiceHost>(
-        config, WithEventTables({schema,
+        config, WithCommonTables({schema,
                                  {{"V001__applied.sql",
                                    "CREATE TABLE applied (store_id text, event_id uuid, "
                                    "aggregate_id text, sequence bigint, n bigserial, "
@@ -82,7 +82,7 @@ class RelayIT : public ::testing::Test {
   void SetUp() override {
     failpoint::Clear();
     auto conn = Connect(test_db_.url());
-    ApplyMigrations(*conn, WithEventTables({"pub", {}}));
+    ApplyMigrations(*conn, WithCommonTables({"pub", {}}));
     publisher_db_ = std::make_unique<Database>(test_db_.url(), 4);
     publisher_db_->SetAvailable(true);
     writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub",

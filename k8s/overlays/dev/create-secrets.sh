@@ -8,7 +8,7 @@ if kubectl get secret loyalty-secrets -n "$ns" >/dev/null 2>&1; then
   echo "secret loyalty-secrets already exists in $ns; delete it and the postgres volume to start over"
   exit 0
 fi
-rand() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32; }
+rand() { od -An -N20 -tx1 /dev/urandom | tr -d ' \n'; }  # 40 hex characters
 umask 077
 env_file="$(mktemp)"
 trap 'rm -f "$env_file"' EXIT

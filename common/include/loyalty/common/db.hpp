@@ -159,6 +159,12 @@ auto Database::Read(Deadline deadline, Fn&& fn) {
   }
 }
 
+// A Postgres text[] literal of `items`, for a `$n::text[]` parameter (libpqxx 6 has no array
+// parameters). Every element is quoted and escaped.
+std::string PgTextArray(const std::vector<std::string>& items);
+// The elements of a text[] column.
+std::vector<std::string> ParsePgTextArray(const pqxx::field& field);
+
 // Opens a single connection with a short connect timeout (health checks, migrations, LISTEN).
 std::unique_ptr<pqxx::connection> Connect(const std::string& url);
 

@@ -43,6 +43,9 @@ class Validator {
  public:
   // Records a violation unless `ok`. Returns `ok` so callers can skip dependent checks.
   bool Check(bool ok, const std::string& field, const std::string& description);
+  // An identifier (store id, request id, customer id...): required, 1-128 printable ASCII
+  // characters without spaces.
+  bool RequireId(const std::string& value, const std::string& field);
   void ThrowIfInvalid() const;
 
  private:

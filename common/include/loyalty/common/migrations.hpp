@@ -22,9 +22,9 @@ struct MigrationSet {
   std::vector<Migration> files;
 };
 
-// Tables of the event delivery machinery (outbox, deliveries, dead letters, inbox). A service
-// that publishes or receives events adds them to its own set; their versions start at 900.
-MigrationSet WithEventTables(MigrationSet set);
+// Tables every service has in its own schema: event delivery (outbox, deliveries, dead letters,
+// inbox) and idempotency records, from common/migrations/; their versions start at 900.
+MigrationSet WithCommonTables(MigrationSet set);
 
 struct MigrationName {
   int version = 0;
