@@ -1,6 +1,7 @@
 // loyalty-points: wiring only; the rules live in the service's library.
-#include "loyalty/common/server.hpp"
-#include "loyalty/points/v1/points_service.grpc.pb.h"
+#include <google/protobuf/util/time_util.h>
+
+#include "points_service.hpp"
 
 namespace loyalty::points {
 const common::MigrationSet& Migrations();  // generated from migrations/
@@ -8,12 +9,56 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 
 int main(int argc, char** argv) {
   using namespace loyalty;
+  std::string orders_addr;
+  int job_interval = 0;
   return common::RunServiceMain(
-      argc, argv, {"points", 50054, 9104}, common::WithCommonTables(loyalty::points::Migrations()),
-      [](common::EnvReader&) {},
-      [](common::ServiceHost& host) {
-        auto service = std::make_shared<points::v1::PointsService::CallbackService>();
-        host.AddService(service.get());
-        return service;
+      argc, argv, {"points", 50054, 9104}, common::WithCommonTables(points::Migrations()),
+      [&](common::EnvReader& env) {
+        orders_addr = env.Address("LOYALTY_ORDERS_ADDR", "127.0.0.1:50053");
+        job_interval = env.Int("LOYALTY_JOB_INTERVAL_SECONDS", 30, 1, 86400);
+      },
+      [&](common::ServiceHost& host) {
+        struct Wiring {
+          Wiring(common::ServiceHost& h, const std::string& orders)
+              : service(h, common::InternalChannel(orders)), sink(h, "points") {
+            service.SubscribeToOrders(sink);
+          }
+          points::PointsService service;
+          common::InboxEventSink sink;
+        };
+        auto wiring = std::make_shared<Wiring>(host, orders_addr);
+        host.AddService(&wiring->service);
+        host.AddService(&wiring->sink);
+        // The scheduler: one replica at a time runs the jobs, under a session advisory lock.
+        host.AddBackground("jobs", [&host, w = wiring.get(), job_interval](std::stop_token stop) {
+          auto conn = common::Connect(host.db().url());
+          while (common::SleepUnlessStopped(stop, std::chrono::seconds(job_interval))) {
+            pqxx::nontransaction lock(*conn);
+            if (!lock.exec1("SELECT pg_try_advisory_lock(hashtext('loyalty.points.jobs'))")[0].as<bool>()) {
+              continue;
+            }
+            const int64_t now = google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+                google::protobuf::util::TimeUtil::GetCurrentTime());
+            common::CallContext call;
+            call.method = "jobs";
+            call.correlation_id = "scheduler";
+            call.deadline = common::Clock::now() + std::chrono::seconds(60);
+            call.internal_token = host.config().internal_token;
+            try {
+              const int64_t released = w->service.ReleaseDue("", now);
+              const int64_t expired = w->service.ExpireDue("", now);
+              const int64_t holds = w->service.ExpireHolds(call, "", now);
+              if (released + expired + holds > 0) {
+                common::log::Info("jobs ran", {{"released", released},
+                                               {"expired", expired},
+                                               {"holds_expired", holds}});
+              }
+            } catch (const std::exception& e) {
+              common::log::Warn("jobs failed; will retry", {{"error", e.what()}});
+            }
+            lock.exec("SELECT pg_advisory_unlock(hashtext('loyalty.points.jobs'))");
+          }
+        });
+        return wiring;
       });
 }

@@ -9,6 +9,7 @@
 
 #include "loyalty/common/events.hpp"
 #include "loyalty/common/failpoint.hpp"
+#include "recording_subscriber.hpp"
 #include "test_env.hpp"
 
 namespace loyalty::common {
@@ -20,62 +21,7 @@ using loyalty::events::v1::Event;
 
 Deadline Soon() { return Clock::now() + std::chrono::seconds(10); }
 
-// A subscriber: records each applied event in its own table and counts every delivery.
-class TestSubscriber {
- public:
-  TestSubscriber(const std::string& url, const std::string& schema, int port) {
-    ServiceConfig config;
-    config.service = schema;
-    config.grpc_port = port;
-    config.metrics_port = 0;
-    config.database_url = url;
-    config.internal_token = testing::kTestInternalToken;
-    config.shutdown_grace = std::chrono::seconds(1);
-    host_ = std::make_unique<ServiceHost>(
-        config, WithCommonTables({schema,
-                                 {{"V001__applied.sql",
-                                   "CREATE TABLE applied (store_id text, event_id uuid, "
-                                   "aggregate_id text, sequence bigint, n bigserial, "
-                                   "PRIMARY KEY (store_id, event_id));"}}}));
-    sink_ = std::make_unique<CountingSink>(*host_, schema, deliveries_);
-    auto record = [schema](pqxx::transaction_base& tx, const Event& e) {
-      tx.exec_params("INSERT INTO " + schema +
-                         ".applied (store_id, event_id, aggregate_id, sequence) VALUES ($1, $2, $3, $4)",
-                     e.store_id(), e.event_id(), e.aggregate_id(), e.sequence());
-    };
-    sink_->On("test.happened", record);
-    sink_->On("test.poison", [](pqxx::transaction_base&, const Event&) {
-      throw InvalidEvent("poison is never applicable");
-    });
-    host_->AddService(sink_.get());
-    host_->Start();
-    for (int i = 0; i < 100 && !host_->db().available(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    EXPECT_TRUE(host_->db().available());
-  }
-  void Stop() { host_->Shutdown(); }
-  int deliveries() const { return deliveries_; }
-
- private:
-  class CountingSink : public InboxEventSink {
-   public:
-    CountingSink(ServiceHost& host, std::string schema, std::atomic<int>& count)
-        : InboxEventSink(host, std::move(schema)), count_(count) {}
-    grpc::ServerUnaryReactor* DeliverEvent(grpc::CallbackServerContext* c,
-                                           const DeliverEventRequest* request,
-                                           DeliverEventResponse* response) override {
-      ++count_;
-      return InboxEventSink::DeliverEvent(c, request, response);
-    }
-
-   private:
-    std::atomic<int>& count_;
-  };
-  std::atomic<int> deliveries_{0};
-  std::unique_ptr<ServiceHost> host_;
-  std::unique_ptr<CountingSink> sink_;
-};
+using TestSubscriber = testing::RecordingSubscriber;
 
 class RelayIT : public ::testing::Test {
  protected:
@@ -136,8 +82,8 @@ class RelayIT : public ::testing::Test {
 TEST_F(RelayIT, DeliversEveryEventOnceInOrderEvenAfterACrashBeforeAck) {
   const int port_a = testing::FreePort();
   const int port_b = testing::FreePort();
-  TestSubscriber a(test_db_.url(), "sub_a", port_a);
-  TestSubscriber b(test_db_.url(), "sub_b", port_b);
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  TestSubscriber b(test_db_.url(), "sub_b", port_b, {"test.happened"});
   const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
   const Subscriber sub_b{"b", "127.0.0.1:" + std::to_string(port_b)};
   Publish({"order-1", "order-2", "order-3"}, 1, 5);
@@ -166,7 +112,7 @@ TEST_F(RelayIT, DeliversEveryEventOnceInOrderEvenAfterACrashBeforeAck) {
 TEST_F(RelayIT, AStoppedSubscriberDoesNotHoldUpTheOther) {
   const int port_a = testing::FreePort();
   const int port_b = testing::FreePort();
-  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
   const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
   const Subscriber sub_b{"b", "127.0.0.1:" + std::to_string(port_b)};  // nothing listens yet
   Publish({"order-1", "order-2"}, 1, 3);
@@ -191,7 +137,7 @@ TEST_F(RelayIT, AStoppedSubscriberDoesNotHoldUpTheOther) {
                    "'pending'"),
             6);
 
-  TestSubscriber b(test_db_.url(), "sub_b", port_b);  // b comes back
+  TestSubscriber b(test_db_.url(), "sub_b", port_b, {"test.happened"});  // b comes back
   EXPECT_EQ(wait_for("SELECT count(*) FROM sub_b.applied", 6), 6);
   ExpectAppliedInOrder("sub_b", 2, 3);
   running.request_stop();
@@ -199,7 +145,7 @@ TEST_F(RelayIT, AStoppedSubscriberDoesNotHoldUpTheOther) {
 
 TEST_F(RelayIT, WakesOnNotifyWithoutWaitingForThePoll) {
   const int port_a = testing::FreePort();
-  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
   const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
   RelayOptions options;
   options.poll_interval = std::chrono::seconds(60);  // only NOTIFY can wake it in time
@@ -224,7 +170,7 @@ TEST_F(RelayIT, WakesOnNotifyWithoutWaitingForThePoll) {
 
 TEST_F(RelayIT, ARejectedEventIsDeadLetteredAndLaterOnesFlow) {
   const int port_a = testing::FreePort();
-  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
   const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
   writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
   Publish({"order-1"}, 1, 1);
@@ -241,7 +187,7 @@ TEST_F(RelayIT, ARejectedEventIsDeadLetteredAndLaterOnesFlow) {
 
 TEST_F(RelayIT, InboxRefusesAGapAndIgnoresARedelivery) {
   const int port_a = testing::FreePort();
-  TestSubscriber a(test_db_.url(), "sub_a", port_a);
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
   auto stub = loyalty::events::v1::EventSinkService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port_a), grpc::InsecureChannelCredentials()));
   auto deliver = [&](const std::string& id, int seq) {

@@ -33,7 +33,7 @@ struct RetryPolicy {
   std::chrono::milliseconds Backoff(int attempt, std::mt19937_64& rng) const;
 };
 
-enum class Isolation { kReadCommitted, kSerializable };
+enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 
 struct PoolStats {
   int in_use = 0;
@@ -127,6 +127,10 @@ auto Database::Write(Deadline deadline, Fn&& fn, Isolation isolation) {
       };
       if (isolation == Isolation::kSerializable) {
         pqxx::transaction<pqxx::serializable> tx(lease.conn());
+        return run(tx);
+      }
+      if (isolation == Isolation::kRepeatableRead) {
+        pqxx::transaction<pqxx::repeatable_read> tx(lease.conn());
         return run(tx);
       }
       pqxx::work tx(lease.conn());

@@ -1,0 +1,403 @@
+#include "orders_service.hpp"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <map>
+
+#include "loyalty/common/idempotency.hpp"
+#include "order_rules.hpp"
+
+namespace loyalty::orders {
+
+using common::ApiError;
+using common::CallContext;
+using common::Validator;
+
+namespace {
+
+constexpr const char* kSchema = "orders";
+constexpr int64_t kEndOfTimeMicros = 253402300799000000;  // 9999-12-31: the first page's cursor
+
+ApiError OrderNotFound(const std::string& order_id) {
+  return ApiError(grpc::StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "order " + order_id + " not found");
+}
+
+void CheckKeys(Validator& v, const std::string& store_id, const std::string& order_id) {
+  v.RequireId(store_id, "store_id");
+  v.RequireId(order_id, "order_id");
+}
+
+}  // namespace
+
+OrdersService::OrdersService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> customers,
+                             std::vector<std::string> subscribers)
+    : host_(host),
+      db_(host.db()),
+      store_(host.db()),
+      analytics_(host.db()),
+      outbox_(host.db(), kSchema, std::move(subscribers)),
+      customers_(customers::v1::CustomersService::NewStub(std::move(customers))) {}
+
+void OrdersService::RequireCustomer(const CallContext& call, const std::string& store_id,
+                                    const std::string& customer_id) const {
+  customers::v1::GetCustomerRequest request;
+  request.set_store_id(store_id);
+  request.set_customer_id(customer_id);
+  customers::v1::GetCustomerResponse response;
+  const auto status = customers_->GetCustomer(common::DownstreamContext(call).get(), request, &response);
+  if (status.ok()) return;
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    throw ApiError(grpc::StatusCode::NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                   "customer " + customer_id + " is not registered in this store",
+                   {{"customer_id", "is not a customer of this store"}});
+  }
+  throw ApiError(grpc::StatusCode::UNAVAILABLE, "CUSTOMERS_UNAVAILABLE",
+                 "could not check the customer; retry with the same order_id");
+}
+
+grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext* context,
+                                                    const v1::PlaceOrderRequest* request,
+                                                    v1::PlaceOrderResponse* response) {
+  return host_.Serve(context, "PlaceOrder", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckKeys(v, request->store_id(), request->order_id());
+    v.RequireId(request->customer_id(), "customer_id");
+    CheckOrderContent(v, *request, "");
+    v.ThrowIfInvalid();
+    const std::string hash = common::DeterministicHash(*request);
+
+    // A replay must not depend on the customers service: answer it before asking.
+    auto replay = [&](const OrderHead& head) {
+      if (head.status == "abandoned") {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_ABANDONED",
+                       "order_id " + request->order_id() + " was abandoned and can never be placed");
+      }
+      if (head.content_hash != hash) {
+        throw ApiError(grpc::StatusCode::ALREADY_EXISTS, "ORDER_ID_REUSED",
+                       "order_id " + request->order_id() + " was placed with different content",
+                       {{"order_id", "was already used for a different order"}});
+      }
+      response->ParseFromString(head.placed_response);
+    };
+    auto existing = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.Head(tx, request->store_id(), request->order_id(), false);
+    });
+    if (existing) return replay(*existing);
+
+    RequireCustomer(call, request->store_id(), request->customer_id());
+    const PricedOrder priced = PriceOrder(*request);
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      // The insert is the claim: a concurrent identical call waits here, then replays.
+      NewOrder row;
+      row.request = request;
+      row.priced = &priced;
+      row.content_hash = hash;
+      if (!store_.Insert(tx, row)) {
+        return replay(*store_.Head(tx, request->store_id(), request->order_id(), false));
+      }
+      *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+      store_.SavePlacedResponse(tx, request->store_id(), request->order_id(),
+                                response->SerializeAsString());
+      v1::OrderPlaced event;
+      *event.mutable_order() = response->order();
+      outbox_.Append(tx, request->store_id(), request->order_id(),
+                     store_.NextEventSequence(tx, request->store_id(), request->order_id()),
+                     "order.placed", event);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::AbandonOrder(grpc::CallbackServerContext* context,
+                                                      const v1::AbandonOrderRequest* request,
+                                                      v1::AbandonOrderResponse* response) {
+  return host_.Serve(context, "AbandonOrder", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckKeys(v, request->store_id(), request->order_id());
+    v.ThrowIfInvalid();
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      // Same key as PlaceOrder's insert: whichever commits first wins, the other sees it.
+      if (store_.InsertTombstone(tx, request->store_id(), request->order_id())) {
+        response->set_abandoned(true);
+        return;
+      }
+      const auto head = store_.Head(tx, request->store_id(), request->order_id(), false);
+      response->set_abandoned(head->status == "abandoned");
+      if (!response->abandoned()) {
+        response->set_existing_status(
+            store_.Load(tx, request->store_id(), request->order_id())->status());
+      }
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::FulfillOrder(grpc::CallbackServerContext* context,
+                                                      const v1::FulfillOrderRequest* request,
+                                                      v1::FulfillOrderResponse* response) {
+  return host_.Serve(context, "FulfillOrder", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckKeys(v, request->store_id(), request->order_id());
+    v.ThrowIfInvalid();
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      const auto head = store_.Head(tx, request->store_id(), request->order_id(), true);
+      if (!head || head->status == "abandoned") throw OrderNotFound(request->order_id());
+      if (head->status == "cancelled") {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_CANCELLED",
+                       "a cancelled order cannot be fulfilled");
+      }
+      if (head->status == "placed") {
+        store_.MarkFulfilled(tx, request->store_id(), request->order_id());
+        *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+        v1::OrderFulfilled event;
+        event.set_order_id(request->order_id());
+        event.set_customer_id(head->customer_id);
+        *event.mutable_fulfilled_at() = response->order().fulfilled_at();
+        outbox_.Append(tx, request->store_id(), request->order_id(),
+                       store_.NextEventSequence(tx, request->store_id(), request->order_id()),
+                       "order.fulfilled", event);
+        return;
+      }
+      *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::RefundOrder(grpc::CallbackServerContext* context,
+                                                     const v1::RefundOrderRequest* request,
+                                                     v1::RefundOrderResponse* response) {
+  return host_.Serve(context, "RefundOrder", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckKeys(v, request->store_id(), request->order_id());
+    v.RequireId(request->refund_id(), "refund_id");
+    v.Check(request->lines_size() >= 1 && request->lines_size() <= kMaxLines, "lines",
+            "must name 1 to 500 lines");
+    std::map<std::string, int> wanted;
+    for (int i = 0; i < request->lines_size(); ++i) {
+      const auto& line = request->lines(i);
+      const std::string f = "lines[" + std::to_string(i) + "].";
+      if (v.RequireId(line.line_id(), f + "line_id")) {
+        v.Check(!wanted.contains(line.line_id()), f + "line_id", "is named twice");
+      }
+      v.Check(line.quantity() >= 1 && line.quantity() <= kMaxQuantity, f + "quantity",
+              "must be 1 to 10000");
+      wanted[line.line_id()] = line.quantity();
+    }
+    v.ThrowIfInvalid();
+    const std::string hash = common::DeterministicHash(*request);
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      // The order's row lock serialises refunds of one order: two racing refunds cannot both
+      // take the last unit.
+      const auto head = store_.Head(tx, request->store_id(), request->order_id(), true);
+      if (!head || head->status == "abandoned") throw OrderNotFound(request->order_id());
+      if (auto previous = store_.FindRefund(tx, request->store_id(), request->refund_id())) {
+        if (previous->content_hash != hash) {
+          throw ApiError(grpc::StatusCode::ALREADY_EXISTS, "REFUND_ID_REUSED",
+                         "refund_id was already used for a different refund",
+                         {{"refund_id", "was already used for a different refund"}});
+        }
+        response->ParseFromString(previous->response);
+        return;
+      }
+      if (head->status == "cancelled") {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_CANCELLED",
+                       "a cancelled order has nothing left to refund");
+      }
+      const auto order = *store_.Load(tx, request->store_id(), request->order_id());
+      v1::OrderRefunded event;
+      int64_t total = 0;
+      for (const auto& placed : order.lines()) {
+        auto it = wanted.find(placed.line().line_id());
+        if (it == wanted.end()) continue;
+        const int quantity = it->second;
+        const int after = placed.refunded_quantity() + quantity;
+        if (after > placed.line().quantity()) {
+          throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "OVER_REFUND",
+                         "line " + placed.line().line_id() + " has only " +
+                             std::to_string(placed.line().quantity() - placed.refunded_quantity()) +
+                             " units left to refund",
+                         {{"lines", "refund more units than were bought"}});
+        }
+        const int64_t amount =
+            common::CumulativeShare(placed.net_minor(), after, placed.line().quantity()) -
+            placed.refunded_minor();
+        store_.RefundLine(tx, request->store_id(), request->order_id(), request->refund_id(),
+                          placed.line().line_id(), quantity, amount);
+        total += amount;
+        auto* line = event.add_lines();
+        line->set_line_id(placed.line().line_id());
+        line->set_sku(placed.line().sku());
+        line->set_quantity(quantity);
+        line->set_refunded_quantity_total(after);
+        line->set_line_quantity(placed.line().quantity());
+        line->set_amount_minor(amount);
+        wanted.erase(it);
+      }
+      if (!wanted.empty()) {
+        throw common::InvalidField("lines", "line " + wanted.begin()->first + " is not in the order");
+      }
+      *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+      response->set_refunded_minor(total);
+      store_.InsertRefund(tx, request->store_id(), request->refund_id(), request->order_id(), hash,
+                          response->SerializeAsString(), total);
+      event.set_order_id(request->order_id());
+      event.set_customer_id(head->customer_id);
+      event.set_refund_id(request->refund_id());
+      *event.mutable_refunded_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+      outbox_.Append(tx, request->store_id(), request->order_id(),
+                     store_.NextEventSequence(tx, request->store_id(), request->order_id()),
+                     "order.refunded", event);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::CancelOrder(grpc::CallbackServerContext* context,
+                                                     const v1::CancelOrderRequest* request,
+                                                     v1::CancelOrderResponse* response) {
+  return host_.Serve(context, "CancelOrder", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckKeys(v, request->store_id(), request->order_id());
+    v.ThrowIfInvalid();
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      const auto head = store_.Head(tx, request->store_id(), request->order_id(), true);
+      if (!head || head->status == "abandoned") throw OrderNotFound(request->order_id());
+      if (head->status == "fulfilled") {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_FULFILLED",
+                       "a fulfilled order cannot be cancelled; refund it instead");
+      }
+      if (head->status == "placed") {
+        store_.MarkCancelled(tx, request->store_id(), request->order_id());
+        *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+        v1::OrderCancelled event;
+        event.set_order_id(request->order_id());
+        event.set_customer_id(head->customer_id);
+        *event.mutable_cancelled_at() = response->order().cancelled_at();
+        outbox_.Append(tx, request->store_id(), request->order_id(),
+                       store_.NextEventSequence(tx, request->store_id(), request->order_id()),
+                       "order.cancelled", event);
+        return;
+      }
+      *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::GetOrder(grpc::CallbackServerContext* context,
+                                                  const v1::GetOrderRequest* request,
+                                                  v1::GetOrderResponse* response) {
+  return host_.Serve(context, "GetOrder", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckKeys(v, request->store_id(), request->order_id());
+    v.ThrowIfInvalid();
+    auto order = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.Load(tx, request->store_id(), request->order_id());
+    });
+    if (!order) throw OrderNotFound(request->order_id());
+    *response->mutable_order() = std::move(*order);
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::ListOrders(grpc::CallbackServerContext* context,
+                                                    const v1::ListOrdersRequest* request,
+                                                    v1::ListOrdersResponse* response) {
+  return host_.Serve(context, "ListOrders", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.RequireId(request->customer_id(), "customer_id");
+    v.Check(request->page_size() >= 0 && request->page_size() <= 200, "page_size", "must be 0 to 200");
+    // Token: "<placed_at micros>:<order id>" of the last order of the previous page.
+    int64_t before_micros = kEndOfTimeMicros;
+    std::string before_id;
+    if (!request->page_token().empty()) {
+      const auto colon = request->page_token().find(':');
+      bool ok = colon != std::string::npos;
+      try {
+        if (ok) before_micros = std::stoll(request->page_token().substr(0, colon));
+      } catch (const std::exception&) {
+        ok = false;
+      }
+      if (v.Check(ok, "page_token", "is not a token this service issued")) {
+        before_id = request->page_token().substr(colon + 1);
+      }
+    }
+    v.ThrowIfInvalid();
+    const int size = request->page_size() == 0 ? 50 : request->page_size();
+    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      auto ids = store_.ListIds(tx, request->store_id(), request->customer_id(), before_micros,
+                                before_id, size + 1);
+      const bool more = static_cast<int>(ids.size()) > size;
+      if (more) ids.pop_back();
+      for (const auto& id : ids) *response->add_orders() = *store_.Load(tx, request->store_id(), id);
+      if (more) {
+        const auto& last = response->orders(response->orders_size() - 1);
+        response->set_next_page_token(
+            std::to_string(google::protobuf::util::TimeUtil::TimestampToMicroseconds(last.placed_at())) +
+            ":" + last.order_id());
+      }
+      return 0;
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::ImportOrders(grpc::CallbackServerContext* context,
+                                                      const v1::ImportOrdersRequest* request,
+                                                      v1::ImportOrdersResponse* response) {
+  return host_.Serve(context, "ImportOrders", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.Check(request->orders_size() >= 1 && request->orders_size() <= 1000, "orders",
+            "must hold 1 to 1000 orders");
+    const int64_t now_micros = google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+        google::protobuf::util::TimeUtil::GetCurrentTime());
+    for (int i = 0; i < request->orders_size() && i < 1000; ++i) {
+      const auto& imported = request->orders(i);
+      const std::string f = "orders[" + std::to_string(i) + "].";
+      v.Check(imported.order().store_id() == request->store_id(), f + "order.store_id",
+              "must be the request's store_id");
+      v.RequireId(imported.order().order_id(), f + "order.order_id");
+      v.RequireId(imported.order().customer_id(), f + "order.customer_id");
+      CheckOrderContent(v, imported.order(), f + "order.");
+      v.Check(imported.has_placed_at() &&
+                  google::protobuf::util::TimeUtil::TimestampToMicroseconds(imported.placed_at()) <=
+                      now_micros,
+              f + "placed_at", "is required and must be in the past");
+    }
+    v.ThrowIfInvalid();
+    // Imported history names customers the store may not have registered yet: no customer check.
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      response->Clear();
+      for (const auto& imported : request->orders()) {
+        const auto& order = imported.order();
+        const std::string hash = common::DeterministicHash(imported);
+        const PricedOrder priced = PriceOrder(order);
+        NewOrder row;
+        row.request = &order;
+        row.priced = &priced;
+        row.content_hash = hash;
+        row.status = imported.fulfilled() ? "fulfilled" : "placed";
+        row.imported = true;
+        row.earns_points = imported.earn_points();
+        row.placed_at_micros =
+            google::protobuf::util::TimeUtil::TimestampToMicroseconds(imported.placed_at());
+        if (!store_.Insert(tx, row)) {
+          const auto head = store_.Head(tx, order.store_id(), order.order_id(), false);
+          if (head->content_hash == hash) {
+            response->set_unchanged(response->unchanged() + 1);
+          } else {
+            response->add_conflicting_order_ids(order.order_id());
+          }
+          continue;
+        }
+        v1::OrderPlaced event;
+        *event.mutable_order() = *store_.Load(tx, order.store_id(), order.order_id());
+        v1::PlaceOrderResponse first;
+        *first.mutable_order() = event.order();
+        store_.SavePlacedResponse(tx, order.store_id(), order.order_id(), first.SerializeAsString());
+        outbox_.Append(tx, order.store_id(), order.order_id(),
+                       store_.NextEventSequence(tx, order.store_id(), order.order_id()),
+                       "order.imported", event);
+        response->set_imported(response->imported() + 1);
+      }
+    });
+  });
+}
+
+}  // namespace loyalty::orders

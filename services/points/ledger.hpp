@@ -1,0 +1,59 @@
+// The rules of money for points: every operation is a set of transfers between a customer's
+// accounts (pending, available, held, debt) and the store's (issued, redeemed, expired,
+// clawed_back, written_off), applied inside the caller's transaction with the customer's balance
+// row locked, so balances never go below zero whatever the concurrency.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "points_store.hpp"
+
+namespace loyalty::points {
+
+// One customer's ledger within one transaction. Construction locks the balance row; Save()
+// writes it back. Lots are locked as they are touched (after the balance: one lock order).
+class CustomerLedger {
+ public:
+  CustomerLedger(pqxx::transaction_base& tx, const PointsStore& store, std::string store_id,
+                 std::string customer_id);
+
+  const BalanceRow& balance() const { return balance_; }
+  const std::string& customer_id() const { return customer_id_; }
+
+  // Moves `meta.amount` points from one account to another and records the transfer.
+  void Move(const std::string& from, const std::string& to, TransferRow meta);
+
+  // A new lot of earned points, pending until released.
+  void Earn(LotRow lot);
+  // Pending → available for the lot; starts its expiry clock; repays debt first.
+  void Release(LotRow& lot, int64_t now_us, int32_t expiry_months);
+  // Adds available points to a lot (adjustments, points given back) and repays debt first.
+  void CreditAvailable(LotRow& lot, const std::string& from, int64_t amount, TransferRow meta);
+  // Takes `points` of available points, oldest-expiring lots first, to `to`. Calls
+  // on_lot(lot_id, points) for each lot used. The caller checked the balance.
+  void Spend(int64_t points, const std::string& to, TransferRow meta,
+             const std::function<void(const std::string&, int64_t)>& on_lot = {});
+  // Takes back `amount` earned points of a lot: from its pending, else its available, else (spent)
+  // as debt or written off per policy.
+  void Clawback(LotRow& lot, int64_t amount, v1::ClawbackPolicy policy, TransferRow meta);
+  // Takes `points` that an order paid with although its hold had ended: available first, then debt.
+  void TakeForOrder(int64_t points, TransferRow meta);
+
+  void Save();
+
+ private:
+  int64_t& Field(const std::string& account);
+  void RepayDebt(LotRow& lot, const TransferRow& meta);
+
+  pqxx::transaction_base& tx_;
+  const PointsStore& store_;
+  std::string store_id_;
+  std::string customer_id_;
+  BalanceRow balance_;
+};
+
+// Months after `from_us` (calendar months in UTC, clamped to the month's last day).
+int64_t AddMonths(int64_t from_us, int32_t months);
+
+}  // namespace loyalty::points

@@ -1,0 +1,221 @@
+// Applying order events, exactly once each (the inbox records them in the same transaction).
+#include <google/protobuf/util/time_util.h>
+
+#include <set>
+
+#include "earn_rules.hpp"
+#include "loyalty/common/money.hpp"
+#include "points_service.hpp"
+
+namespace loyalty::points {
+
+using google::protobuf::util::TimeUtil;
+using orders::v1::OrderCancelled;
+using orders::v1::OrderFulfilled;
+using orders::v1::OrderPlaced;
+using orders::v1::OrderRefunded;
+
+namespace {
+
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
+
+template <class Payload>
+Payload Unpack(const events::v1::Event& event) {
+  Payload payload;
+  if (!event.payload().UnpackTo(&payload)) {
+    throw common::InvalidEvent(event.type() + " does not carry a " + Payload::descriptor()->full_name());
+  }
+  return payload;
+}
+
+std::string EarnLot(const std::string& order_id, const std::string& line_id) {
+  return "earn:" + order_id + ":" + line_id;
+}
+std::string PaidLot(const std::string& order_id, const std::string& line_id) {
+  return "paid:" + order_id + ":" + line_id;
+}
+
+int64_t NowMicros() { return TimeUtil::TimestampToMicroseconds(TimeUtil::GetCurrentTime()); }
+
+}  // namespace
+
+void PointsService::SubscribeToOrders(common::InboxEventSink& sink) {
+  auto placed = [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderPlaced(tx, e); };
+  sink.On("order.placed", placed);
+  sink.On("order.imported", placed);
+  sink.On("order.fulfilled",
+          [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderFulfilled(tx, e); });
+  sink.On("order.refunded",
+          [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderRefunded(tx, e); });
+  sink.On("order.cancelled",
+          [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderCancelled(tx, e); });
+}
+
+void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Event& event) {
+  const auto& order = Unpack<OrderPlaced>(event).order();
+  const std::string& store_id = event.store_id();
+  const auto settings = SettingsOrDefault(tx, store_id, order.currency_code());
+  const int64_t placed_us = TimeUtil::TimestampToMicroseconds(order.placed_at());
+  CustomerLedger ledger(tx, store_, store_id, order.customer_id());
+
+  // Earn, per line, under the rule version in force when the order was placed.
+  int64_t earned = 0;
+  const auto rules = order.earns_points() ? store_.RulesAt(tx, store_id, placed_us) : std::nullopt;
+  const bool from_placement = settings.return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT;
+  std::optional<int64_t> window_start;
+  if (from_placement) window_start = placed_us;
+  if (order.has_fulfilled_at()) window_start = TimeUtil::TimestampToMicroseconds(order.fulfilled_at());
+  int64_t order_net = 0;
+  for (const auto& line : order.lines()) order_net += line.net_minor();
+  for (const auto& line : order.lines()) {
+    const auto& l = line.line();
+    const int64_t points =
+        rules ? LinePoints(rules->rules(), settings, {l.sku(), l.category(), line.net_minor()},
+                           order_net, placed_us)
+              : 0;
+    if (points > 0) {
+      LotRow lot;
+      lot.lot_id = EarnLot(order.order_id(), l.line_id());
+      lot.kind = "earn";
+      lot.order_id = order.order_id();
+      lot.line_id = l.line_id();
+      lot.rule_version = rules->version();
+      lot.earned = points;
+      lot.line_quantity = l.quantity();
+      if (window_start) lot.available_at_us = *window_start + settings.return_window_days() * kMicrosPerDay;
+      ledger.Earn(lot);
+      earned += points;
+    }
+    if (line.points_paid() > 0) {
+      // Where the points that paid for this line come back to on a refund.
+      LotRow paid;
+      paid.lot_id = PaidLot(order.order_id(), l.line_id());
+      paid.customer_id = order.customer_id();
+      paid.kind = "payback";
+      paid.order_id = order.order_id();
+      paid.line_id = l.line_id();
+      paid.line_quantity = l.quantity();
+      paid.paid_points = line.points_paid();
+      store_.InsertLot(tx, store_id, paid);
+    }
+  }
+
+  // Commit the holds the order names. A hold that already ended is taken anyway: the order
+  // exists, so its points were spent, as a debt if need be.
+  for (const auto& payment : order.points_payments()) {
+    auto hold = store_.LockHold(tx, store_id, payment.hold_id());
+    TransferRow meta;
+    meta.order_id = order.order_id();
+    meta.reason = "hold " + payment.hold_id();
+    if (hold && hold->state == "active") {
+      meta.amount = hold->points;
+      meta.kind = "commit";
+      ledger.Move("held", "redeemed", meta);
+      store_.EndHold(tx, store_id, hold->hold_id, "committed");
+      store_.AppendEvent(tx, store_id, "redemption.committed", order.customer_id(),
+                         order.order_id(), hold->points, {{"hold_id", hold->hold_id}});
+    } else if (!hold || hold->state != "committed") {
+      const int64_t debt_before = ledger.balance().debt;
+      meta.kind = "commit_late";
+      ledger.TakeForOrder(payment.points(), meta);
+      store_.AppendEvent(tx, store_id, "points.debt_recorded", order.customer_id(), order.order_id(),
+                         debt_before - ledger.balance().debt,
+                         {{"hold_id", payment.hold_id()},
+                          {"hold_state", hold ? hold->state : "unknown"},
+                          {"points_taken", payment.points()}});
+    }
+  }
+  ledger.Save();
+  if (earned > 0) {
+    store_.AppendEvent(tx, store_id, "points.earned", order.customer_id(), order.order_id(), earned,
+                       {{"rule_version", rules->version()}});
+  }
+  if (event.type() == "order.placed") {
+    store_.AppendEvent(tx, store_id, "order.confirmed", order.customer_id(), order.order_id(),
+                       earned, {{"total_minor", order.total_minor()},
+                                {"currency_code", order.currency_code()}});
+  }
+}
+
+void PointsService::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1::Event& event) {
+  const auto fulfilled = Unpack<OrderFulfilled>(event);
+  const auto settings = store_.Settings(tx, event.store_id());
+  if (!settings || settings->return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT) return;
+  const int64_t start = TimeUtil::TimestampToMicroseconds(fulfilled.fulfilled_at());
+  for (auto& lot : store_.LotsOfOrder(tx, event.store_id(), fulfilled.order_id())) {
+    if (lot.kind != "earn" || lot.available_at_us) continue;
+    lot.available_at_us = start + settings->return_window_days() * kMicrosPerDay;
+    store_.SaveLot(tx, event.store_id(), lot);
+  }
+}
+
+void PointsService::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledger,
+                               const v1::Settings& settings, const std::string& store_id,
+                               const std::string& order_id, const std::string& line_id,
+                               int32_t refunded_total, int64_t now_us) {
+  // Cumulative shares: after r of q units, ⌊P·r/q⌋ clawed and ⌊H·r/q⌋ given back in all.
+  if (auto lot = store_.LockLot(tx, store_id, EarnLot(order_id, line_id))) {
+    const int64_t target = common::CumulativeShare(lot->earned, refunded_total, lot->line_quantity);
+    if (target > lot->clawed) {
+      TransferRow meta;
+      meta.reason = "refund of line " + line_id;
+      const int64_t amount = target - lot->clawed;
+      ledger.Clawback(*lot, amount, settings.clawback_policy(), meta);
+      store_.AppendEvent(tx, store_id, "points.clawed_back", ledger.customer_id(), order_id, amount,
+                         {{"line_id", line_id}, {"rule_version", lot->rule_version}});
+    }
+  }
+  if (auto paid = store_.LockLot(tx, store_id, PaidLot(order_id, line_id))) {
+    const int64_t target =
+        common::CumulativeShare(paid->paid_points, refunded_total, paid->line_quantity);
+    if (target > paid->paid_back) {
+      TransferRow meta;
+      meta.kind = "payback";
+      meta.order_id = order_id;
+      meta.line_id = line_id;
+      meta.reason = "points paid for refunded units";
+      const int64_t amount = target - paid->paid_back;
+      paid->paid_back = target;
+      if (!paid->available_at_us) paid->available_at_us = now_us;
+      if (!paid->expires_at_us && settings.expiry_months() > 0) {
+        paid->expires_at_us = AddMonths(now_us, settings.expiry_months());
+      }
+      ledger.CreditAvailable(*paid, "redeemed", amount, meta);
+      store_.SaveLot(tx, store_id, *paid);
+      store_.AppendEvent(tx, store_id, "points.returned", ledger.customer_id(), order_id, amount,
+                         {{"line_id", line_id}});
+    }
+  }
+}
+
+void PointsService::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::Event& event) {
+  const auto refund = Unpack<OrderRefunded>(event);
+  const auto settings = RequireSettings(tx, event.store_id());  // order.placed seeded them
+  CustomerLedger ledger(tx, store_, event.store_id(), refund.customer_id());
+  for (const auto& line : refund.lines()) {
+    RefundLine(tx, ledger, settings, event.store_id(), refund.order_id(), line.line_id(),
+               line.refunded_quantity_total(), NowMicros());
+  }
+  ledger.Save();
+}
+
+void PointsService::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event) {
+  const auto cancelled = Unpack<OrderCancelled>(event);
+  const auto settings = RequireSettings(tx, event.store_id());  // order.placed seeded them
+  CustomerLedger ledger(tx, store_, event.store_id(), cancelled.customer_id());
+  std::set<std::string> lines;
+  for (const auto& lot : store_.LotsOfOrder(tx, event.store_id(), cancelled.order_id())) {
+    lines.insert(lot.line_id);
+  }
+  for (const auto& line_id : lines) {
+    // Everything not yet taken back: the whole line counts as refunded.
+    const auto earn = store_.LockLot(tx, event.store_id(), EarnLot(cancelled.order_id(), line_id));
+    const auto paid = store_.LockLot(tx, event.store_id(), PaidLot(cancelled.order_id(), line_id));
+    const int32_t quantity = earn ? earn->line_quantity : paid->line_quantity;
+    RefundLine(tx, ledger, settings, event.store_id(), cancelled.order_id(), line_id, quantity,
+               NowMicros());
+  }
+  ledger.Save();
+}
+
+}  // namespace loyalty::points

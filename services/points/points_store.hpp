@@ -1,0 +1,153 @@
+// The points schema: every statement of the service, named and prepared in one place.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/common/db.hpp"
+#include "loyalty/points/v1/points_service.pb.h"
+
+namespace loyalty::points {
+
+// A customer's balances; the row is locked while a transaction changes it.
+struct BalanceRow {
+  int64_t pending = 0;
+  int64_t available = 0;
+  int64_t held = 0;
+  int64_t debt = 0;  // 0 or negative
+};
+
+struct LotRow {
+  std::string lot_id;
+  std::string customer_id;
+  std::string kind;  // earn, adjust, payback
+  std::string order_id;
+  std::string line_id;
+  int32_t rule_version = 0;
+  int64_t earned = 0;
+  int64_t pending = 0;
+  int64_t available = 0;
+  int64_t clawed = 0;
+  int32_t line_quantity = 0;
+  int64_t paid_points = 0;
+  int64_t paid_back = 0;
+  std::optional<int64_t> available_at_us;
+  std::optional<int64_t> expires_at_us;
+};
+
+struct HoldRow {
+  std::string hold_id;
+  std::string customer_id;
+  std::string order_id;
+  int64_t points = 0;
+  int64_t value_minor = 0;
+  std::string state;  // active, committed, voided, expired
+  int64_t expires_at_us = 0;
+};
+
+struct TransferRow {
+  std::string customer_id;
+  std::string from;
+  std::string to;
+  int64_t amount = 0;
+  std::string kind;
+  std::string reason;
+  std::string order_id;
+  std::string line_id;
+  std::string lot_id;
+  int32_t rule_version = 0;
+  std::string request_id;
+};
+
+// (store, id) of something a job must process.
+struct DueItem {
+  std::string store_id;
+  std::string id;  // lot id or hold id
+  std::string customer_id;
+};
+
+class PointsStore {
+ public:
+  explicit PointsStore(common::Database& db);
+
+  std::optional<v1::Settings> Settings(pqxx::transaction_base& tx, const std::string& store) const;
+  v1::Settings InsertSettings(pqxx::transaction_base& tx, const std::string& store,
+                              v1::Settings settings) const;
+  std::optional<v1::RuleVersion> RulesAt(pqxx::transaction_base& tx, const std::string& store,
+                                         int64_t at_us) const;
+  std::optional<v1::RuleVersion> Rules(pqxx::transaction_base& tx, const std::string& store,
+                                       int32_t version) const;
+  std::vector<v1::RuleVersion> AllRules(pqxx::transaction_base& tx, const std::string& store) const;
+  v1::RuleVersion InsertRules(pqxx::transaction_base& tx, const std::string& store,
+                              int64_t effective_from_us, const v1::EarnRules& rules) const;
+
+  BalanceRow LockBalance(pqxx::transaction_base& tx, const std::string& store,
+                         const std::string& customer) const;
+  std::optional<BalanceRow> ReadBalance(pqxx::transaction_base& tx, const std::string& store,
+                                        const std::string& customer) const;
+  void SaveBalance(pqxx::transaction_base& tx, const std::string& store,
+                   const std::string& customer, const BalanceRow& balance) const;
+  void InsertTransfer(pqxx::transaction_base& tx, const std::string& store,
+                      const TransferRow& transfer) const;
+
+  void InsertLot(pqxx::transaction_base& tx, const std::string& store, const LotRow& lot) const;
+  std::optional<LotRow> LockLot(pqxx::transaction_base& tx, const std::string& store,
+                                const std::string& lot_id) const;
+  std::vector<LotRow> LotsOfOrder(pqxx::transaction_base& tx, const std::string& store,
+                                  const std::string& order_id) const;
+  // The customer's lots with available points, soonest expiry first (never-expiring last).
+  std::vector<LotRow> SpendableLots(pqxx::transaction_base& tx, const std::string& store,
+                                    const std::string& customer, bool lock, int limit) const;
+  void SaveLot(pqxx::transaction_base& tx, const std::string& store, const LotRow& lot) const;
+  void MarkWarned(pqxx::transaction_base& tx, const std::string& store,
+                  const std::string& lot_id) const;
+
+  void InsertHold(pqxx::transaction_base& tx, const std::string& store, const HoldRow& hold) const;
+  std::optional<HoldRow> ReadHold(pqxx::transaction_base& tx, const std::string& store,
+                                  const std::string& hold_id) const;
+  std::optional<HoldRow> LockHold(pqxx::transaction_base& tx, const std::string& store,
+                                  const std::string& hold_id) const;
+  void EndHold(pqxx::transaction_base& tx, const std::string& store, const std::string& hold_id,
+               const std::string& state) const;
+  void InsertHoldLot(pqxx::transaction_base& tx, const std::string& store,
+                     const std::string& hold_id, const std::string& lot_id, int64_t points) const;
+  std::vector<std::pair<std::string, int64_t>> HoldLots(pqxx::transaction_base& tx,
+                                                        const std::string& store,
+                                                        const std::string& hold_id) const;
+
+  void AppendEvent(pqxx::transaction_base& tx, const std::string& store, const std::string& type,
+                   const std::string& customer, const std::string& order, int64_t points,
+                   const nlohmann::json& details = nlohmann::json::object()) const;
+  std::vector<v1::PointsEvent> Events(pqxx::transaction_base& tx, const std::string& store,
+                                      const std::string& after_txid, int64_t after_id,
+                                      int limit) const;
+
+  std::vector<DueItem> LotsToRelease(pqxx::transaction_base& tx, const std::string& store,
+                                     int64_t as_of_us, int limit) const;
+  std::vector<DueItem> LotsToExpire(pqxx::transaction_base& tx, const std::string& store,
+                                    int64_t as_of_us, int limit) const;
+  std::vector<DueItem> LotsToWarn(pqxx::transaction_base& tx, const std::string& store,
+                                  int64_t warn_before_us, int limit) const;
+  std::vector<DueItem> HoldsToExpire(pqxx::transaction_base& tx, const std::string& store,
+                                     int64_t as_of_us, int limit) const;
+
+  std::vector<v1::Transfer> Ledger(pqxx::transaction_base& tx, const std::string& store,
+                                   const std::string& customer, int64_t before_id, int limit) const;
+  // Mismatches between stored balances and what transfers, lots and holds say.
+  std::vector<std::string> Verify(pqxx::transaction_base& tx, const std::string& store,
+                                  int64_t* transfers, int64_t* customers, int64_t* zero_sum) const;
+  // Points customers hold: pending + available + held, over the store.
+  int64_t Outstanding(pqxx::transaction_base& tx, const std::string& store) const;
+  // Balance of each store account (negative: points that left it), from transfers.
+  std::vector<std::pair<std::string, int64_t>> StoreAccounts(pqxx::transaction_base& tx,
+                                                             const std::string& store) const;
+
+ private:
+  std::optional<HoldRow> HoldQuery(pqxx::transaction_base& tx, const char* statement,
+                                   const std::string& store, const std::string& hold_id) const;
+};
+
+}  // namespace loyalty::points

@@ -1,0 +1,262 @@
+// Two-phase redemption (reserve, commit, void) and manual adjustments.
+#include <google/protobuf/util/time_util.h>
+
+#include <random>
+
+#include "earn_rules.hpp"
+#include "points_service.hpp"
+
+namespace loyalty::points {
+
+using common::ApiError;
+using common::CallContext;
+using common::Validator;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+int64_t NowMicros() { return TimeUtil::TimestampToMicroseconds(TimeUtil::GetCurrentTime()); }
+
+std::string NewHoldId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string id = "hold_";
+  for (int i = 0; i < 24; ++i) id += kHex[rng() & 0xf];
+  return id;
+}
+
+v1::HoldState StateOf(const std::string& s) {
+  if (s == "active") return v1::HOLD_STATE_ACTIVE;
+  if (s == "committed") return v1::HOLD_STATE_COMMITTED;
+  if (s == "voided") return v1::HOLD_STATE_VOIDED;
+  if (s == "expired") return v1::HOLD_STATE_EXPIRED;
+  return v1::HOLD_STATE_UNSPECIFIED;
+}
+
+ApiError HoldNotFound(const std::string& hold_id) {
+  return ApiError(grpc::StatusCode::NOT_FOUND, "HOLD_NOT_FOUND", "no hold " + hold_id);
+}
+
+}  // namespace
+
+v1::Hold PointsService::ToHold(const HoldRow& row) const {
+  v1::Hold hold;
+  hold.set_hold_id(row.hold_id);
+  hold.set_customer_id(row.customer_id);
+  hold.set_order_id(row.order_id);
+  hold.set_points(row.points);
+  hold.set_value_minor(row.value_minor);
+  hold.set_state(StateOf(row.state));
+  *hold.mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(row.expires_at_us);
+  return hold;
+}
+
+bool PointsService::AbandonOrder(const CallContext& call, const std::string& store_id,
+                                 const std::string& order_id) const {
+  orders::v1::AbandonOrderRequest request;
+  request.set_store_id(store_id);
+  request.set_order_id(order_id);
+  orders::v1::AbandonOrderResponse response;
+  const auto status = orders_->AbandonOrder(common::DownstreamContext(call).get(), request, &response);
+  if (!status.ok()) {
+    throw ApiError(grpc::StatusCode::UNAVAILABLE, "ORDERS_UNAVAILABLE",
+                   "cannot confirm with the orders service that the order will never exist; retry");
+  }
+  return response.abandoned();
+}
+
+void PointsService::ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id,
+                                const HoldRow& hold, const std::string& state) {
+  CustomerLedger ledger(tx, store_, store_id, hold.customer_id);
+  const auto locked = store_.LockHold(tx, store_id, hold.hold_id);
+  if (!locked || locked->state != "active") return;  // ended meanwhile: exactly once
+  for (const auto& [lot_id, points] : store_.HoldLots(tx, store_id, hold.hold_id)) {
+    auto lot = store_.LockLot(tx, store_id, lot_id);
+    TransferRow meta;
+    meta.kind = state == "voided" ? "void" : "expire_hold";
+    meta.order_id = hold.order_id;
+    meta.reason = "hold " + hold.hold_id;
+    // Back to the lot it came from, which keeps its expiry date.
+    ledger.CreditAvailable(*lot, "held", points, meta);
+    store_.SaveLot(tx, store_id, *lot);
+  }
+  store_.EndHold(tx, store_id, hold.hold_id, state);
+  ledger.Save();
+  store_.AppendEvent(tx, store_id, "redemption." + state, hold.customer_id, hold.order_id,
+                     hold.points, {{"hold_id", hold.hold_id}});
+}
+
+grpc::ServerUnaryReactor* PointsService::ReserveRedemption(
+    grpc::CallbackServerContext* context, const v1::ReserveRedemptionRequest* request,
+    v1::ReserveRedemptionResponse* response) {
+  return host_.Serve(context, "ReserveRedemption", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.RequireId(request->request_id(), "request_id");
+    v.RequireId(request->customer_id(), "customer_id");
+    v.RequireId(request->order_id(), "order_id");
+    v.Check(request->points() > 0 && request->points() <= 1'000'000'000'000, "points",
+            "must be positive");
+    v.ThrowIfInvalid();
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      if (idempotency_.Begin(tx, request->store_id(), "ReserveRedemption", request->request_id(),
+                             *request, response)) {
+        return;
+      }
+      const auto settings = RequireSettings(tx, request->store_id());
+      CustomerLedger ledger(tx, store_, request->store_id(), request->customer_id());
+      if (ledger.balance().available < request->points()) {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "INSUFFICIENT_POINTS",
+                       "the customer has " + std::to_string(ledger.balance().available) +
+                           " points available",
+                       {{"points", "is more than the customer's available points"}});
+      }
+      HoldRow hold{NewHoldId(),
+                   request->customer_id(),
+                   request->order_id(),
+                   request->points(),
+                   PointsValue(settings, request->points()),
+                   "active",
+                   NowMicros() + int64_t{settings.hold_ttl_seconds()} * 1000000};
+      store_.InsertHold(tx, request->store_id(), hold);
+      TransferRow meta;
+      meta.kind = "reserve";
+      meta.order_id = hold.order_id;
+      meta.reason = "hold " + hold.hold_id;
+      meta.request_id = request->request_id();
+      ledger.Spend(hold.points, "held", meta, [&](const std::string& lot_id, int64_t points) {
+        store_.InsertHoldLot(tx, request->store_id(), hold.hold_id, lot_id, points);
+      });
+      ledger.Save();
+      store_.AppendEvent(tx, request->store_id(), "redemption.reserved", hold.customer_id,
+                         hold.order_id, hold.points, {{"hold_id", hold.hold_id}});
+      *response->mutable_hold() = ToHold(hold);
+      idempotency_.Finish(tx, request->store_id(), "ReserveRedemption", request->request_id(),
+                          *response);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* PointsService::CommitRedemption(grpc::CallbackServerContext* context,
+                                                          const v1::CommitRedemptionRequest* request,
+                                                          v1::CommitRedemptionResponse* response) {
+  return host_.Serve(context, "CommitRedemption", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.RequireId(request->hold_id(), "hold_id");
+    v.ThrowIfInvalid();
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      auto hold = store_.ReadHold(tx, request->store_id(), request->hold_id());
+      if (!hold) throw HoldNotFound(request->hold_id());
+      // Lock order everywhere: the customer's balance, then the hold.
+      CustomerLedger ledger(tx, store_, request->store_id(), hold->customer_id);
+      hold = store_.LockHold(tx, request->store_id(), request->hold_id());
+      if (hold->state == "active") {
+        TransferRow meta;
+        meta.amount = hold->points;
+        meta.kind = "commit";
+        meta.order_id = hold->order_id;
+        meta.reason = "hold " + hold->hold_id;
+        ledger.Move("held", "redeemed", meta);
+        ledger.Save();
+        store_.EndHold(tx, request->store_id(), hold->hold_id, "committed");
+        store_.AppendEvent(tx, request->store_id(), "redemption.committed", hold->customer_id,
+                           hold->order_id, hold->points, {{"hold_id", hold->hold_id}});
+        hold->state = "committed";
+      } else if (hold->state != "committed") {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "HOLD_ENDED",
+                       "the hold was already " + hold->state);
+      }
+      *response->mutable_hold() = ToHold(*hold);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* PointsService::VoidRedemption(grpc::CallbackServerContext* context,
+                                                        const v1::VoidRedemptionRequest* request,
+                                                        v1::VoidRedemptionResponse* response) {
+  return host_.Serve(context, "VoidRedemption", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.RequireId(request->hold_id(), "hold_id");
+    v.ThrowIfInvalid();
+    auto hold = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.ReadHold(tx, request->store_id(), request->hold_id());
+    });
+    if (!hold) throw HoldNotFound(request->hold_id());
+    if (hold->state == "active" && !AbandonOrder(call, request->store_id(), hold->order_id)) {
+      throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_EXISTS",
+                     "order " + hold->order_id + " names this hold; its event will commit it");
+    }
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      ReleaseHold(tx, request->store_id(), *hold, "voided");
+      auto after = store_.LockHold(tx, request->store_id(), request->hold_id());
+      if (after->state == "committed") {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "HOLD_ENDED",
+                       "the hold was already committed");
+      }
+      *response->mutable_hold() = ToHold(*after);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* PointsService::AdjustPoints(grpc::CallbackServerContext* context,
+                                                      const v1::AdjustPointsRequest* request,
+                                                      v1::AdjustPointsResponse* response) {
+  return host_.Serve(context, "AdjustPoints", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.RequireId(request->request_id(), "request_id");
+    v.RequireId(request->customer_id(), "customer_id");
+    v.Check(request->points() != 0 && request->points() >= -1'000'000'000'000 &&
+                request->points() <= 1'000'000'000'000,
+            "points", "must be non-zero");
+    v.Check(!request->reason().empty() && request->reason().size() <= 500, "reason",
+            "is required (at most 500 characters)");
+    v.ThrowIfInvalid();
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      if (idempotency_.Begin(tx, request->store_id(), "AdjustPoints", request->request_id(),
+                             *request, response)) {
+        return;
+      }
+      const auto settings = RequireSettings(tx, request->store_id());
+      CustomerLedger ledger(tx, store_, request->store_id(), request->customer_id());
+      TransferRow meta;
+      meta.kind = "adjust";
+      meta.reason = request->reason();
+      meta.request_id = request->request_id();
+      if (request->points() > 0) {
+        LotRow lot;
+        lot.lot_id = "adjust:" + request->request_id();
+        lot.customer_id = request->customer_id();
+        lot.kind = "adjust";
+        const int64_t now = NowMicros();
+        lot.available_at_us = now;
+        if (settings.expiry_months() > 0) lot.expires_at_us = AddMonths(now, settings.expiry_months());
+        store_.InsertLot(tx, request->store_id(), lot);
+        ledger.CreditAvailable(lot, "issued", request->points(), meta);
+        store_.SaveLot(tx, request->store_id(), lot);
+      } else {
+        if (ledger.balance().available < -request->points()) {
+          throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "INSUFFICIENT_POINTS",
+                         "cannot remove more than the available points",
+                         {{"points", "is more than the customer's available points"}});
+        }
+        ledger.Spend(-request->points(), "issued", meta);
+      }
+      ledger.Save();
+      store_.AppendEvent(tx, request->store_id(), "points.adjusted", request->customer_id(), "",
+                         request->points(), {{"reason", request->reason()}});
+      auto* b = response->mutable_balance();
+      b->set_customer_id(request->customer_id());
+      b->set_pending(ledger.balance().pending);
+      b->set_available(ledger.balance().available);
+      b->set_held(ledger.balance().held);
+      b->set_debt(-ledger.balance().debt);
+      b->set_available_value_minor(PointsValue(settings, ledger.balance().available));
+      idempotency_.Finish(tx, request->store_id(), "AdjustPoints", request->request_id(), *response);
+    });
+  });
+}
+
+}  // namespace loyalty::points

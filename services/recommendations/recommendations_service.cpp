@@ -1,0 +1,466 @@
+#include "recommendations_service.hpp"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "loyalty/orders/v1/orders_service.pb.h"
+#include "recommendation_rules.hpp"
+
+namespace loyalty::recommendations {
+
+using common::ApiError;
+using common::CallContext;
+using common::InvalidEvent;
+using common::Validator;
+using google::protobuf::util::TimeUtil;
+using loyalty::events::v1::Event;
+
+namespace {
+
+constexpr int kProductDefaultLimit = 10;
+constexpr int kCartDefaultLimit = 5;
+// Band candidates fetched per cart item, so that two items in one category can get two upsells.
+constexpr int kBandPerItem = 3;
+constexpr double kPremiumScore = 1.0;
+constexpr double kBandScore = 0.5;
+constexpr double kGiftWrapScore = 1.0;
+
+void Fill(v1::Suggestion* s, const ProductRow& p, v1::Reason reason, double score,
+          const std::vector<std::string>& related) {
+  s->set_sku(p.sku);
+  s->set_name(p.name);
+  s->set_category(p.category);
+  s->set_price_minor(p.price_minor);
+  s->set_reason(reason);
+  s->set_score(score);
+  s->set_orders_count(p.orders);
+  for (const auto& r : related) s->add_related_skus(r);
+}
+
+using Suggestions = google::protobuf::RepeatedPtrField<v1::Suggestion>;
+
+std::vector<std::string> With(std::vector<std::string> exclude, const Suggestions& chosen) {
+  for (const auto& s : chosen) exclude.push_back(s.sku());
+  return exclude;
+}
+
+// Cold start: fills `out` up to `limit` with the most ordered products of the categories, then
+// of the store.
+void FillPopular(const RecommendationStore& store, pqxx::transaction_base& tx,
+                 const std::string& store_id, const std::vector<std::string>& categories,
+                 const std::vector<std::string>& exclude, int limit, Suggestions* out) {
+  if (out->size() < limit && !categories.empty()) {
+    for (const auto& p :
+         store.Popular(tx, store_id, categories, With(exclude, *out), limit - out->size())) {
+      Fill(out->Add(), p, v1::REASON_POPULAR_IN_CATEGORY, 0, {});
+    }
+  }
+  if (out->size() < limit) {
+    for (const auto& p : store.Popular(tx, store_id, {}, With(exclude, *out), limit - out->size())) {
+      Fill(out->Add(), p, v1::REASON_POPULAR_IN_STORE, 0, {});
+    }
+  }
+}
+
+int64_t PlacedMicros(const orders::v1::Order& order, const Event& event) {
+  if (order.has_placed_at()) return TimeUtil::TimestampToMicroseconds(order.placed_at());
+  if (event.has_occurred_at()) return TimeUtil::TimestampToMicroseconds(event.occurred_at());
+  throw InvalidEvent("the order has no placed_at and the event no occurred_at");
+}
+
+std::string OrderIdOf(const std::string& in_payload, const Event& event) {
+  const std::string& id = in_payload.empty() ? event.aggregate_id() : in_payload;
+  if (id != event.aggregate_id()) {
+    throw InvalidEvent("the payload's order_id \"" + id + "\" is not the event's aggregate_id");
+  }
+  return id;
+}
+
+}  // namespace
+
+RecommendationsService::RecommendationsService(common::ServiceHost& host, Settings settings)
+    : host_(host),
+      db_(host.db()),
+      settings_(settings),
+      store_(host.db(), settings.candidates),
+      idempotency_(host.db(), "recommendations") {}
+
+void RecommendationsService::Subscribe(common::InboxEventSink& sink) {
+  auto placed = [this](pqxx::transaction_base& tx, const Event& e) { OnOrderPlaced(tx, e); };
+  sink.On("order.placed", placed);
+  sink.On("order.imported", placed);
+  sink.On("order.refunded",
+          [this](pqxx::transaction_base& tx, const Event& e) { OnOrderRefunded(tx, e); });
+  sink.On("order.cancelled",
+          [this](pqxx::transaction_base& tx, const Event& e) { OnOrderCancelled(tx, e); });
+  // Nothing to learn from a fulfilment, but the order's events must be received in sequence:
+  // accepting it lets its later refunds through.
+  sink.On("order.fulfilled", [](pqxx::transaction_base&, const Event&) {});
+}
+
+// ---- Events ----
+
+void RecommendationsService::OnOrderPlaced(pqxx::transaction_base& tx, const Event& event) const {
+  orders::v1::OrderPlaced placed;
+  if (!event.payload().UnpackTo(&placed)) {
+    throw InvalidEvent(event.type() + " payload is not a loyalty.orders.v1.OrderPlaced");
+  }
+  const auto& order = placed.order();
+  if (!order.store_id().empty() && order.store_id() != event.store_id()) {
+    throw InvalidEvent("the order's store_id is not the event's");
+  }
+  const std::string order_id = OrderIdOf(order.order_id(), event);
+  const int64_t placed_micros = PlacedMicros(order, event);
+  std::vector<EventLine> lines;
+  std::map<std::string, int64_t> refunded;
+  for (int i = 0; i < order.lines_size(); ++i) {
+    const auto& line = order.lines(i);
+    if (line.line().sku().empty()) {
+      throw InvalidEvent("lines[" + std::to_string(i) + "] has no sku");
+    }
+    if (line.line().quantity() < 1) {
+      throw InvalidEvent("lines[" + std::to_string(i) + "] has a quantity below 1");
+    }
+    lines.push_back({line.line().sku(), line.line().quantity()});
+    refunded[line.line().sku()] +=
+        std::clamp<int64_t>(line.refunded_quantity(), 0, line.line().quantity());
+  }
+  auto recorded = DistinctSkus(lines);
+  for (auto& r : recorded) r.refunded = refunded[r.sku];
+
+  const auto window = store_.LockWindow(tx, event.store_id());
+  if (!store_.InsertOrder(tx, event.store_id(), order_id, order.customer_id(), placed_micros,
+                          recorded)) {
+    common::log::Warn("order already recorded; event ignored",
+                      {{"order_id", order_id}, {"event_id", event.event_id()}});
+    return;
+  }
+  const bool counted = InWindow(window, placed_micros);
+  if (order.status() == orders::v1::ORDER_STATUS_CANCELLED) {
+    store_.MarkCancelled(tx, event.store_id(), order_id);
+    return;
+  }
+  store_.Apply(tx, event.store_id(), Change({}, false, recorded, counted));
+}
+
+void RecommendationsService::OnOrderRefunded(pqxx::transaction_base& tx,
+                                             const Event& event) const {
+  orders::v1::OrderRefunded refund;
+  if (!event.payload().UnpackTo(&refund)) {
+    throw InvalidEvent("order.refunded payload is not a loyalty.orders.v1.OrderRefunded");
+  }
+  const std::string order_id = OrderIdOf(refund.order_id(), event);
+  const auto window = store_.LockWindow(tx, event.store_id());
+  const auto order = store_.LoadOrder(tx, event.store_id(), order_id);
+  if (!order) throw InvalidEvent("order " + order_id + " was never received");
+  auto after = order->lines;
+  std::set<size_t> changed;
+  for (const auto& line : refund.lines()) {
+    auto it = std::find_if(after.begin(), after.end(),
+                           [&](const RecordedLine& l) { return l.sku == line.sku(); });
+    if (it == after.end()) {
+      throw InvalidEvent("refunded sku \"" + line.sku() + "\" is not in order " + order_id);
+    }
+    if (line.quantity() < 1) throw InvalidEvent("a refunded quantity is below 1");
+    it->refunded += line.quantity();
+    if (it->refunded > it->quantity) {
+      throw InvalidEvent("more units of \"" + line.sku() + "\" refunded than bought");
+    }
+    changed.insert(static_cast<size_t>(it - after.begin()));
+  }
+  for (size_t i : changed) {
+    store_.SetRefunded(tx, event.store_id(), order_id, after[i].sku, after[i].refunded);
+  }
+  const bool counted = !order->cancelled && InWindow(window, order->placed_micros);
+  store_.Apply(tx, event.store_id(), Change(order->lines, counted, after, counted));
+}
+
+void RecommendationsService::OnOrderCancelled(pqxx::transaction_base& tx,
+                                              const Event& event) const {
+  orders::v1::OrderCancelled cancelled;
+  if (!event.payload().UnpackTo(&cancelled)) {
+    throw InvalidEvent("order.cancelled payload is not a loyalty.orders.v1.OrderCancelled");
+  }
+  const std::string order_id = OrderIdOf(cancelled.order_id(), event);
+  const auto window = store_.LockWindow(tx, event.store_id());
+  const auto order = store_.LoadOrder(tx, event.store_id(), order_id);
+  if (!order) throw InvalidEvent("order " + order_id + " was never received");
+  if (order->cancelled) return;
+  store_.MarkCancelled(tx, event.store_id(), order_id);
+  const bool counted = InWindow(window, order->placed_micros);
+  store_.Apply(tx, event.store_id(), Change(order->lines, counted, order->lines, false));
+}
+
+// ---- Catalogue ----
+
+grpc::ServerUnaryReactor* RecommendationsService::UpsertProducts(
+    grpc::CallbackServerContext* context, const v1::UpsertProductsRequest* request,
+    v1::UpsertProductsResponse* response) {
+  return host_.Serve(context, "UpsertProducts", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckUpsertProducts(v, *request);
+    v.ThrowIfInvalid();
+    // Key order, so that two batches touching the same products cannot deadlock.
+    std::vector<const v1::Product*> products;
+    for (const auto& p : request->products()) products.push_back(&p);
+    std::sort(products.begin(), products.end(),
+              [](const v1::Product* a, const v1::Product* b) { return a->sku() < b->sku(); });
+    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      if (idempotency_.Begin(tx, request->store_id(), "UpsertProducts", request->request_id(),
+                             *request, response)) {
+        return;
+      }
+      response->Clear();
+      for (const auto* p : products) {
+        const auto created = store_.UpsertProduct(tx, request->store_id(), *p);
+        if (!created) {
+          response->set_unchanged(response->unchanged() + 1);
+        } else if (*created) {
+          response->set_created(response->created() + 1);
+        } else {
+          response->set_updated(response->updated() + 1);
+        }
+      }
+      idempotency_.Finish(tx, request->store_id(), "UpsertProducts", request->request_id(),
+                          *response);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* RecommendationsService::GetProduct(grpc::CallbackServerContext* context,
+                                                             const v1::GetProductRequest* request,
+                                                             v1::GetProductResponse* response) {
+  return host_.Serve(context, "GetProduct", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.RequireId(request->sku(), "sku");
+    v.ThrowIfInvalid();
+    auto product = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.GetProduct(tx, request->store_id(), request->sku());
+    });
+    if (!product) {
+      throw ApiError(grpc::StatusCode::NOT_FOUND, "PRODUCT_NOT_FOUND",
+                     "product " + request->sku() + " is not in the catalogue");
+    }
+    *response->mutable_product() = std::move(*product);
+  });
+}
+
+// ---- Recommendations ----
+
+grpc::ServerUnaryReactor* RecommendationsService::RecommendForProduct(
+    grpc::CallbackServerContext* context, const v1::RecommendForProductRequest* request,
+    v1::RecommendForProductResponse* response) {
+  return host_.Serve(context, "RecommendForProduct", request->store_id(), [=, this](
+                                                                              CallContext& call) {
+    Validator v;
+    CheckRecommendForProduct(v, *request);
+    v.ThrowIfInvalid();
+    const int limit = EffectiveLimit(request->limit(), kProductDefaultLimit);
+    const std::string& store_id = request->store_id();
+    const std::string& sku = request->sku();
+    std::vector<std::string> exclude(request->exclude_skus().begin(), request->exclude_skus().end());
+    exclude.push_back(sku);
+    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      const auto anchors = store_.Anchors(tx, store_id, {sku});
+      const AnchorRow* anchor = anchors.empty() ? nullptr : &anchors[0];
+      auto* out = response->mutable_suggestions();
+      if (anchor && anchor->orders > 0) {
+        std::vector<Candidate> candidates;
+        std::map<std::string, ProductRow> shown;
+        for (auto& row : store_.Candidates(tx, store_id, {sku}, exclude)) {
+          candidates.push_back({row.product.sku, row.together, row.product.orders});
+          shown.emplace(row.product.sku, std::move(row.product));
+        }
+        for (const auto& r : RankForProduct(sku, anchor->orders, candidates)) {
+          if (out->size() >= limit) break;
+          Fill(out->Add(), shown.at(r.sku), v1::REASON_BOUGHT_TOGETHER, r.score, r.related);
+        }
+      }
+      std::vector<std::string> categories;
+      if (anchor && anchor->catalogued) categories.push_back(anchor->category);
+      FillPopular(store_, tx, store_id, categories, exclude, limit, out);
+      return 0;
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* RecommendationsService::RecommendForCart(
+    grpc::CallbackServerContext* context, const v1::RecommendForCartRequest* request,
+    v1::RecommendForCartResponse* response) {
+  return host_.Serve(context, "RecommendForCart", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckRecommendForCart(v, *request);
+    v.ThrowIfInvalid();
+    const int limit = EffectiveLimit(request->limit(), kCartDefaultLimit);
+    const std::string& store_id = request->store_id();
+    const std::vector<std::string> cart = CartSkus(*request);
+    const std::set<std::string> in_cart(cart.begin(), cart.end());
+    const int64_t missing = request->free_shipping_missing_minor();
+
+    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      std::map<std::string, AnchorRow> anchors;
+      for (auto& a : store_.Anchors(tx, store_id, cart)) anchors.emplace(a.sku, std::move(a));
+      std::vector<std::string> exclude = cart;
+      if (!request->customer_id().empty()) {
+        for (auto& sku : store_.OwnedBy(tx, store_id, request->customer_id())) {
+          exclude.push_back(std::move(sku));
+        }
+      }
+
+      // Cross-sell, merged across the cart's items.
+      std::vector<std::string> learnt;
+      for (const auto& sku : cart) {
+        auto it = anchors.find(sku);
+        if (it != anchors.end() && it->second.orders > 0) learnt.push_back(sku);
+      }
+      std::map<std::string, Anchor> by_anchor;
+      std::map<std::string, ProductRow> shown;
+      for (auto& row : store_.Candidates(tx, store_id, learnt, exclude)) {
+        auto& anchor = by_anchor[row.anchor];
+        anchor.sku = row.anchor;
+        anchor.orders = anchors.at(row.anchor).orders;
+        anchor.candidates.push_back({row.product.sku, row.together, row.product.orders});
+        shown.emplace(row.product.sku, std::move(row.product));
+      }
+      std::vector<Anchor> merged_input;
+      for (auto& [sku, anchor] : by_anchor) merged_input.push_back(std::move(anchor));
+      const auto merged = MergeForCart(std::move(merged_input));
+      auto* cross = response->mutable_cross_sell();
+      for (const auto& r : merged) {
+        if (cross->size() >= limit) break;
+        Fill(cross->Add(), shown.at(r.sku), v1::REASON_BOUGHT_TOGETHER, r.score, r.related);
+      }
+      std::vector<std::string> categories;
+      for (const auto& sku : cart) {
+        auto it = anchors.find(sku);
+        if (it == anchors.end() || !it->second.catalogued) continue;
+        if (std::find(categories.begin(), categories.end(), it->second.category) ==
+            categories.end()) {
+          categories.push_back(it->second.category);
+        }
+      }
+      FillPopular(store_, tx, store_id, categories, exclude, limit, cross);
+
+      // Upsell: the explicit premium version first, else the category's band.
+      std::vector<AnchorRow> need_band;
+      for (const auto& sku : cart) {
+        auto it = anchors.find(sku);
+        if (it == anchors.end() || !it->second.catalogued) continue;
+        const auto& premium = it->second.premium;
+        if (!premium || in_cart.contains(premium->sku)) need_band.push_back(it->second);
+      }
+      std::map<std::string, std::vector<ProductRow>> band;
+      for (auto& row : store_.UpsellBand(tx, store_id, need_band, cart, kBandPerItem)) {
+        band[row.anchor].push_back(std::move(row.product));
+      }
+      std::set<std::string> upsold;
+      auto* upsell = response->mutable_upsell();
+      for (const auto& sku : cart) {
+        if (upsell->size() >= limit) break;
+        auto it = anchors.find(sku);
+        if (it == anchors.end() || !it->second.catalogued) continue;
+        const auto& a = it->second;
+        if (a.premium && !in_cart.contains(a.premium->sku) && !upsold.contains(a.premium->sku)) {
+          upsold.insert(a.premium->sku);
+          Fill(upsell->Add(), *a.premium, v1::REASON_PREMIUM_VERSION, kPremiumScore, {sku});
+          continue;
+        }
+        for (const auto& p : band[sku]) {
+          if (in_cart.contains(p.sku) || upsold.contains(p.sku) ||
+              !InUpsellBand(a.price_minor, p.price_minor)) {
+            continue;
+          }
+          upsold.insert(p.sku);
+          Fill(upsell->Add(), p, v1::REASON_UPGRADE_IN_CATEGORY, kBandScore, {sku});
+          break;
+        }
+      }
+
+      // Free-shipping gap closers: bought together with the cart first, then the cheapest.
+      if (missing > 0) {
+        std::vector<GapOption> options;
+        std::map<std::string, const Ranked*> ranked;
+        std::vector<std::string> gap_exclude = exclude;
+        for (const auto& r : merged) {
+          const auto& p = shown.at(r.sku);
+          if (p.price_minor < missing) continue;
+          options.push_back({r.sku, p.price_minor, true, r.score});
+          ranked[r.sku] = &r;
+          gap_exclude.push_back(r.sku);
+        }
+        for (auto& p : store_.CheapestAtLeast(tx, store_id, missing, gap_exclude, limit)) {
+          options.push_back({p.sku, p.price_minor, false, 0});
+          shown.emplace(p.sku, std::move(p));
+        }
+        for (const auto& c : RankGapClosers(missing, options, limit)) {
+          auto* s = response->add_free_shipping_gap_closers();
+          Fill(s, shown.at(c.sku), v1::REASON_CLOSES_FREE_SHIPPING_GAP, c.affinity,
+               c.bought_together ? ranked.at(c.sku)->related : std::vector<std::string>{});
+          s->set_overshoot_minor(c.overshoot_minor);
+        }
+      }
+
+      // Gift wrap for the cart's gift-wrappable items.
+      std::vector<std::string> wrappable;
+      for (const auto& sku : cart) {
+        auto it = anchors.find(sku);
+        if (it != anchors.end() && it->second.catalogued && it->second.gift_wrappable) {
+          wrappable.push_back(sku);
+          response->add_gift_wrappable_skus(sku);
+        }
+      }
+      if (!wrappable.empty()) {
+        for (const auto& p : store_.GiftWraps(tx, store_id, cart, limit)) {
+          Fill(response->add_gift_wrap(), p, v1::REASON_GIFT_WRAP, kGiftWrapScore, wrappable);
+        }
+      }
+      return 0;
+    });
+  });
+}
+
+// ---- Model ----
+
+grpc::ServerUnaryReactor* RecommendationsService::RebuildModel(
+    grpc::CallbackServerContext* context, const v1::RebuildModelRequest* request,
+    v1::RebuildModelResponse* response) {
+  return host_.Serve(context, "RebuildModel", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    CheckRebuildModel(v, *request);
+    v.ThrowIfInvalid();
+    std::optional<int64_t> window;
+    if (request->has_window_start()) {
+      window = TimeUtil::TimestampToMicroseconds(request->window_start());
+    }
+    // Its own budget: a rebuild of a large store outlives a short caller deadline.
+    const auto deadline = std::max(call.deadline, common::Clock::now() + settings_.rebuild_timeout);
+    db_.Write(deadline, [&](pqxx::transaction_base& tx) {
+      if (idempotency_.Begin(tx, request->store_id(), "RebuildModel", request->request_id(),
+                             *request, response)) {
+        return;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      const auto counts = store_.Rebuild(tx, request->store_id(), window);
+      response->Clear();
+      response->set_orders_counted(counts.orders);
+      response->set_products_counted(counts.products);
+      response->set_pairs_counted(counts.pairs);
+      response->set_duration_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - started)
+                                    .count());
+      if (window) *response->mutable_window_start() = request->window_start();
+      idempotency_.Finish(tx, request->store_id(), "RebuildModel", request->request_id(),
+                          *response);
+    });
+    common::log::Info("model rebuilt", {{"orders", response->orders_counted()},
+                                        {"products", response->products_counted()},
+                                        {"pairs", response->pairs_counted()},
+                                        {"duration_ms", response->duration_ms()}});
+  });
+}
+
+}  // namespace loyalty::recommendations

@@ -1,0 +1,2 @@
+// Analytics RPCs of OrdersService (work in progress).
+#include <gtest/gtest.h>

@@ -1,0 +1,32 @@
+// A real event subscriber for tests: a gRPC server (ServiceHost + InboxEventSink) that records
+// every event it applies in <schema>.applied and counts every delivery, duplicates included.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loyalty/common/events.hpp"
+
+namespace loyalty::testing {
+
+class RecordingSubscriber {
+ public:
+  // Applies events of `types`; events of type "test.poison" are rejected as invalid.
+  RecordingSubscriber(const std::string& database_url, const std::string& schema, int port,
+                      const std::vector<std::string>& types);
+  ~RecordingSubscriber();
+  void Stop();
+  int deliveries() const { return deliveries_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  class CountingSink;
+  int port_;
+  std::atomic<int> deliveries_{0};
+  std::unique_ptr<common::ServiceHost> host_;
+  std::unique_ptr<CountingSink> sink_;
+};
+
+}  // namespace loyalty::testing
