@@ -118,10 +118,9 @@ int64_t PointsService::ExpireHolds(const CallContext& call, const std::string& s
     // Only once the orders service says the order can never be placed; if it exists, its event
     // will commit the hold.
     if (!hold || !AbandonOrder(call, item.store_id, hold->order_id)) continue;
-    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-      ReleaseHold(tx, item.store_id, *hold, "expired");
+    done += db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+      return ReleaseHold(tx, item.store_id, *hold, "expired") ? 1 : 0;
     });
-    ++done;
   }
   return done;
 }

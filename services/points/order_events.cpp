@@ -52,7 +52,8 @@ void PointsService::SubscribeToOrders(common::InboxEventSink& sink) {
 }
 
 void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Event& event) {
-  const auto& order = Unpack<OrderPlaced>(event).order();
+  const auto placed = Unpack<OrderPlaced>(event);
+  const auto& order = placed.order();
   const std::string& store_id = event.store_id();
   const auto settings = SettingsOrDefault(tx, store_id, order.currency_code());
   const int64_t placed_us = TimeUtil::TimestampToMicroseconds(order.placed_at());

@@ -277,7 +277,7 @@ grpc::ServerUnaryReactor* PointsService::LiabilityReport(grpc::CallbackServerCon
         accounts[name] = balance;
       }
       // Points leave `issued` and `written_off` (negative balances) and collect in the others.
-      response->set_issued(-accounts["issued"]);
+      response->set_issued(store_.IssuedGross(tx, request->store_id()));
       response->set_redeemed(accounts["redeemed"]);
       response->set_expired(accounts["expired"]);
       response->set_clawed_back(accounts["clawed_back"]);

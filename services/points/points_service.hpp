@@ -57,8 +57,9 @@ class PointsService final : public v1::PointsService::CallbackService {
                                  const std::string& fallback_currency) const;
   v1::Settings RequireSettings(pqxx::transaction_base& tx, const std::string& store_id) const;
   v1::Hold ToHold(const HoldRow& row) const;
-  // Ends an active hold, giving its points back to the lots they came from.
-  void ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id, const HoldRow& hold,
+  // Ends an active hold, giving its points back to the lots they came from. False when the hold
+  // had already ended (it ends exactly once).
+  bool ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id, const HoldRow& hold,
                    const std::string& state);
   // Asks the orders service to make sure the hold's order will never exist. True when it is dead.
   bool AbandonOrder(const common::CallContext& call, const std::string& store_id,

@@ -205,6 +205,9 @@ PointsStore::PointsStore(common::Database& db) {
              "LEFT JOIN holds h ON h.customer_id = coalesce(b.customer_id, d.customer_id) "
              "LEFT JOIN held_lots hl ON hl.customer_id = coalesce(b.customer_id, d.customer_id) "
              "ORDER BY 1");
+  db.Prepare("points_issued_gross",
+             "SELECT coalesce(sum(amount), 0)::bigint FROM points.transfers "
+             "WHERE store_id = $1 AND from_account = 'issued'");
   db.Prepare("points_outstanding",
              "SELECT coalesce(sum(pending + available + held), 0)::bigint FROM points.balances "
              "WHERE store_id = $1");
@@ -451,6 +454,10 @@ std::vector<v1::Transfer> PointsStore::Ledger(pqxx::transaction_base& tx, const 
     out.push_back(std::move(t));
   }
   return out;
+}
+
+int64_t PointsStore::IssuedGross(pqxx::transaction_base& tx, const std::string& store) const {
+  return tx.exec_prepared1("points_issued_gross", store)[0].as<int64_t>();
 }
 
 int64_t PointsStore::Outstanding(pqxx::transaction_base& tx, const std::string& store) const {

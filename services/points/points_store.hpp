@@ -139,6 +139,8 @@ class PointsStore {
   // Mismatches between stored balances and what transfers, lots and holds say.
   std::vector<std::string> Verify(pqxx::transaction_base& tx, const std::string& store,
                                   int64_t* transfers, int64_t* customers, int64_t* zero_sum) const;
+  // Every point ever issued (transfers out of `issued`; negative adjustments do not reduce it).
+  int64_t IssuedGross(pqxx::transaction_base& tx, const std::string& store) const;
   // Points customers hold: pending + available + held, over the store.
   int64_t Outstanding(pqxx::transaction_base& tx, const std::string& store) const;
   // Balance of each store account (negative: points that left it), from transfers.

@@ -65,11 +65,11 @@ bool PointsService::AbandonOrder(const CallContext& call, const std::string& sto
   return response.abandoned();
 }
 
-void PointsService::ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id,
+bool PointsService::ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id,
                                 const HoldRow& hold, const std::string& state) {
   CustomerLedger ledger(tx, store_, store_id, hold.customer_id);
   const auto locked = store_.LockHold(tx, store_id, hold.hold_id);
-  if (!locked || locked->state != "active") return;  // ended meanwhile: exactly once
+  if (!locked || locked->state != "active") return false;  // ended meanwhile: exactly once
   for (const auto& [lot_id, points] : store_.HoldLots(tx, store_id, hold.hold_id)) {
     auto lot = store_.LockLot(tx, store_id, lot_id);
     TransferRow meta;
@@ -84,6 +84,7 @@ void PointsService::ReleaseHold(pqxx::transaction_base& tx, const std::string& s
   ledger.Save();
   store_.AppendEvent(tx, store_id, "redemption." + state, hold.customer_id, hold.order_id,
                      hold.points, {{"hold_id", hold.hold_id}});
+  return true;
 }
 
 grpc::ServerUnaryReactor* PointsService::ReserveRedemption(
@@ -189,11 +190,12 @@ grpc::ServerUnaryReactor* PointsService::VoidRedemption(grpc::CallbackServerCont
                      "order " + hold->order_id + " names this hold; its event will commit it");
     }
     db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-      ReleaseHold(tx, request->store_id(), *hold, "voided");
-      auto after = store_.LockHold(tx, request->store_id(), request->hold_id());
-      if (after->state == "committed") {
+      const bool released = ReleaseHold(tx, request->store_id(), *hold, "voided");
+      auto after = store_.ReadHold(tx, request->store_id(), request->hold_id());
+      // Voiding a voided hold answers as the first void did; any other end is final.
+      if (!released && after->state != "voided") {
         throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "HOLD_ENDED",
-                       "the hold was already committed");
+                       "the hold was already " + after->state);
       }
       *response->mutable_hold() = ToHold(*after);
     });

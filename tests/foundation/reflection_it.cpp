@@ -34,7 +34,10 @@ TEST(ReflectionIT, EachServiceListsItsApi) {
   // Reflection lists only services with at least one method: a service joins this table when
   // its first RPC lands.
   const std::map<std::string, std::vector<std::string>> expected = {
-      {"customers", {"loyalty.customers.v1.CustomersService"}}};
+      {"customers", {"loyalty.customers.v1.CustomersService"}},
+      {"orders", {"loyalty.orders.v1.OrdersService"}},
+      {"points", {"loyalty.points.v1.PointsService", "loyalty.events.v1.EventSinkService"}},
+      {"recommendations", {"loyalty.recommendations.v1.RecommendationsService"}}};
   for (const auto& [service, names] : expected) {
     testing::ServiceProcess process(service, db.url());
     process.WaitServing();

@@ -1,0 +1,513 @@
+// PointsService through a real loyalty-points process (and a real loyalty-orders for
+// AbandonOrder) on a real Postgres. Order events arrive through the receiving RPC,
+// EventSinkService/DeliverEvent, exactly as the relay sends them. Every test ends with
+// VerifyLedger reporting no mismatch.
+#include <gtest/gtest.h>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <atomic>
+#include <future>
+#include <pqxx/pqxx>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "loyalty/common/errors.hpp"
+#include "loyalty/events/v1/events.grpc.pb.h"
+#include "loyalty/orders/v1/orders_service.grpc.pb.h"
+#include "loyalty/points/v1/points_service.grpc.pb.h"
+#include "test_env.hpp"
+
+namespace loyalty::points {
+namespace {
+
+using common::ErrorReason;
+using google::protobuf::util::TimeUtil;
+
+constexpr int64_t kDay = 86'400;  // seconds
+
+class PointsIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    orders_ = std::make_unique<testing::ServiceProcess>(
+        "orders", db_.url(), std::map<std::string, std::string>{{"LOYALTY_CUSTOMERS_ADDR", "127.0.0.1:1"}});
+    points_ = std::make_unique<testing::ServiceProcess>(
+        "points", db_.url(),
+        std::map<std::string, std::string>{{"LOYALTY_ORDERS_ADDR", orders_->address()},
+                                           {"LOYALTY_JOB_INTERVAL_SECONDS", "86400"}});
+    orders_->WaitServing();
+    points_->WaitServing();
+    auto channel = grpc::CreateChannel(points_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::PointsService::NewStub(channel);
+    sink_ = events::v1::EventSinkService::NewStub(channel);
+    now_ = TimeUtil::GetCurrentTime().seconds();
+    v1::UpdateSettingsRequest settings;
+    settings.set_store_id("s1");
+    settings.set_request_id("settings-1");
+    auto* s = settings.mutable_settings();
+    s->set_currency_code("USD");
+    s->set_time_zone("UTC");
+    s->set_earn_basis(v1::EARN_BASIS_POINTS_PER_UNIT);
+    s->set_minor_per_unit(100);
+    s->set_redeem_points(100);
+    s->set_redeem_value_minor(100);
+    s->set_return_window_days(30);
+    s->set_return_window_start(v1::RETURN_WINDOW_START_PLACEMENT);
+    s->set_expiry_months(12);
+    s->set_expiry_warning_days(14);
+    s->set_clawback_policy(v1::CLAWBACK_POLICY_DEBT);
+    s->set_hold_ttl_seconds(60);
+    v1::UpdateSettingsResponse response;
+    ASSERT_TRUE(stub_->UpdateSettings(testing::InternalContext().get(), settings, &response).ok());
+    Publish(1, "rules-1");
+  }
+
+  void TearDown() override {
+    if (!stub_) return;
+    v1::VerifyLedgerRequest verify;
+    verify.set_store_id("s1");
+    v1::VerifyLedgerResponse report;
+    ASSERT_TRUE(stub_->VerifyLedger(testing::InternalContext().get(), verify, &report).ok());
+    EXPECT_EQ(report.mismatches_size(), 0) << (report.mismatches_size() ? report.mismatches(0) : "");
+    EXPECT_EQ(report.zero_sum(), 0);
+  }
+
+  v1::RuleVersion Publish(int64_t base_rate, const std::string& request_id) {
+    v1::PublishEarnRulesRequest r;
+    r.set_store_id("s1");
+    r.set_request_id(request_id);
+    r.mutable_rules()->set_base_rate(base_rate);
+    v1::PublishEarnRulesResponse response;
+    EXPECT_TRUE(stub_->PublishEarnRules(testing::InternalContext().get(), r, &response).ok());
+    return response.version();
+  }
+
+  // An order as the orders service would publish it: lines of (net amount, quantity).
+  orders::v1::Order MakeOrder(const std::string& order_id, const std::string& customer,
+                              std::vector<std::pair<int64_t, int>> lines, int64_t placed_at) {
+    orders::v1::Order o;
+    o.set_store_id("s1");
+    o.set_order_id(order_id);
+    o.set_customer_id(customer);
+    o.set_currency_code("USD");
+    o.set_status(orders::v1::ORDER_STATUS_PLACED);
+    o.set_earns_points(true);
+    o.mutable_placed_at()->set_seconds(placed_at);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      auto* l = o.add_lines();
+      l->mutable_line()->set_line_id("l" + std::to_string(i + 1));
+      l->mutable_line()->set_sku("sku" + std::to_string(i + 1));
+      l->mutable_line()->set_category("tea");
+      l->mutable_line()->set_quantity(lines[i].second);
+      l->set_net_minor(lines[i].first);
+    }
+    return o;
+  }
+
+  grpc::Status Deliver(const std::string& type, const std::string& aggregate, int64_t sequence,
+                       const google::protobuf::Message& payload) {
+    events::v1::DeliverEventRequest request;
+    auto* e = request.mutable_event();
+    static std::atomic<int> counter{0};
+    char id[37];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", ++counter + getpid() % 1000 * 100000);
+    e->set_event_id(id);
+    e->set_store_id("s1");
+    e->set_type(type);
+    e->set_aggregate_id(aggregate);
+    e->set_sequence(sequence);
+    e->mutable_payload()->PackFrom(payload);
+    events::v1::DeliverEventResponse response;
+    return sink_->DeliverEvent(testing::InternalContext().get(), request, &response);
+  }
+
+  void Place(const orders::v1::Order& order) {
+    orders::v1::OrderPlaced placed;
+    *placed.mutable_order() = order;
+    ASSERT_TRUE(Deliver("order.placed", order.order_id(), 1, placed).ok());
+  }
+
+  grpc::Status Refund(const std::string& order_id, const std::string& customer, int64_t seq,
+                      const std::string& line, int refunded_total, int quantity) {
+    orders::v1::OrderRefunded refund;
+    refund.set_order_id(order_id);
+    refund.set_customer_id(customer);
+    refund.set_refund_id("rf-" + std::to_string(seq));
+    auto* l = refund.add_lines();
+    l->set_line_id(line);
+    l->set_refunded_quantity_total(refunded_total);
+    l->set_line_quantity(quantity);
+    return Deliver("order.refunded", order_id, seq, refund);
+  }
+
+  v1::Balance Balance(const std::string& customer) {
+    v1::GetBalanceRequest r;
+    r.set_store_id("s1");
+    r.set_customer_id(customer);
+    v1::GetBalanceResponse response;
+    EXPECT_TRUE(stub_->GetBalance(testing::InternalContext().get(), r, &response).ok());
+    return response.balance();
+  }
+
+  int64_t RunJob(const char* which, int64_t as_of) {
+    v1::RunJobRequest r;
+    r.set_store_id("s1");
+    r.mutable_as_of()->set_seconds(as_of);
+    v1::RunJobResponse response;
+    auto context = testing::InternalContext(std::chrono::seconds(60));
+    grpc::Status status;
+    if (std::string(which) == "release") status = stub_->RunReleaseJob(context.get(), r, &response);
+    if (std::string(which) == "expiry") status = stub_->RunExpiryJob(context.get(), r, &response);
+    if (std::string(which) == "holds") status = stub_->RunHoldExpiryJob(context.get(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.processed();
+  }
+
+  grpc::Status Adjust(const std::string& customer, int64_t points, const std::string& request_id,
+                      v1::AdjustPointsResponse* out = nullptr) {
+    v1::AdjustPointsRequest r;
+    r.set_store_id("s1");
+    r.set_request_id(request_id);
+    r.set_customer_id(customer);
+    r.set_points(points);
+    r.set_reason("test adjustment");
+    v1::AdjustPointsResponse response;
+    auto status = stub_->AdjustPoints(testing::InternalContext().get(), r, &response);
+    if (out) *out = response;
+    return status;
+  }
+
+  grpc::Status Reserve(const std::string& customer, int64_t points, const std::string& request_id,
+                       const std::string& order_id, v1::Hold* hold = nullptr) {
+    v1::ReserveRedemptionRequest r;
+    r.set_store_id("s1");
+    r.set_request_id(request_id);
+    r.set_customer_id(customer);
+    r.set_order_id(order_id);
+    r.set_points(points);
+    v1::ReserveRedemptionResponse response;
+    auto status = stub_->ReserveRedemption(testing::InternalContext().get(), r, &response);
+    if (hold) *hold = response.hold();
+    return status;
+  }
+
+  int64_t Scalar(const std::string& sql) {
+    pqxx::connection conn(db_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+
+  testing::TestDatabase db_;
+  std::unique_ptr<testing::ServiceProcess> orders_;
+  std::unique_ptr<testing::ServiceProcess> points_;
+  std::unique_ptr<v1::PointsService::Stub> stub_;
+  std::unique_ptr<events::v1::EventSinkService::Stub> sink_;
+  int64_t now_ = 0;
+};
+
+TEST_F(PointsIT, EarnsPendingPointsThatBecomeAvailableOnlyWhenTheWindowEnds) {
+  Place(MakeOrder("o1", "c1", {{12345, 1}, {5000, 2}}, now_));  // 123 + 50 points
+  auto b = Balance("c1");
+  EXPECT_EQ(b.pending(), 173);
+  EXPECT_EQ(b.available(), 0);
+  EXPECT_EQ(RunJob("release", now_ + 29 * kDay), 0);
+  EXPECT_EQ(Balance("c1").available(), 0) << "not before the 30-day window ends";
+  EXPECT_EQ(RunJob("release", now_ + 30 * kDay), 2);
+  b = Balance("c1");
+  EXPECT_EQ(b.pending(), 0);
+  EXPECT_EQ(b.available(), 173);
+  EXPECT_EQ(b.available_value_minor(), 173);
+  // A redelivered event changes nothing.
+  orders::v1::OrderPlaced placed;
+  *placed.mutable_order() = MakeOrder("o1", "c1", {{12345, 1}, {5000, 2}}, now_);
+  EXPECT_TRUE(Deliver("order.placed", "o1", 1, placed).ok());
+  EXPECT_EQ(Balance("c1").available(), 173);
+}
+
+TEST_F(PointsIT, TransfersAreImmutableAndVerifyFindsPlantedCorruption) {
+  Place(MakeOrder("o1", "c1", {{10000, 1}}, now_));
+  pqxx::connection conn(db_.url());
+  for (const char* sql : {"UPDATE points.transfers SET amount = amount + 1",
+                          "DELETE FROM points.transfers", "TRUNCATE points.transfers"}) {
+    pqxx::work tx(conn);
+    EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers"), 1);
+  {
+    pqxx::work tx(conn);
+    tx.exec("UPDATE points.balances SET pending = pending + 5 WHERE customer_id = 'c1'");
+    tx.commit();
+  }
+  v1::VerifyLedgerRequest verify;
+  verify.set_store_id("s1");
+  v1::VerifyLedgerResponse report;
+  ASSERT_TRUE(stub_->VerifyLedger(testing::InternalContext().get(), verify, &report).ok());
+  ASSERT_GE(report.mismatches_size(), 1);
+  EXPECT_NE(report.mismatches(0).find("customer c1 pending: stored 105"), std::string::npos)
+      << report.mismatches(0);
+  EXPECT_EQ(report.zero_sum(), 5);
+  {
+    pqxx::work tx(conn);
+    tx.exec("UPDATE points.balances SET pending = pending - 5 WHERE customer_id = 'c1'");
+    tx.commit();
+  }
+}
+
+TEST_F(PointsIT, FiftyConcurrentReservationsAgainstTenReservationsWorth) {
+  ASSERT_TRUE(Adjust("c1", 100, "grant").ok());
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < 50; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      return Reserve("c1", 10, "r" + std::to_string(i), "order-" + std::to_string(i));
+    }));
+  }
+  int ok = 0;
+  int refused = 0;
+  for (auto& c : calls) {
+    auto status = c.get();
+    ok += status.ok();
+    refused += ErrorReason(status) == "INSUFFICIENT_POINTS";
+  }
+  EXPECT_EQ(ok, 10);
+  EXPECT_EQ(refused, 40);
+  auto b = Balance("c1");
+  EXPECT_EQ(b.available(), 0);
+  EXPECT_EQ(b.held(), 100);
+}
+
+TEST_F(PointsIT, OneRequestIdSentAHundredTimesMakesOneTransfer) {
+  std::vector<std::future<std::pair<grpc::Status, v1::AdjustPointsResponse>>> calls;
+  for (int i = 0; i < 100; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      v1::AdjustPointsResponse response;
+      auto status = Adjust("c1", 25, "same-id", &response);
+      return std::make_pair(status, response);
+    }));
+  }
+  std::vector<v1::AdjustPointsResponse> answers;
+  for (auto& c : calls) {
+    auto [status, response] = c.get();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    answers.push_back(response);
+  }
+  for (const auto& a : answers) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a, answers[0]));
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers"), 1);
+  EXPECT_EQ(Balance("c1").available(), 25);
+  EXPECT_EQ(ErrorReason(Adjust("c1", 26, "same-id")), "REQUEST_ID_REUSED");
+}
+
+TEST_F(PointsIT, CommitVoidAndExpiryRacingOnAHoldEndItOnce) {
+  ASSERT_TRUE(Adjust("c1", 1000, "grant").ok());
+  for (int round = 0; round < 10; ++round) {
+    v1::Hold hold;
+    ASSERT_TRUE(Reserve("c1", 100, "race-" + std::to_string(round), "ghost-" + std::to_string(round), &hold).ok());
+    auto commit = std::async(std::launch::async, [&] {
+      v1::CommitRedemptionRequest r;
+      r.set_store_id("s1");
+      r.set_hold_id(hold.hold_id());
+      v1::CommitRedemptionResponse response;
+      return stub_->CommitRedemption(testing::InternalContext().get(), r, &response);
+    });
+    auto cancel = std::async(std::launch::async, [&] {
+      v1::VoidRedemptionRequest r;
+      r.set_store_id("s1");
+      r.set_hold_id(hold.hold_id());
+      v1::VoidRedemptionResponse response;
+      return stub_->VoidRedemption(testing::InternalContext().get(), r, &response);
+    });
+    auto expire = std::async(std::launch::async, [&] { return RunJob("holds", now_ + 3600); });
+    const bool committed = commit.get().ok();
+    const bool voided = cancel.get().ok();
+    const int64_t expired = expire.get();
+    EXPECT_EQ(int(committed) + int(voided) + int(expired), 1) << "round " << round;
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.holds WHERE state = 'active'"), 0);
+  // Each hold left `held` exactly once.
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT reason) FROM points.transfers WHERE from_account = 'held'"), 10);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers WHERE from_account = 'held'"), 10);
+  EXPECT_EQ(Balance("c1").held(), 0);
+}
+
+TEST_F(PointsIT, AnOrderEventCommitsItsHoldEvenAfterTheCallerVanished) {
+  ASSERT_TRUE(Adjust("c1", 500, "grant").ok());
+  v1::Hold hold;
+  ASSERT_TRUE(Reserve("c1", 200, "checkout-1", "o1", &hold).ok());
+  // The gateway crashed after creating the order: only the order event arrives.
+  auto order = MakeOrder("o1", "c1", {{10000, 1}}, now_);
+  auto* payment = order.add_points_payments();
+  payment->set_hold_id(hold.hold_id());
+  payment->set_points(200);
+  payment->set_amount_minor(200);
+  order.mutable_lines(0)->set_points_paid(200);
+  Place(order);
+  auto b = Balance("c1");
+  EXPECT_EQ(b.held(), 0);
+  EXPECT_EQ(b.available(), 300);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.holds WHERE state = 'committed'"), 1);
+  // The hold can no longer be voided or expired: the order exists.
+  EXPECT_EQ(RunJob("holds", now_ + 3600), 0);
+
+  // A hold that already ended is taken anyway when an order names it: a debt if need be.
+  v1::Hold late;
+  ASSERT_TRUE(Reserve("c1", 300, "checkout-2", "o2", &late).ok());
+  v1::VoidRedemptionRequest cancel;
+  cancel.set_store_id("s1");
+  cancel.set_hold_id(late.hold_id());
+  v1::VoidRedemptionResponse voided;
+  ASSERT_TRUE(stub_->VoidRedemption(testing::InternalContext().get(), cancel, &voided).ok());
+  ASSERT_TRUE(Adjust("c1", -250, "spend-elsewhere").ok());
+  auto order2 = MakeOrder("o2", "c1", {{10000, 1}}, now_);
+  auto* p2 = order2.add_points_payments();
+  p2->set_hold_id(late.hold_id());
+  p2->set_points(300);
+  // o2 was abandoned by the void: in real life its order can no longer appear. The points
+  // service must still take what an order names rather than lose points.
+  orders::v1::OrderPlaced placed;
+  *placed.mutable_order() = order2;
+  ASSERT_TRUE(Deliver("order.placed", "o2", 1, placed).ok());
+  b = Balance("c1");
+  EXPECT_EQ(b.available(), 0);
+  EXPECT_EQ(b.debt(), 250);
+}
+
+TEST_F(PointsIT, RefundsClawBackUnderTheRuleVersionThatEarned) {
+  // Version 1: 1 point per unit. A line of 3 units, net 10,000 → 100 points.
+  Place(MakeOrder("o1", "c1", {{10000, 3}, {5000, 1}}, now_));
+  EXPECT_EQ(Balance("c1").pending(), 150);
+  Publish(10, "rules-2");  // version 2: 10 points per unit, from now on
+  // Refund 1 of 3 units, then 2 more: ⌊100·1/3⌋ = 33, then ⌊100·3/3⌋ − 33 = 67.
+  ASSERT_TRUE(Refund("o1", "c1", 2, "l1", 1, 3).ok());
+  EXPECT_EQ(Balance("c1").pending(), 117);
+  ASSERT_TRUE(Refund("o1", "c1", 3, "l1", 3, 3).ok());
+  EXPECT_EQ(Balance("c1").pending(), 50) << "exactly version 1's 100 points came back";
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM points.transfers WHERE kind = 'clawback'"), 100);
+  EXPECT_EQ(Scalar("SELECT clawed FROM points.lots WHERE lot_id = 'earn:o1:l1'"), 100);
+  EXPECT_EQ(Scalar("SELECT rule_version FROM points.lots WHERE lot_id = 'earn:o1:l1'"), 1);
+}
+
+TEST_F(PointsIT, ClawingBackSpentPointsRecordsADebtRepaidFromTheNextEarnings) {
+  Place(MakeOrder("o1", "c1", {{10000, 1}}, now_));  // 100 points
+  RunJob("release", now_ + 30 * kDay);
+  ASSERT_TRUE(Adjust("c1", -80, "spent-at-the-till").ok());
+  ASSERT_TRUE(Refund("o1", "c1", 2, "l1", 1, 1).ok());
+  auto b = Balance("c1");
+  EXPECT_EQ(b.available(), 0);
+  EXPECT_EQ(b.debt(), 80);
+  Place(MakeOrder("o2", "c1", {{20000, 1}}, now_ + kDay));  // 200 points, pending
+  RunJob("release", now_ + 31 * kDay);
+  b = Balance("c1");
+  EXPECT_EQ(b.debt(), 0);
+  EXPECT_EQ(b.available(), 120) << "200 earned minus the 80 owed";
+}
+
+TEST_F(PointsIT, ExpiryConsumesLotsOldestFirst) {
+  Place(MakeOrder("old", "c1", {{10000, 1}}, now_));
+  orders::v1::OrderPlaced placed;
+  *placed.mutable_order() = MakeOrder("new", "c1", {{10000, 1}}, now_ + 10 * kDay);
+  ASSERT_TRUE(Deliver("order.placed", "new", 1, placed).ok());
+  EXPECT_EQ(RunJob("release", now_ + 40 * kDay), 2);
+  ASSERT_TRUE(Adjust("c1", -50, "spend").ok());  // taken from the oldest lot
+  EXPECT_EQ(Scalar("SELECT available FROM points.lots WHERE lot_id = 'earn:old:l1'"), 50);
+  EXPECT_EQ(Scalar("SELECT available FROM points.lots WHERE lot_id = 'earn:new:l1'"), 100);
+  const int64_t old_expiry = Scalar("SELECT extract(epoch FROM expires_at)::bigint FROM points.lots "
+                                    "WHERE lot_id = 'earn:old:l1'");
+  EXPECT_EQ(RunJob("expiry", old_expiry - 1), 0) << "nothing due yet (warnings only)";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.events WHERE type = 'points.expiring'"), 2);
+  EXPECT_EQ(RunJob("expiry", old_expiry), 1);
+  auto b = Balance("c1");
+  EXPECT_EQ(b.available(), 100);
+  EXPECT_EQ(Scalar("SELECT sum(amount) FROM points.transfers WHERE kind = 'expire'"), 50);
+  v1::LiabilityReportRequest liability;
+  liability.set_store_id("s1");
+  v1::LiabilityReportResponse report;
+  ASSERT_TRUE(stub_->LiabilityReport(testing::InternalContext().get(), liability, &report).ok());
+  EXPECT_EQ(report.issued(), 200);
+  EXPECT_EQ(report.expired(), 50);
+  EXPECT_EQ(report.outstanding(), 100);
+  EXPECT_EQ(report.breakage_bps(), 2500);
+}
+
+TEST_F(PointsIT, TheEventLogReaderMissesNothingWhenCommitsArriveOutOfOrder) {
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 40;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      pqxx::connection conn(db_.url());
+      std::mt19937 rng(w);
+      for (int i = 0; i < kPerWriter; ++i) {
+        pqxx::work tx(conn);
+        tx.exec_params("INSERT INTO points.events (store_id, type, customer_id, points) "
+                       "VALUES ('s1', 'test.event', $1, $2)",
+                       "w" + std::to_string(w), i);
+        // Some transactions stay open while later ones commit.
+        if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 60));
+        tx.commit();
+      }
+    });
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  auto read_once = [&] {
+    v1::ListEventsRequest r;
+    r.set_store_id("s1");
+    r.set_after(cursor);
+    r.set_limit(7);
+    v1::ListEventsResponse response;
+    ASSERT_TRUE(stub_->ListEvents(testing::InternalContext().get(), r, &response).ok());
+    for (const auto& e : response.events()) {
+      if (e.type() == "test.event") seen.push_back(e.customer_id() + "#" + std::to_string(e.points()));
+    }
+    cursor = response.next_cursor();
+  };
+  std::thread reader([&] {
+    while (!done) read_once();
+  });
+  for (auto& t : writers) t.join();
+  done = true;
+  reader.join();
+  for (int i = 0; i < 20; ++i) read_once();
+  std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(seen.size(), size_t(kWriters * kPerWriter)) << "none seen twice";
+  EXPECT_EQ(unique.size(), size_t(kWriters * kPerWriter)) << "none missed";
+}
+
+TEST_F(PointsIT, PreviewEarnWritesNothingAndBadInputNamesTheField) {
+  v1::PreviewEarnRequest preview;
+  preview.set_store_id("s1");
+  auto* line = preview.add_lines();
+  line->set_line_id("a");
+  line->set_sku("x");
+  line->set_category("tea");
+  line->set_net_minor(2599);
+  v1::PreviewEarnResponse earned;
+  ASSERT_TRUE(stub_->PreviewEarn(testing::InternalContext().get(), preview, &earned).ok());
+  EXPECT_EQ(earned.total_points(), 25);
+  EXPECT_EQ(earned.rule_version(), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers"), 0);
+
+  v1::AdjustPointsRequest bad;
+  bad.set_store_id("s1");
+  bad.set_request_id("x");
+  bad.set_customer_id("c1");
+  bad.set_points(5);
+  v1::AdjustPointsResponse response;
+  auto status = stub_->AdjustPoints(testing::InternalContext().get(), bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"reason"});
+  v1::PublishEarnRulesRequest past;
+  past.set_store_id("s1");
+  past.set_request_id("past");
+  past.mutable_effective_from()->set_seconds(now_ - 3600);
+  v1::PublishEarnRulesResponse published;
+  status = stub_->PublishEarnRules(testing::InternalContext().get(), past, &published);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"effective_from"});
+}
+
+}  // namespace
+}  // namespace loyalty::points
