@@ -45,7 +45,12 @@ ApiError Classify(std::exception_ptr error) {
     return FromDatabase(grpc::StatusCode::FAILED_PRECONDITION, "CONSTRAINT_VIOLATED",
                         "the change refers to something that does not exist");
   } catch (const pqxx::sql_error& e) {
-    return FromSqlState(e.sqlstate());
+    auto mapped = FromSqlState(e.sqlstate());
+    if (mapped.code() == grpc::StatusCode::INTERNAL) {
+      // The client gets nothing of it; the operator gets all of it.
+      log::Error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
+    }
+    return mapped;
   } catch (const pqxx::serialization_failure&) {
     return FromSqlState("40001");
   } catch (const pqxx::deadlock_detected&) {

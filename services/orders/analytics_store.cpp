@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-
 namespace loyalty::orders {
 namespace {
 
@@ -64,7 +63,8 @@ AnalyticsStore::AnalyticsStore(common::Database& db) {
              "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1::text)");
   db.Prepare("analytics_settings",
              "SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false), "
-             "set_config('random_page_cost', '1.1', false)");
+             "set_config('random_page_cost', '1.1', false), "
+             "set_config('plan_cache_mode', 'force_custom_plan', false)");
 
   // Retention. $5: activity window in days. "A customer at t" has an order in [t − window, t).
   // Only customers with an order in [start − window, end) can be in S, E or N: one pass over
@@ -76,7 +76,8 @@ AnalyticsStore::AnalyticsStore(common::Database& db) {
       "analytics_retention",
       "WITH c AS (SELECT o.customer_id, "
       "  bool_or(o.placed_at < " P_START ") AS at_start, "
-      "  bool_or(o.placed_at >= (($3::date - $5::int)::timestamp AT TIME ZONE $4::text)) AS at_end, "
+      "  bool_or(o.placed_at >= (($3::date - $5::int)::timestamp AT TIME ZONE $4::text)) "
+      "    AS at_end, "
       "  bool_or(o.placed_at >= " P_START ") AS in_period "
       "  FROM orders.orders o WHERE o.store_id = $1 AND " COUNTED
       "  AND o.placed_at >= (($2::date - $5::int)::timestamp AT TIME ZONE $4::text) "
@@ -86,7 +87,8 @@ AnalyticsStore::AnalyticsStore(common::Database& db) {
       "  FROM c LEFT JOIN LATERAL (SELECT true AS found FROM orders.orders o "
       "    WHERE c.in_period AND NOT c.at_start AND o.store_id = $1 "
       "    AND o.customer_id = c.customer_id AND " COUNTED
-      "    AND o.placed_at < (($2::date - $5::int)::timestamp AT TIME ZONE $4::text) LIMIT 1) prior "
+      "    AND o.placed_at < (($2::date - $5::int)::timestamp AT TIME ZONE $4::text) "
+      "    LIMIT 1) prior "
       "  ON true) "
       "SELECT count(*) FILTER (WHERE at_start), "
       "  count(*) FILTER (WHERE at_end), "
@@ -235,7 +237,7 @@ ReportSettings::ReportSettings(pqxx::transaction_base& tx) : tx_(tx) {
 
 ReportSettings::~ReportSettings() {
   try {
-    tx_.exec("RESET jit; RESET work_mem; RESET random_page_cost");
+    tx_.exec("RESET jit; RESET work_mem; RESET random_page_cost; RESET plan_cache_mode");
   } catch (...) {
     // A broken connection is discarded by Database::Read; nothing to restore then.
   }

@@ -26,13 +26,18 @@ struct LocalPeriod {
 v1::Ratio MakeRatio(int64_t numerator, int64_t denominator);
 
 // While alive, the connection runs reports with settings measured on 1,000,000 orders of 100,000
-// customers: JIT off (compiling these statements cost ~0.5 s of a 2 s report and saved less),
-// work_mem 64 MB (the per-customer hashes and sorts stay in memory instead of spilling), and
-// random_page_cost 1.1 (a store's indexes are expected cached or on SSD; at the default 4 the
-// planner prefers a sequential scan and a hash over reading orders_counted_by_customer in
-// customer order: 1.0 s instead of 0.23 s for the RFM aggregate). All three are reset when it
-// goes, since the connection returns to the service's shared pool. Construct it inside
-// Database::Read, before the report's statement.
+// customers (services/orders/bench):
+// - plan_cache_mode force_custom_plan: every execution is planned with its parameters (a period
+//   of a day and one of a year need different plans). Without it PostgreSQL switches a prepared
+//   statement to a generic plan after 5 executions, and SegmentCustomers took 5 s instead of
+//   1.2 s (the generic plan cannot see which of its CTEs the parameters switch off);
+// - jit off: compiling these statements cost ~0.5 s of a 2 s report and saved less;
+// - work_mem 64 MB: the per-customer hashes and sorts stay in memory instead of spilling;
+// - random_page_cost 1.1: a store's indexes are expected cached or on SSD; at the default 4 the
+//   planner prefers a sequential scan and a hash over reading orders_counted_by_customer in
+//   customer order (1.0 s instead of 0.23 s for the RFM aggregate).
+// All are reset when it goes, since the connection returns to the service's shared pool.
+// Construct it inside Database::Read, before the report's statement.
 class ReportSettings {
  public:
   explicit ReportSettings(pqxx::transaction_base& tx);

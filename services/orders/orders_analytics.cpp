@@ -311,10 +311,11 @@ grpc::ServerUnaryReactor* OrdersService::CustomerValue(grpc::CallbackServerConte
   });
 }
 
-grpc::ServerUnaryReactor* OrdersService::SegmentCustomers(grpc::CallbackServerContext* context,
-                                                          const v1::SegmentCustomersRequest* request,
-                                                          v1::SegmentCustomersResponse* response) {
-  return host_.Serve(context, "SegmentCustomers", request->store_id(), [=, this](CallContext& call) {
+grpc::ServerUnaryReactor* OrdersService::SegmentCustomers(
+    grpc::CallbackServerContext* context, const v1::SegmentCustomersRequest* request,
+    v1::SegmentCustomersResponse* response) {
+  return host_.Serve(context, "SegmentCustomers", request->store_id(),
+                     [=, this](CallContext& call) {
     Validator v;
     v.RequireId(request->store_id(), "store_id");
     CheckTimeZone(v, request->time_zone());

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "loyalty/common/idempotency.hpp"
+#include "loyalty/common/time.hpp"
 #include "order_rules.hpp"
 
 namespace loyalty::orders {
@@ -241,7 +242,7 @@ grpc::ServerUnaryReactor* OrdersService::RefundOrder(grpc::CallbackServerContext
       event.set_order_id(request->order_id());
       event.set_customer_id(head->customer_id);
       event.set_refund_id(request->refund_id());
-      *event.mutable_refunded_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+      *event.mutable_refunded_at() = common::NowTimestamp();
       outbox_.Append(tx, request->store_id(), request->order_id(),
                      store_.NextEventSequence(tx, request->store_id(), request->order_id()),
                      "order.refunded", event);
@@ -345,8 +346,7 @@ grpc::ServerUnaryReactor* OrdersService::ImportOrders(grpc::CallbackServerContex
     v.RequireId(request->store_id(), "store_id");
     v.Check(request->orders_size() >= 1 && request->orders_size() <= 1000, "orders",
             "must hold 1 to 1000 orders");
-    const int64_t now_micros = google::protobuf::util::TimeUtil::TimestampToMicroseconds(
-        google::protobuf::util::TimeUtil::GetCurrentTime());
+    const int64_t now_micros = common::NowMicros();
     for (int i = 0; i < request->orders_size() && i < 1000; ++i) {
       const auto& imported = request->orders(i);
       const std::string f = "orders[" + std::to_string(i) + "].";

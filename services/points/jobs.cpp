@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "earn_rules.hpp"
+#include "loyalty/common/time.hpp"
 #include "points_service.hpp"
 
 namespace loyalty::points {
@@ -127,8 +128,8 @@ int64_t PointsService::ExpireHolds(const CallContext& call, const std::string& s
 
 namespace {
 int64_t AsOf(const v1::RunJobRequest& request) {
-  return TimeUtil::TimestampToMicroseconds(request.has_as_of() ? request.as_of()
-                                                               : TimeUtil::GetCurrentTime());
+  return request.has_as_of() ? TimeUtil::TimestampToMicroseconds(request.as_of())
+                             : common::NowMicros();
 }
 }  // namespace
 

@@ -1,6 +1,7 @@
 // loyalty-points: wiring only; the rules live in the service's library.
 #include <google/protobuf/util/time_util.h>
 
+#include "loyalty/common/time.hpp"
 #include "points_service.hpp"
 
 namespace loyalty::points {
@@ -37,8 +38,7 @@ int main(int argc, char** argv) {
             if (!lock.exec1("SELECT pg_try_advisory_lock(hashtext('loyalty.points.jobs'))")[0].as<bool>()) {
               continue;
             }
-            const int64_t now = google::protobuf::util::TimeUtil::TimestampToMicroseconds(
-                google::protobuf::util::TimeUtil::GetCurrentTime());
+            const int64_t now = common::NowMicros();
             common::CallContext call;
             call.method = "jobs";
             call.correlation_id = "scheduler";

@@ -5,6 +5,7 @@
 
 #include "earn_rules.hpp"
 #include "loyalty/common/money.hpp"
+#include "loyalty/common/time.hpp"
 #include "points_service.hpp"
 
 namespace loyalty::points {
@@ -35,7 +36,7 @@ std::string PaidLot(const std::string& order_id, const std::string& line_id) {
   return "paid:" + order_id + ":" + line_id;
 }
 
-int64_t NowMicros() { return TimeUtil::TimestampToMicroseconds(TimeUtil::GetCurrentTime()); }
+using common::NowMicros;
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "earn_rules.hpp"
+#include "loyalty/common/time.hpp"
 
 namespace loyalty::points {
 
@@ -15,7 +16,7 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-int64_t NowMicros() { return TimeUtil::TimestampToMicroseconds(TimeUtil::GetCurrentTime()); }
+using common::NowMicros;
 
 void RequireStore(Validator& v, const std::string& store_id) { v.RequireId(store_id, "store_id"); }
 

@@ -104,15 +104,15 @@ PointsStore::PointsStore(common::Database& db) {
                                     " FROM points.lots WHERE store_id = $1 AND lot_id = $2 FOR UPDATE");
   db.Prepare("points_order_lots", std::string("SELECT ") + kLotColumns +
                                       " FROM points.lots WHERE store_id = $1 AND order_id = $2 "
-                                      "ORDER BY lot_id FOR UPDATE");
+                                      "ORDER BY lot_id COLLATE \"C\" FOR UPDATE");
   db.Prepare("points_spendable_lots",
              std::string("SELECT ") + kLotColumns +
                  " FROM points.lots WHERE store_id = $1 AND customer_id = $2 AND available > 0 "
-                 "ORDER BY expires_at NULLS LAST, lot_id LIMIT $3");
+                 "ORDER BY expires_at NULLS LAST, lot_id COLLATE \"C\" LIMIT $3");
   db.Prepare("points_spendable_lots_lock",
              std::string("SELECT ") + kLotColumns +
                  " FROM points.lots WHERE store_id = $1 AND customer_id = $2 AND available > 0 "
-                 "ORDER BY expires_at NULLS LAST, lot_id LIMIT $3 FOR UPDATE");
+                 "ORDER BY expires_at NULLS LAST, lot_id COLLATE \"C\" LIMIT $3 FOR UPDATE");
   db.Prepare("points_save_lot",
              "UPDATE points.lots SET pending = $3, available = $4, clawed = $5, paid_back = $6, "
              "available_at = " FROM_MICROS("$7") ", expires_at = " FROM_MICROS("$8") " "
@@ -149,11 +149,11 @@ PointsStore::PointsStore(common::Database& db) {
   db.Prepare("points_lots_to_release",
              "SELECT store_id, lot_id, customer_id FROM points.lots "
              "WHERE pending > 0 AND available_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
-             "ORDER BY available_at LIMIT $3");
+             "ORDER BY available_at, lot_id COLLATE \"C\" LIMIT $3");
   db.Prepare("points_lots_to_expire",
              "SELECT store_id, lot_id, customer_id FROM points.lots "
              "WHERE available > 0 AND expires_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
-             "ORDER BY expires_at LIMIT $3");
+             "ORDER BY expires_at, lot_id COLLATE \"C\" LIMIT $3");
   db.Prepare("points_lots_to_warn",
              "SELECT store_id, lot_id, customer_id FROM points.lots "
              "WHERE available > 0 AND NOT warned AND expires_at <= " FROM_MICROS("$2") " "
@@ -161,7 +161,7 @@ PointsStore::PointsStore(common::Database& db) {
   db.Prepare("points_holds_to_expire",
              "SELECT store_id, hold_id, customer_id FROM points.holds "
              "WHERE state = 'active' AND expires_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
-             "ORDER BY expires_at LIMIT $3");
+             "ORDER BY expires_at, hold_id COLLATE \"C\" LIMIT $3");
   db.Prepare("points_ledger",
              "SELECT transfer_id, customer_id, from_account, to_account, amount, kind, reason, "
              "order_id, line_id, rule_version, request_id, " MICROS("created_at")

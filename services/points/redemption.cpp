@@ -4,6 +4,7 @@
 #include <random>
 
 #include "earn_rules.hpp"
+#include "loyalty/common/time.hpp"
 #include "points_service.hpp"
 
 namespace loyalty::points {
@@ -15,7 +16,7 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-int64_t NowMicros() { return TimeUtil::TimestampToMicroseconds(TimeUtil::GetCurrentTime()); }
+using common::NowMicros;
 
 std::string NewHoldId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -46,6 +46,7 @@ struct RecordedLine {
   int position = 0;
   int64_t quantity = 0;
   int64_t refunded = 0;
+  int64_t product_id = 0;  // the store's key for the SKU; the rules do not use it
 };
 
 std::vector<RecordedLine> DistinctSkus(const std::vector<EventLine>& lines);

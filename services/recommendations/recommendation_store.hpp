@@ -39,11 +39,19 @@ struct CandidateRow {
   ProductRow product;
 };
 
-// An order as recorded: its time, state and distinct SKUs in position order.
+// An order as recorded: its key, time, state and distinct SKUs (with their product ids) in
+// position order.
 struct RecordedOrder {
+  int64_t order_key = 0;
   int64_t placed_micros = 0;
   bool cancelled = false;
   std::vector<RecordedLine> lines;
+};
+
+// The product page's data: the product (when the service knows it) and its candidates.
+struct ProductView {
+  std::optional<AnchorRow> anchor;
+  std::vector<CandidateRow> candidates;
 };
 
 struct RebuildCounts {
@@ -68,19 +76,22 @@ class RecommendationStore {
   // Locks the store's model state FOR SHARE (a rebuild waits for, and blocks, events) and returns
   // its window start in microseconds since the epoch; nullopt: every order counts.
   std::optional<int64_t> LockWindow(pqxx::transaction_base& tx, const std::string& store_id) const;
-  // false when the order was already recorded.
+  // Records an order and its lines; fills each line's product_id (creating uncatalogued product
+  // rows for SKUs the store has not seen). false when the order was already recorded.
   bool InsertOrder(pqxx::transaction_base& tx, const std::string& store_id,
                    const std::string& order_id, const std::string& customer_id,
-                   int64_t placed_micros, const std::vector<RecordedLine>& lines) const;
+                   int64_t placed_micros, std::vector<RecordedLine>& lines) const;
   // Locks the order's row.
   std::optional<RecordedOrder> LoadOrder(pqxx::transaction_base& tx, const std::string& store_id,
                                          const std::string& order_id) const;
-  void SetRefunded(pqxx::transaction_base& tx, const std::string& store_id,
-                   const std::string& order_id, const std::string& sku, int64_t refunded) const;
+  void SetRefunded(pqxx::transaction_base& tx, const std::string& store_id, int64_t order_key,
+                   int64_t product_id, int64_t refunded) const;
   void MarkCancelled(pqxx::transaction_base& tx, const std::string& store_id,
-                     const std::string& order_id) const;
+                     const std::string& order_id, int64_t order_key) const;
   // Adds the changes to the counts, rows locked in key order; pairs that reach 0 are deleted.
-  void Apply(pqxx::transaction_base& tx, const std::string& store_id, const ModelDelta& delta) const;
+  // `lines` are the order's, for the product ids of the SKUs the delta names.
+  void Apply(pqxx::transaction_base& tx, const std::string& store_id, const ModelDelta& delta,
+             const std::vector<RecordedLine>& lines) const;
 
   // ---- Rebuild ----
   // Stores the window and recomputes every count of the store from the recorded order lines.
@@ -91,10 +102,13 @@ class RecommendationStore {
   std::vector<AnchorRow> Anchors(pqxx::transaction_base& tx, const std::string& store_id,
                                  const std::vector<std::string>& skus) const;
   // Up to `candidates` partners of each anchor that may be suggested and are not excluded,
-  // most often bought together first (ties by SKU).
+  // most often bought together first (ties by product id: first seen first).
   std::vector<CandidateRow> Candidates(pqxx::transaction_base& tx, const std::string& store_id,
                                        const std::vector<std::string>& anchors,
                                        const std::vector<std::string>& exclude) const;
+  // The product's own row and its candidates, in one round trip.
+  ProductView ViewProduct(pqxx::transaction_base& tx, const std::string& store_id,
+                          const std::string& sku, const std::vector<std::string>& exclude) const;
   // The most ordered suggestible products (orders > 0) of the categories (all when empty).
   std::vector<ProductRow> Popular(pqxx::transaction_base& tx, const std::string& store_id,
                                   const std::vector<std::string>& categories,

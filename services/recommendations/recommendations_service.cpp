@@ -140,10 +140,11 @@ void RecommendationsService::OnOrderPlaced(pqxx::transaction_base& tx, const Eve
   }
   const bool counted = InWindow(window, placed_micros);
   if (order.status() == orders::v1::ORDER_STATUS_CANCELLED) {
-    store_.MarkCancelled(tx, event.store_id(), order_id);
+    const auto stored = store_.LoadOrder(tx, event.store_id(), order_id);
+    store_.MarkCancelled(tx, event.store_id(), order_id, stored->order_key);
     return;
   }
-  store_.Apply(tx, event.store_id(), Change({}, false, recorded, counted));
+  store_.Apply(tx, event.store_id(), Change({}, false, recorded, counted), recorded);
 }
 
 void RecommendationsService::OnOrderRefunded(pqxx::transaction_base& tx,
@@ -172,10 +173,11 @@ void RecommendationsService::OnOrderRefunded(pqxx::transaction_base& tx,
     changed.insert(static_cast<size_t>(it - after.begin()));
   }
   for (size_t i : changed) {
-    store_.SetRefunded(tx, event.store_id(), order_id, after[i].sku, after[i].refunded);
+    store_.SetRefunded(tx, event.store_id(), order->order_key, after[i].product_id,
+                       after[i].refunded);
   }
   const bool counted = !order->cancelled && InWindow(window, order->placed_micros);
-  store_.Apply(tx, event.store_id(), Change(order->lines, counted, after, counted));
+  store_.Apply(tx, event.store_id(), Change(order->lines, counted, after, counted), after);
 }
 
 void RecommendationsService::OnOrderCancelled(pqxx::transaction_base& tx,
@@ -189,9 +191,10 @@ void RecommendationsService::OnOrderCancelled(pqxx::transaction_base& tx,
   const auto order = store_.LoadOrder(tx, event.store_id(), order_id);
   if (!order) throw InvalidEvent("order " + order_id + " was never received");
   if (order->cancelled) return;
-  store_.MarkCancelled(tx, event.store_id(), order_id);
+  store_.MarkCancelled(tx, event.store_id(), order_id, order->order_key);
   const bool counted = InWindow(window, order->placed_micros);
-  store_.Apply(tx, event.store_id(), Change(order->lines, counted, order->lines, false));
+  store_.Apply(tx, event.store_id(), Change(order->lines, counted, order->lines, false),
+               order->lines);
 }
 
 // ---- Catalogue ----
@@ -265,13 +268,13 @@ grpc::ServerUnaryReactor* RecommendationsService::RecommendForProduct(
     std::vector<std::string> exclude(request->exclude_skus().begin(), request->exclude_skus().end());
     exclude.push_back(sku);
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      const auto anchors = store_.Anchors(tx, store_id, {sku});
-      const AnchorRow* anchor = anchors.empty() ? nullptr : &anchors[0];
+      auto view = store_.ViewProduct(tx, store_id, sku, exclude);
+      const auto& anchor = view.anchor;
       auto* out = response->mutable_suggestions();
       if (anchor && anchor->orders > 0) {
         std::vector<Candidate> candidates;
         std::map<std::string, ProductRow> shown;
-        for (auto& row : store_.Candidates(tx, store_id, {sku}, exclude)) {
+        for (auto& row : view.candidates) {
           candidates.push_back({row.product.sku, row.together, row.product.orders});
           shown.emplace(row.product.sku, std::move(row.product));
         }

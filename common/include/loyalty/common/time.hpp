@@ -1,0 +1,27 @@
+// The server's clock. Protobuf 3.21's TimeUtil::GetCurrentTime() has whole-second resolution
+// (its nanos are 0 on Debian's build), which ties timestamps that must be ordered; read the time
+// here instead.
+#pragma once
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <chrono>
+#include <cstdint>
+
+namespace loyalty::common {
+
+inline int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline google::protobuf::Timestamp NowTimestamp() {
+  const int64_t micros = NowMicros();
+  google::protobuf::Timestamp t;
+  t.set_seconds(micros / 1000000);
+  t.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  return t;
+}
+
+}  // namespace loyalty::common
