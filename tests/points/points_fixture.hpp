@@ -37,7 +37,6 @@ class PointsIT : public ::testing::Test {
     auto channel = grpc::CreateChannel(points_->address(), grpc::InsecureChannelCredentials());
     stub_ = v1::PointsService::NewStub(channel);
     sink_ = events::v1::EventSinkService::NewStub(channel);
-    now_ = TimeUtil::GetCurrentTime().seconds();
     v1::UpdateSettingsRequest settings;
     settings.set_store_id("s1");
     settings.set_request_id("settings-1");
@@ -57,6 +56,9 @@ class PointsIT : public ::testing::Test {
     v1::UpdateSettingsResponse response;
     ASSERT_TRUE(stub_->UpdateSettings(testing::InternalContext().get(), settings, &response).ok());
     Publish(1, "rules-1");
+    // Orders in these tests are placed after the rules took effect: test times are whole
+    // seconds, a rule set's effective_from has microseconds.
+    now_ = TimeUtil::GetCurrentTime().seconds() + 1;
   }
 
   void TearDown() override {
