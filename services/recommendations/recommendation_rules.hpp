@@ -23,7 +23,7 @@ namespace loyalty::recommendations {
 inline constexpr int kPairSkusPerOrder = 20;
 // A product's candidates: its partners (that may be suggested) bought together most often.
 // Cosine ranks them. The default of LOYALTY_RECOMMENDATIONS_CANDIDATES.
-inline constexpr int kDefaultCandidates = 100;
+inline constexpr int kDefaultCandidates = 50;
 // Upper bound for money fields, so that band arithmetic (3 x price) cannot overflow.
 inline constexpr int64_t kMaxMoneyMinor = 1'000'000'000'000'000;
 inline constexpr int kMaxLimit = 50;
