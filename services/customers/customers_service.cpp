@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "customer_rules.hpp"
+#include "loyalty/common/page_token.hpp"
 
 namespace loyalty::customers {
 
@@ -22,34 +23,6 @@ int CurrentYear() {
 
 ApiError NotFound(const std::string& what) {
   return ApiError(grpc::StatusCode::NOT_FOUND, "CUSTOMER_NOT_FOUND", what + " not found");
-}
-
-// Page tokens are the last id of the page, hex-encoded so clients treat them as opaque.
-std::string EncodeToken(const std::string& id) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : id) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
-}
-
-std::optional<std::string> DecodeToken(const std::string& token) {
-  if (token.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < token.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = nibble(token[i]);
-    const int lo = nibble(token[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
 }
 
 }  // namespace
@@ -206,7 +179,7 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
     v.RequireId(request->store_id(), "store_id");
     v.Check(request->page_size() >= 0 && request->page_size() <= kMaxPageSize, "page_size",
             "must be 0 to " + std::to_string(kMaxPageSize));
-    const auto after = DecodeToken(request->page_token());
+    const auto after = common::DecodePageToken(request->page_token());
     v.Check(after.has_value(), "page_token", "is not a token this service issued");
     v.ThrowIfInvalid();
     const int size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
@@ -217,7 +190,7 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
     const bool more = static_cast<int>(page.size()) > size;
     if (more) {
       page.pop_back();
-      response->set_next_page_token(EncodeToken(page.back().customer_id()));
+      response->set_next_page_token(common::EncodePageToken(page.back().customer_id()));
     }
     for (auto& c : page) *response->add_customers() = std::move(c);
   });

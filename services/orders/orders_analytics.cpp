@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 
+#include "loyalty/common/page_token.hpp"
 #include "orders_service.hpp"
 
 namespace loyalty::orders {
@@ -79,37 +80,19 @@ int CheckPageSize(Validator& v, int32_t page_size, bool zero_means_none = false)
   return page_size;
 }
 
-// Page tokens: "<report>:<cursor>", hex-encoded so that clients treat them as opaque.
+// Page tokens: "<report>:<cursor>", opaque to clients (common/page_token.hpp).
 std::string EncodeToken(const std::string& report, const std::string& cursor) {
   if (cursor.empty()) return "";
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : report + ":" + cursor) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
+  return common::EncodePageToken(report + ":" + cursor);
 }
 
 // The cursor of a token of `report`; "" for an empty token; nullopt when it is not one.
 std::optional<std::string> DecodeToken(const std::string& report, const std::string& token) {
   if (token.empty()) return std::string();
-  if (token.size() % 2 != 0) return std::nullopt;
-  std::string text;
-  for (size_t i = 0; i < token.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = nibble(token[i]);
-    const int lo = nibble(token[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    text += static_cast<char>(hi * 16 + lo);
-  }
+  const auto text = common::DecodePageToken(token);
   const std::string prefix = report + ":";
-  if (!text.starts_with(prefix) || text.size() == prefix.size()) return std::nullopt;
-  return text.substr(prefix.size());
+  if (!text || !text->starts_with(prefix) || text->size() == prefix.size()) return std::nullopt;
+  return text->substr(prefix.size());
 }
 
 std::optional<int64_t> ParseInt(const std::string& text) {

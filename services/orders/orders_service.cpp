@@ -135,30 +135,16 @@ grpc::ServerUnaryReactor* OrdersService::FulfillOrder(grpc::CallbackServerContex
                                                       const v1::FulfillOrderRequest* request,
                                                       v1::FulfillOrderResponse* response) {
   return host_.Serve(context, "FulfillOrder", request->store_id(), [=, this](CallContext& call) {
-    Validator v;
-    CheckKeys(v, request->store_id(), request->order_id());
-    v.ThrowIfInvalid();
-    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-      const auto head = store_.Head(tx, request->store_id(), request->order_id(), true);
-      if (!head || head->status == "abandoned") throw OrderNotFound(request->order_id());
-      if (head->status == "cancelled") {
-        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_CANCELLED",
-                       "a cancelled order cannot be fulfilled");
-      }
-      if (head->status == "placed") {
-        store_.MarkFulfilled(tx, request->store_id(), request->order_id());
-        *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
-        v1::OrderFulfilled event;
-        event.set_order_id(request->order_id());
-        event.set_customer_id(head->customer_id);
-        *event.mutable_fulfilled_at() = response->order().fulfilled_at();
-        outbox_.Append(tx, request->store_id(), request->order_id(),
-                       store_.NextEventSequence(tx, request->store_id(), request->order_id()),
-                       "order.fulfilled", event);
-        return;
-      }
-      *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
-    });
+    const Transition fulfil{"fulfilled", "cancelled", "ORDER_CANCELLED",
+                            "a cancelled order cannot be fulfilled", "order.fulfilled"};
+    *response->mutable_order() =
+        ChangeStatus(call, request->store_id(), request->order_id(), fulfil, [](const v1::Order& o) {
+          v1::OrderFulfilled event;
+          event.set_order_id(o.order_id());
+          event.set_customer_id(o.customer_id());
+          *event.mutable_fulfilled_at() = o.fulfilled_at();
+          return std::make_unique<v1::OrderFulfilled>(event);
+        });
   });
 }
 
@@ -254,30 +240,44 @@ grpc::ServerUnaryReactor* OrdersService::CancelOrder(grpc::CallbackServerContext
                                                      const v1::CancelOrderRequest* request,
                                                      v1::CancelOrderResponse* response) {
   return host_.Serve(context, "CancelOrder", request->store_id(), [=, this](CallContext& call) {
-    Validator v;
-    CheckKeys(v, request->store_id(), request->order_id());
-    v.ThrowIfInvalid();
-    db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-      const auto head = store_.Head(tx, request->store_id(), request->order_id(), true);
-      if (!head || head->status == "abandoned") throw OrderNotFound(request->order_id());
-      if (head->status == "fulfilled") {
-        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "ORDER_FULFILLED",
-                       "a fulfilled order cannot be cancelled; refund it instead");
-      }
-      if (head->status == "placed") {
-        store_.MarkCancelled(tx, request->store_id(), request->order_id());
-        *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
-        v1::OrderCancelled event;
-        event.set_order_id(request->order_id());
-        event.set_customer_id(head->customer_id);
-        *event.mutable_cancelled_at() = response->order().cancelled_at();
-        outbox_.Append(tx, request->store_id(), request->order_id(),
-                       store_.NextEventSequence(tx, request->store_id(), request->order_id()),
-                       "order.cancelled", event);
-        return;
-      }
-      *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
-    });
+    const Transition cancel{"cancelled", "fulfilled", "ORDER_FULFILLED",
+                            "a fulfilled order cannot be cancelled; refund it instead",
+                            "order.cancelled"};
+    *response->mutable_order() =
+        ChangeStatus(call, request->store_id(), request->order_id(), cancel, [](const v1::Order& o) {
+          v1::OrderCancelled event;
+          event.set_order_id(o.order_id());
+          event.set_customer_id(o.customer_id());
+          *event.mutable_cancelled_at() = o.cancelled_at();
+          return std::make_unique<v1::OrderCancelled>(event);
+        });
+  });
+}
+
+v1::Order OrdersService::ChangeStatus(
+    const CallContext& call, const std::string& store_id, const std::string& order_id,
+    const Transition& transition,
+    const std::function<std::unique_ptr<google::protobuf::Message>(const v1::Order&)>& event) {
+  Validator v;
+  CheckKeys(v, store_id, order_id);
+  v.ThrowIfInvalid();
+  return db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+    const auto head = store_.Head(tx, store_id, order_id, true);
+    if (!head || head->status == "abandoned") throw OrderNotFound(order_id);
+    if (head->status == transition.refused_from) {
+      throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, transition.refused_reason,
+                     transition.refused_message);
+    }
+    // Only a placed order moves; one already in the target status is a replay and answers as is.
+    if (head->status == "placed") {
+      if (transition.to == "fulfilled") store_.MarkFulfilled(tx, store_id, order_id);
+      if (transition.to == "cancelled") store_.MarkCancelled(tx, store_id, order_id);
+      auto order = *store_.Load(tx, store_id, order_id);
+      outbox_.Append(tx, store_id, order_id, store_.NextEventSequence(tx, store_id, order_id),
+                     transition.event_type, *event(order));
+      return order;
+    }
+    return *store_.Load(tx, store_id, order_id);
   });
 }
 

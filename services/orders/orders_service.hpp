@@ -3,6 +3,9 @@
 // and analytics_store.
 #pragma once
 
+#include <functional>
+#include <memory>
+
 #include "analytics_store.hpp"
 #include "loyalty/common/events.hpp"
 #include "loyalty/common/server.hpp"
@@ -69,6 +72,18 @@ class OrdersService final : public v1::OrdersService::CallbackService {
                                       v1::RfmReportResponse* response) override;
 
  private:
+  // placed → `to`, with its event; refused from `refused_from`; a replay answers as is.
+  struct Transition {
+    std::string to;
+    std::string refused_from;
+    std::string refused_reason;
+    std::string refused_message;
+    std::string event_type;
+  };
+  v1::Order ChangeStatus(
+      const common::CallContext& call, const std::string& store_id, const std::string& order_id,
+      const Transition& transition,
+      const std::function<std::unique_ptr<google::protobuf::Message>(const v1::Order&)>& event);
   void RequireCustomer(const common::CallContext& call, const std::string& store_id,
                        const std::string& customer_id) const;
 
