@@ -7,6 +7,8 @@ function(loyalty_embed_migrations target schema dir)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/${target}_migrations.cpp")
   set(body "")
   foreach(f IN LISTS files)
+    # The SQL is read here, at configure time: an edited file must re-run configure.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${f}")
     get_filename_component(name "${f}" NAME)
     file(READ "${f}" sql)
     string(APPEND body "      {\"${name}\", R\"__loyalty_sql__(${sql})__loyalty_sql__\"},\n")

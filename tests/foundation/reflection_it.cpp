@@ -37,7 +37,8 @@ TEST(ReflectionIT, EachServiceListsItsApi) {
       {"customers", {"loyalty.customers.v1.CustomersService"}},
       {"orders", {"loyalty.orders.v1.OrdersService"}},
       {"points", {"loyalty.points.v1.PointsService", "loyalty.events.v1.EventSinkService"}},
-      {"recommendations", {"loyalty.recommendations.v1.RecommendationsService"}}};
+      {"recommendations", {"loyalty.recommendations.v1.RecommendationsService"}},
+      {"gateway", {"loyalty.gateway.v1.StorefrontService", "loyalty.gateway.v1.AdminService"}}};
   for (const auto& [service, names] : expected) {
     testing::ServiceProcess process(service, db.url());
     process.WaitServing();

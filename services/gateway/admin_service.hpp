@@ -1,0 +1,101 @@
+// loyalty.gateway.v1.AdminService: store admins (admin keys with a role and a set of stores)
+// and the operator (CreateStore). Every mutation is written to the audit log.
+#pragma once
+
+#include "gateway.hpp"
+#include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+
+namespace loyalty::gateway {
+
+class AdminService final : public v1::AdminService::CallbackService {
+ public:
+  explicit AdminService(Gateway& gateway) : gw_(gateway), host_(gateway.host()) {}
+
+  grpc::ServerUnaryReactor* CreateStore(grpc::CallbackServerContext* context,
+      const v1::CreateStoreRequest* request, v1::CreateStoreResponse* response) override;
+  grpc::ServerUnaryReactor* GetStore(grpc::CallbackServerContext* context,
+      const v1::GetStoreRequest* request, v1::GetStoreResponse* response) override;
+  grpc::ServerUnaryReactor* GetSettings(grpc::CallbackServerContext* context,
+      const v1::GetSettingsRequest* request, v1::GetSettingsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateSettings(grpc::CallbackServerContext* context,
+      const v1::UpdateSettingsRequest* request, v1::UpdateSettingsResponse* response) override;
+  grpc::ServerUnaryReactor* PublishEarnRules(grpc::CallbackServerContext* context,
+      const v1::PublishEarnRulesRequest* request, v1::PublishEarnRulesResponse* response) override;
+  grpc::ServerUnaryReactor* ListRuleVersions(grpc::CallbackServerContext* context,
+      const v1::ListRuleVersionsRequest* request, v1::ListRuleVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRuleVersion(grpc::CallbackServerContext* context,
+      const v1::GetRuleVersionRequest* request, v1::GetRuleVersionResponse* response) override;
+  grpc::ServerUnaryReactor* AdjustPoints(grpc::CallbackServerContext* context,
+      const v1::AdjustPointsRequest* request, v1::AdjustPointsResponse* response) override;
+  grpc::ServerUnaryReactor* RetentionReport(grpc::CallbackServerContext* context,
+      const v1::RetentionReportRequest* request, v1::RetentionReportResponse* response) override;
+  grpc::ServerUnaryReactor* RepeatCustomerRevenue(grpc::CallbackServerContext* context,
+      const v1::RepeatCustomerRevenueRequest* request, v1::RepeatCustomerRevenueResponse* response) override;
+  grpc::ServerUnaryReactor* RevenueConcentration(grpc::CallbackServerContext* context,
+      const v1::RevenueConcentrationRequest* request, v1::RevenueConcentrationResponse* response) override;
+  grpc::ServerUnaryReactor* TopCustomers(grpc::CallbackServerContext* context,
+      const v1::TopCustomersRequest* request, v1::TopCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* LapsedCustomers(grpc::CallbackServerContext* context,
+      const v1::LapsedCustomersRequest* request, v1::LapsedCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* CustomerValue(grpc::CallbackServerContext* context,
+      const v1::CustomerValueRequest* request, v1::CustomerValueResponse* response) override;
+  grpc::ServerUnaryReactor* SegmentCustomers(grpc::CallbackServerContext* context,
+      const v1::SegmentCustomersRequest* request, v1::SegmentCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* RfmReport(grpc::CallbackServerContext* context,
+      const v1::RfmReportRequest* request, v1::RfmReportResponse* response) override;
+  grpc::ServerUnaryReactor* LiabilityReport(grpc::CallbackServerContext* context,
+      const v1::LiabilityReportRequest* request, v1::LiabilityReportResponse* response) override;
+  grpc::ServerUnaryReactor* UpsertProducts(grpc::CallbackServerContext* context,
+      const v1::UpsertProductsRequest* request, v1::UpsertProductsResponse* response) override;
+  grpc::ServerUnaryReactor* ImportOrders(grpc::CallbackServerContext* context,
+      const v1::ImportOrdersRequest* request, v1::ImportOrdersResponse* response) override;
+  grpc::ServerUnaryReactor* ExportCustomer(grpc::CallbackServerContext* context,
+      const v1::ExportCustomerRequest* request, v1::ExportCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* EraseCustomer(grpc::CallbackServerContext* context,
+      const v1::EraseCustomerRequest* request, v1::EraseCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* CreateApiKey(grpc::CallbackServerContext* context,
+      const v1::CreateApiKeyRequest* request, v1::CreateApiKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ListApiKeys(grpc::CallbackServerContext* context,
+      const v1::ListApiKeysRequest* request, v1::ListApiKeysResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeApiKey(grpc::CallbackServerContext* context,
+      const v1::RevokeApiKeyRequest* request, v1::RevokeApiKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditLog(grpc::CallbackServerContext* context,
+      const v1::ListAuditLogRequest* request, v1::ListAuditLogResponse* response) override;
+
+ private:
+  // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).
+  template <class Req, class Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
+                                const Req* request, Role min_role, Fn fn) {
+    return host_.Serve(context, method, request->store_id(),
+                       [=, this](common::CallContext& call) {
+                         const auto p = gw_.Authenticate(*context, call.deadline,
+                                                         request->store_id(), Surface::kAdmin,
+                                                         min_role);
+                         fn(call, p);
+                       });
+  }
+  // An orders analytics report for the caller's store, in the store's time zone.
+  template <class GwReq, class GwResp, class Req, class Resp>
+  grpc::ServerUnaryReactor* Report(
+      grpc::CallbackServerContext* context, const char* method, const GwReq* request,
+      GwResp* response,
+      grpc::Status (orders::v1::OrdersService::Stub::*call_method)(grpc::ClientContext*,
+                                                                 const Req&, Resp*)) {
+    return Run(context, method, request, Role::kViewer,
+               [=, this](const common::CallContext& call, const Principal& p) {
+                 Req query = request->query();
+                 query.set_store_id(p.store.store_id);
+                 if constexpr (requires { query.set_time_zone(std::string()); }) {
+                   query.set_time_zone(p.store.time_zone);
+                 }
+                 CallOrThrow(call, gw_.orders(), call_method, query, response->mutable_report());
+               });
+  }
+  void SeedSettings(const common::CallContext& call, const StoreRow& store);
+
+  Gateway& gw_;
+  common::ServiceHost& host_;
+};
+
+}  // namespace loyalty::gateway

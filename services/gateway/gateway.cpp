@@ -1,0 +1,173 @@
+#include "gateway.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "loyalty/common/errors.hpp"
+
+namespace loyalty::gateway {
+
+using common::ApiError;
+
+namespace {
+
+ApiError Unauthenticated(const std::string& reason, const std::string& message) {
+  return ApiError(grpc::StatusCode::UNAUTHENTICATED, reason, message);
+}
+
+ApiError Denied(const std::string& reason, const std::string& message) {
+  return ApiError(grpc::StatusCode::PERMISSION_DENIED, reason, message);
+}
+
+std::string AuthorizationHeader(const grpc::ServerContextBase& context) {
+  const auto& md = context.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+void ThrowDownstream(const grpc::Status& status) {
+  std::vector<common::FieldViolation> fields;
+  for (const auto& f : common::ErrorFields(status)) fields.push_back({f, "is invalid"});
+  std::string reason = common::ErrorReason(status);
+  if (reason.empty()) reason = "DOWNSTREAM_" + std::to_string(static_cast<int>(status.error_code()));
+  throw ApiError(status.error_code(), reason, status.error_message(), std::move(fields));
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
+    : host_(host),
+      config_(std::move(config)),
+      store_(host.db()),
+      customers_(customers::v1::CustomersService::NewStub(
+          common::InternalChannel(config_.customers_addr))),
+      orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr))),
+      points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr))),
+      recs_(recommendations::v1::RecommendationsService::NewStub(
+          common::InternalChannel(config_.recommendations_addr))) {}
+
+bool Gateway::IsOperator(const grpc::ServerContextBase& context) const {
+  const std::string header = AuthorizationHeader(context);
+  return !config_.operator_token.empty() &&
+         common::SecretsEqual(header, "Bearer " + config_.operator_token);
+}
+
+void Gateway::ForgetKey(const std::string& key_id) {
+  std::lock_guard lock(mutex_);
+  keys_.erase(key_id);
+}
+
+std::vector<KeyRow> Gateway::Grants(const std::string& key_id, const common::Deadline& deadline) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = keys_.find(key_id);
+    if (it != keys_.end() && it->second.expires > now) return it->second.grants;
+  }
+  auto grants = db().Read(deadline, [&](pqxx::transaction_base& tx) {
+    return store_.KeyGrants(tx, key_id);
+  });
+  if (!grants.empty()) {
+    std::lock_guard lock(mutex_);
+    keys_[key_id] = {grants, now + std::chrono::milliseconds(config_.key_cache_ms)};
+  }
+  return grants;
+}
+
+StoreRow Gateway::LoadStore(const std::string& store_id, const common::Deadline& deadline) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = stores_.find(store_id);
+    if (it != stores_.end()) return it->second;
+  }
+  auto row = db().Read(deadline, [&](pqxx::transaction_base& tx) {
+    return store_.GetStore(tx, store_id);
+  });
+  if (!row) throw ApiError(grpc::StatusCode::NOT_FOUND, "STORE_NOT_FOUND", "no such store");
+  std::lock_guard lock(mutex_);
+  stores_[store_id] = *row;
+  return *row;
+}
+
+Principal Gateway::Authenticate(const grpc::ServerContextBase& context,
+                                const common::Deadline& deadline,
+                                const std::string& requested_store, Surface surface,
+                                Role min_role) {
+  const std::string header = AuthorizationHeader(context);
+  if (header.empty()) {
+    throw Unauthenticated("MISSING_KEY", "send `authorization: Bearer <key>`");
+  }
+  Principal p;
+  if (surface == Surface::kAdmin && IsOperator(context)) {
+    if (requested_store.empty()) throw common::InvalidField("store_id", "is required for the operator");
+    p.key_id = "operator";
+    p.is_operator = true;
+    p.kind = "admin";
+    p.role = Role::kOwner;
+    p.store = LoadStore(requested_store, deadline);
+    p.store_ids = {requested_store};
+    return p;
+  }
+  const auto parts = ParseBearer(header);
+  if (!parts) throw Unauthenticated("INVALID_KEY", "the key is not valid");
+  const auto grants = Grants(parts->key_id, deadline);
+  if (grants.empty() || !common::SecretsEqual(Sha256Hex(parts->key), grants.front().key_hash)) {
+    throw Unauthenticated("INVALID_KEY", "the key is not valid");
+  }
+  const KeyRow& key = grants.front();
+  if (key.revoked) throw Unauthenticated("KEY_REVOKED", "the key was revoked");
+  const int rate = key.rate_limit_per_second > 0 ? key.rate_limit_per_second
+                                                 : config_.default_rate_limit;
+  if (!limiter_.Allow(key.key_id, rate)) {
+    throw ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED, "RATE_LIMITED",
+                   "too many calls for this key; retry with backoff");
+  }
+  p.key_id = key.key_id;
+  p.kind = key.kind;
+  p.role = RoleFromString(key.role);
+  for (const auto& g : grants) p.store_ids.push_back(g.store_id);
+  if (surface == Surface::kStorefront && key.kind != "storefront") {
+    throw Denied("WRONG_KEY_KIND", "StorefrontService needs a storefront key");
+  }
+  if (surface == Surface::kAdmin && key.kind != "admin") {
+    throw Denied("WRONG_KEY_KIND", "AdminService needs an admin key");
+  }
+  std::string store_id = requested_store;
+  if (store_id.empty()) {
+    if (p.store_ids.size() != 1) {
+      throw common::InvalidField("store_id", "is required: the key is granted several stores");
+    }
+    store_id = p.store_ids.front();
+  } else if (std::find(p.store_ids.begin(), p.store_ids.end(), store_id) == p.store_ids.end()) {
+    throw Denied("STORE_NOT_GRANTED", "the key is not granted this store");
+  }
+  if (static_cast<int>(p.role) < static_cast<int>(min_role)) {
+    throw Denied("ROLE_TOO_LOW", "the key's role (" + RoleToString(p.role) + ") may not do this");
+  }
+  p.store = LoadStore(store_id, deadline);
+  return p;
+}
+
+void Gateway::Audit(const common::CallContext& call, const Principal& who,
+                    const std::string& method, const google::protobuf::Message& request,
+                    const std::string& before_json, const std::string& after_json) {
+  AuditRow row;
+  row.actor_key_id = who.key_id;
+  row.method = method;
+  row.request_json = ToJson(request);
+  row.before_json = before_json;
+  row.after_json = after_json;
+  db().Write(call.deadline, [&](pqxx::transaction_base& tx) {
+    store_.InsertAudit(tx, who.store.store_id, row);
+  });
+}
+
+}  // namespace loyalty::gateway

@@ -1,0 +1,114 @@
+// What both public services share: configuration, the stubs of the four internal services,
+// authentication of API keys (with a short cache so revocation takes effect within seconds),
+// the per-key rate limit, the store records and the audit log.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gateway_rules.hpp"
+#include "gateway_store.hpp"
+#include "loyalty/common/server.hpp"
+#include "loyalty/customers/v1/customers_service.grpc.pb.h"
+#include "loyalty/orders/v1/orders_service.grpc.pb.h"
+#include "loyalty/points/v1/points_service.grpc.pb.h"
+#include "loyalty/recommendations/v1/recommendations_service.grpc.pb.h"
+
+namespace loyalty::gateway {
+
+inline constexpr const char* kDefaultOperatorToken = "dev-operator-token";
+
+struct GatewayConfig {
+  std::string customers_addr = "127.0.0.1:50052";  // LOYALTY_CUSTOMERS_ADDR
+  std::string orders_addr = "127.0.0.1:50053";     // LOYALTY_ORDERS_ADDR
+  std::string points_addr = "127.0.0.1:50054";     // LOYALTY_POINTS_ADDR
+  std::string recommendations_addr = "127.0.0.1:50055";  // LOYALTY_RECOMMENDATIONS_ADDR
+  std::string operator_token = kDefaultOperatorToken;    // LOYALTY_OPERATOR_TOKEN
+  int default_rate_limit = 100;       // LOYALTY_GATEWAY_RATE_LIMIT: calls/s per key by default
+  int key_cache_ms = 2000;            // LOYALTY_GATEWAY_KEY_CACHE_MS: revocation delay at most
+  int recommendations_timeout_ms = 300;  // LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS (QuoteCart)
+  int place_order_attempts = 3;       // LOYALTY_GATEWAY_PLACE_ORDER_ATTEMPTS
+};
+
+enum class Surface { kStorefront, kAdmin };
+
+// The authenticated caller of one call.
+struct Principal {
+  std::string key_id;  // "operator" for the operator token
+  bool is_operator = false;
+  std::string kind;  // storefront | admin
+  Role role = Role::kNone;
+  std::vector<std::string> store_ids;  // every store the key is granted
+  StoreRow store;                      // the store of this call
+};
+
+// Turns a downstream failure into an ApiError with the same code, reason and fields.
+[[noreturn]] void ThrowDownstream(const grpc::Status& status);
+// Protobuf message as compact JSON.
+std::string ToJson(const google::protobuf::Message& message);
+
+class Gateway {
+ public:
+  Gateway(common::ServiceHost& host, GatewayConfig config);
+
+  common::ServiceHost& host() { return host_; }
+  common::Database& db() { return host_.db(); }
+  const GatewayStore& store() const { return store_; }
+  const GatewayConfig& config() const { return config_; }
+
+  // Authenticates the call's bearer key for `surface` and the requested store (empty: the key's
+  // only store), checks the role and the rate limit. Throws UNAUTHENTICATED, PERMISSION_DENIED,
+  // RESOURCE_EXHAUSTED or INVALID_ARGUMENT.
+  Principal Authenticate(const grpc::ServerContextBase& context, const common::Deadline& deadline,
+                         const std::string& requested_store, Surface surface, Role min_role);
+  // True when `header` is the operator token.
+  bool IsOperator(const grpc::ServerContextBase& context) const;
+  void ForgetKey(const std::string& key_id);
+
+  // Records one admin mutation.
+  void Audit(const common::CallContext& call, const Principal& who, const std::string& method,
+             const google::protobuf::Message& request, const std::string& before_json,
+             const std::string& after_json);
+
+  customers::v1::CustomersService::Stub& customers() { return *customers_; }
+  orders::v1::OrdersService::Stub& orders() { return *orders_; }
+  points::v1::PointsService::Stub& points() { return *points_; }
+  recommendations::v1::RecommendationsService::Stub& recommendations() { return *recs_; }
+
+ private:
+  std::vector<KeyRow> Grants(const std::string& key_id, const common::Deadline& deadline);
+  StoreRow LoadStore(const std::string& store_id, const common::Deadline& deadline);
+
+  common::ServiceHost& host_;
+  GatewayConfig config_;
+  GatewayStore store_;
+  RateLimiter limiter_;
+  std::mutex mutex_;
+  struct CachedKey {
+    std::vector<KeyRow> grants;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::string, CachedKey> keys_;
+  std::map<std::string, StoreRow> stores_;  // immutable records
+  std::unique_ptr<customers::v1::CustomersService::Stub> customers_;
+  std::unique_ptr<orders::v1::OrdersService::Stub> orders_;
+  std::unique_ptr<points::v1::PointsService::Stub> points_;
+  std::unique_ptr<recommendations::v1::RecommendationsService::Stub> recs_;
+};
+
+// Calls a unary downstream method with the caller's deadline, throwing on failure.
+template <class Stub, class Req, class Resp>
+void CallOrThrow(const common::CallContext& call, Stub& stub,
+                 grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                 const Req& request, Resp* response) {
+  auto context = common::DownstreamContext(call);
+  const auto status = (stub.*method)(context.get(), request, response);
+  if (!status.ok()) ThrowDownstream(status);
+}
+
+}  // namespace loyalty::gateway

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Turns the statements Postgres logged (log_statement = all, log_line_prefix '%m|%p|%a|') for one
+PlaceOrder into a pgbench script (tests/bench/run.sh, P3's baseline).
+
+- Every session's statements are kept in order, with their own BEGIN/COMMIT; the sessions are
+  written one after another (one pgbench connection runs them all).
+- Prepared statements are written with their logged parameters inlined as literals.
+- Readiness probes (SELECT 1), the capture's own statements and probe sessions are left out.
+- What must differ per checkout is made unique per pgbench transaction: the order id (text
+  'bench-<nonce>-0'), the customer id, and every UUID literal (md5 of the run, client and counter);
+  the recommendations' order key is looked up rather than
+  inlined; the deliveries are for subscribers named replay_* (the live relay ignores
+  them); the outbox insert is given its event id explicitly so that the relay's and handlers' statements
+  that name it find it, as they did.
+Writes the script on stdout and a one-line summary on stderr.
+"""
+import re
+import sys
+
+ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+\|(\d+)\|([^|]*)\|([A-Z]+):  (.*)$")
+PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
+UUID = re.compile(r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'")
+ORDER = re.compile(r"bench-\d+-0\b")
+SKIP_APPS = {"bench-probe", "bench-pgbench", "psql"}
+
+
+def entries(path):
+    current = None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            m = ENTRY.match(line)
+            if m:
+                if current:
+                    yield current
+                current = [m.group(1), m.group(2), m.group(3), m.group(4)]
+            elif current:
+                current[3] += "\n" + line
+    if current:
+        yield current
+
+
+def inline(sql, params):
+    values = {int(n): v for n, v in PARAM.findall(params)}
+    return re.sub(r"\$(\d+)", lambda m: values.get(int(m.group(1)), m.group(0)), sql)
+
+
+def main():
+    sessions = {}  # pid -> [statements], in order of first appearance
+    pending = {}  # pid -> SQL of an execute waiting for its parameters
+    for pid, app, level, msg in entries(sys.argv[1]):
+        if app in SKIP_APPS:
+            continue
+        if level == "LOG" and msg.startswith("statement: "):
+            sql = msg[len("statement: "):]
+        elif level == "LOG" and msg.startswith("execute "):
+            sql = msg.split(": ", 1)[1]
+            pending[pid] = sql
+            sessions.setdefault(pid, []).append(None)  # filled by its DETAIL, if any
+            sessions[pid][-1] = sql
+            continue
+        elif level == "DETAIL" and msg.startswith("parameters: ") and pid in pending:
+            sessions[pid][-1] = inline(pending.pop(pid), msg[len("parameters: "):])
+            continue
+        else:
+            continue
+        pending.pop(pid, None)
+        sessions.setdefault(pid, []).append(sql)
+
+    statements = []
+    for pid, stmts in sessions.items():
+        stmts = [s.strip() for s in stmts if s and s.strip() not in ("SELECT 1", "select 1")]
+        if not stmts:
+            continue
+        statements.extend(stmts)
+    if not statements:
+        sys.exit("no statements captured")
+
+    # The customer id: the value orders stores in orders.orders next to the order id.
+    customers = set(sys.argv[2:3])  # the capture's customer id, from run.sh
+    uuids = []
+    for s in statements:
+        for u in UUID.findall(s):
+            if u not in uuids and u not in customers:
+                uuids.append(u)
+    # The event id of the order's event: the first UUID a statement on orders.outbox_delivery names.
+    event = next((u for s in statements if "orders.outbox_delivery" in s
+                  for u in UUID.findall(s)), None)
+
+    out = []
+    key = "-:run-:client_id-:n"
+    for s in statements:
+        if event and re.search(r"INSERT INTO orders\.outbox \(store_id,", s):
+            s = s.replace("INSERT INTO orders.outbox (store_id,", "INSERT INTO orders.outbox (event_id, store_id,", 1)
+            s = re.sub(r"VALUES \(", "VALUES ('" + event + "'::uuid, ", s, count=1)
+        # The recommendations' order key comes from a sequence (RETURNING): look it up instead.
+        s = re.sub(r"(INSERT INTO recommendations\.order_lines \(store_id, order_key,[^)]*\) SELECT '[^']*', )'\d+'",
+                   lambda m: m.group(1) + "(SELECT order_key FROM recommendations.orders WHERE "
+                   "store_id = 'bench-store' AND order_id = 'bo" + key + "')", s)
+        s = ORDER.sub("bo" + key, s)
+        # The live relay (orders keeps running) must not deliver the replay's events: the replay's
+        # deliveries are for subscribers of other names, with the same rows and indexes.
+        if "outbox_delivery" in s:
+            s = s.replace("'{points,recommendations}'", "'{replay_points,replay_recommendations}'")
+            s = re.sub(r"subscriber = '(points|recommendations)'", r"subscriber = 'replay_\1'", s)
+        for c in customers:
+            s = s.replace("'" + c + "'", "('bc-' || :cust)")
+        for k, u in enumerate(uuids):
+            s = s.replace("'" + u + "'", "md5('u%d%s')::uuid" % (k, key))
+        out.append(" ".join(s.split()) + ";")
+    print("\\set n :n + 1")
+    print("\\set cust random(1, 500)")
+    print("\n".join(out))
+    print("%d statements from %d sessions, %d UUIDs and %d customer id made unique per run"
+          % (len(out), sum(1 for v in sessions.values() if v), len(uuids), len(customers)),
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

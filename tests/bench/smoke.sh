@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# CI smoke of the benchmark (.ci/run stage bench-smoke): the whole of ./dev bench at tiny rates
+# for a second or so each, on its own Postgres; fails if any tool breaks or any call fails.
+# Writes nothing into the tree. Needs the build (./dev build); installs pgbench/h2load if missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${LOYALTY_BUILD_DIR:-$ROOT/build}"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+[ -x /usr/lib/postgresql/15/bin/pgbench ] || missing+=(postgresql-15)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ! -x "$BUILD_DIR/bin/loyalty-bench" ] || [ ! -x "$BUILD_DIR/bin/loyalty-bench-echo" ]; then
+  cmake --build "$BUILD_DIR" --target loyalty-bench loyalty-bench-echo loyalty-health \
+    loyalty-customers loyalty-orders loyalty-points loyalty-recommendations
+fi
+out="$(mktemp /tmp/loyalty-bench-smoke.XXXXXX.md)"
+trap 'rm -f "$out"' EXIT
+LOYALTY_BUILD_DIR="$BUILD_DIR" bash "$ROOT/tests/bench/run.sh" --smoke --out "$out" >/dev/null
+grep -q '^| P3 PlaceOrder' "$out" || { echo "bench smoke: no figures written" >&2; exit 1; }
+echo "bench smoke: ok"

@@ -1,0 +1,816 @@
+// The gateway end to end: all five services on a throwaway database, called through the public
+// StorefrontService and AdminService with real keys.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "loyalty/common/errors.hpp"
+#include "loyalty/common/time.hpp"
+#include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+#include "loyalty/points/v1/points_service.grpc.pb.h"
+#include "test_env.hpp"
+
+namespace loyalty::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+constexpr const char* kOperatorToken = "test-operator-token-0123456789";
+
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key,
+                                         std::chrono::milliseconds timeout = 10s) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
+  return ctx;
+}
+
+void WaitHealthy(const std::string& address) {
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (testing::HealthStatus(address, "") == "SERVING") return;
+    std::this_thread::sleep_for(100ms);
+  }
+  FAIL() << address << " did not become SERVING";
+}
+
+// Polls until `done()` or 15 s.
+bool Eventually(const std::function<bool()>& done) {
+  const auto until = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+google::protobuf::Timestamp InDays(int days) {
+  google::protobuf::Timestamp t = common::NowTimestamp();
+  t.set_seconds(t.seconds() + int64_t{days} * 86400);
+  return t;
+}
+
+class GatewayIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    orders_port_ = testing::FreePort();
+    recs_port_ = testing::FreePort();
+    orders_addr_ = "127.0.0.1:" + std::to_string(orders_port_);
+    recs_addr_ = "127.0.0.1:" + std::to_string(recs_port_);
+    customers_ = std::make_unique<testing::ServiceProcess>("customers", db_.url());
+    points_ = std::make_unique<testing::ServiceProcess>(
+        "points", db_.url(),
+        Env{{"LOYALTY_ORDERS_ADDR", orders_addr_}, {"LOYALTY_JOB_INTERVAL_SECONDS", "86400"}});
+    StartRecommendations({});
+    orders_ = std::make_unique<testing::ServiceProcess>(
+        "orders", db_.url(),
+        Env{{"LOYALTY_GRPC_PORT", std::to_string(orders_port_)},
+            {"LOYALTY_CUSTOMERS_ADDR", customers_->address()},
+            {"LOYALTY_POINTS_ADDR", points_->address()},
+            {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_}});
+    gateway_ = StartGateway({});
+    customers_->WaitServing();
+    points_->WaitServing();
+    WaitHealthy(orders_addr_);
+    WaitHealthy(recs_addr_);
+    gateway_->WaitServing();
+    Connect(gateway_->address());
+    points_stub_ = points::v1::PointsService::NewStub(
+        grpc::CreateChannel(points_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  void Connect(const std::string& address) {
+    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    storefront_ = v1::StorefrontService::NewStub(channel);
+    admin_ = v1::AdminService::NewStub(channel);
+  }
+
+  std::unique_ptr<testing::ServiceProcess> StartGateway(Env extra) {
+    Env env{{"LOYALTY_CUSTOMERS_ADDR", customers_->address()},
+            {"LOYALTY_ORDERS_ADDR", orders_addr_},
+            {"LOYALTY_POINTS_ADDR", points_->address()},
+            {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_},
+            {"LOYALTY_OPERATOR_TOKEN", kOperatorToken},
+            {"LOYALTY_GATEWAY_KEY_CACHE_MS", "500"},
+            {"LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS", "300"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<testing::ServiceProcess>("gateway", db_.url(), env);
+  }
+
+  void StartRecommendations(Env extra) {
+    extra["LOYALTY_GRPC_PORT"] = std::to_string(recs_port_);
+    recs_ = std::make_unique<testing::ServiceProcess>("recommendations", db_.url(), extra);
+  }
+
+  // A store with an owner key, a storefront key and settings fit for the story.
+  struct TestStore {
+    std::string store_id;
+    std::string owner;
+    std::string storefront;
+  };
+
+  TestStore CreateStore(const std::string& name) {
+    TestStore s;
+    v1::CreateStoreRequest req;
+    req.set_request_id("create-" + name);
+    req.set_name(name);
+    req.set_currency_code("USD");
+    req.set_time_zone("America/New_York");
+    v1::CreateStoreResponse resp;
+    auto status = admin_->CreateStore(Ctx(kOperatorToken).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    s.store_id = resp.store().store_id();
+    s.owner = resp.owner_key_secret();
+    EXPECT_FALSE(s.owner.empty());
+    s.storefront = CreateKey(s.owner, v1::KEY_KIND_STOREFRONT, v1::ROLE_UNSPECIFIED, 0);
+    return s;
+  }
+
+  std::string CreateKey(const std::string& owner, v1::KeyKind kind, v1::Role role, int rate,
+                        std::string* key_id = nullptr) {
+    v1::CreateApiKeyRequest req;
+    req.set_request_id("key-" + std::to_string(common::NowMicros()));
+    req.set_kind(kind);
+    req.set_role(role);
+    req.set_rate_limit_per_second(rate);
+    v1::CreateApiKeyResponse resp;
+    auto status = admin_->CreateApiKey(Ctx(owner).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (key_id) *key_id = resp.key().key_id();
+    return resp.secret();
+  }
+
+  void SetUpProgram(const TestStore& s) {
+    v1::UpdateSettingsRequest settings;
+    settings.set_request_id("settings-1");
+    auto* st = settings.mutable_settings();
+    st->set_earn_basis(points::v1::EARN_BASIS_POINTS_PER_UNIT);
+    st->set_minor_per_unit(100);
+    st->set_redeem_points(100);
+    st->set_redeem_value_minor(100);
+    st->set_free_shipping_threshold_minor(6000);
+    st->set_return_window_days(14);
+    st->set_return_window_start(points::v1::RETURN_WINDOW_START_FULFILMENT);
+    st->set_expiry_months(12);
+    st->set_expiry_warning_days(30);
+    st->set_clawback_policy(points::v1::CLAWBACK_POLICY_DEBT);
+    st->set_hold_ttl_seconds(60);
+    v1::UpdateSettingsResponse sresp;
+    auto status = admin_->UpdateSettings(Ctx(s.owner).get(), settings, &sresp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::PublishEarnRulesRequest rules;
+    rules.set_request_id("rules-1");
+    rules.mutable_rules()->set_base_rate(1);
+    v1::PublishEarnRulesResponse rresp;
+    status = admin_->PublishEarnRules(Ctx(s.owner).get(), rules, &rresp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::UpsertProductsRequest products;
+    products.set_request_id("products-1");
+    auto add = [&](const std::string& sku, const std::string& cat, int64_t price, bool wrap) {
+      auto* p = products.add_products();
+      p->set_sku(sku);
+      p->set_name("Product " + sku);
+      p->set_category(cat);
+      p->set_price_minor(price);
+      p->set_in_stock(true);
+      p->set_gift_wrappable(wrap);
+    };
+    add("A", "mugs", 3000, true);
+    add("B", "mugs", 2000, false);
+    add("C", "tea", 1600, false);
+    add("D", "tea", 900, false);
+    v1::UpsertProductsResponse presp;
+    status = admin_->UpsertProducts(Ctx(s.owner).get(), products, &presp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::string Register(const TestStore& s, const std::string& email) {
+    v1::RegisterCustomerRequest req;
+    req.set_request_id("reg-" + email);
+    req.set_email(email);
+    req.set_name("Ada");
+    v1::RegisterCustomerResponse resp;
+    auto status = storefront_->RegisterCustomer(Ctx(s.storefront).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp.customer().customer_id();
+  }
+
+  void Adjust(const TestStore& s, const std::string& customer, int64_t points) {
+    v1::AdjustPointsRequest req;
+    req.set_request_id("adj-" + customer + std::to_string(points));
+    req.set_customer_id(customer);
+    req.set_points(points);
+    req.set_reason("welcome gift");
+    v1::AdjustPointsResponse resp;
+    auto status = admin_->AdjustPoints(Ctx(s.owner).get(), req, &resp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  v1::Cart TwoLineCart(const std::string& customer, int64_t points) {
+    v1::Cart cart;
+    cart.set_customer_id(customer);
+    auto* a = cart.add_lines();
+    a->set_line_id("l1");
+    a->set_sku("A");
+    a->set_category("mugs");
+    a->set_unit_price_minor(3000);
+    a->set_quantity(1);
+    a->set_gift_wrappable(true);
+    auto* b = cart.add_lines();
+    b->set_line_id("l2");
+    b->set_sku("B");
+    b->set_category("mugs");
+    b->set_unit_price_minor(2000);
+    b->set_quantity(1);
+    cart.set_shipping_fee_minor(499);
+    cart.set_points_to_redeem(points);
+    return cart;
+  }
+
+  v1::GetLoyaltyStatusResponse Status(const TestStore& s, const std::string& customer) {
+    v1::GetLoyaltyStatusRequest req;
+    req.set_customer_id(customer);
+    v1::GetLoyaltyStatusResponse resp;
+    auto status = storefront_->GetLoyaltyStatus(Ctx(s.storefront).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
+  }
+
+  grpc::Status Place(const TestStore& s, const std::string& order_id, const v1::Cart& cart,
+                     v1::PlaceOrderResponse* resp) {
+    v1::PlaceOrderRequest req;
+    req.set_order_id(order_id);
+    *req.mutable_cart() = cart;
+    return storefront_->PlaceOrder(Ctx(s.storefront).get(), req, resp);
+  }
+
+  void RunJob(const std::string& job, const std::string& store_id, int days) {
+    points::v1::RunJobRequest req;
+    req.set_store_id(store_id);
+    *req.mutable_as_of() = InDays(days);
+    points::v1::RunJobResponse resp;
+    auto ctx = testing::InternalContext();
+    grpc::Status status = job == "release"
+                              ? points_stub_->RunReleaseJob(ctx.get(), req, &resp)
+                              : points_stub_->RunHoldExpiryJob(ctx.get(), req, &resp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  testing::TestDatabase db_;
+  int orders_port_ = 0;
+  int recs_port_ = 0;
+  std::string orders_addr_;
+  std::string recs_addr_;
+  std::unique_ptr<testing::ServiceProcess> customers_;
+  std::unique_ptr<testing::ServiceProcess> points_;
+  std::unique_ptr<testing::ServiceProcess> recs_;
+  std::unique_ptr<testing::ServiceProcess> orders_;
+  std::unique_ptr<testing::ServiceProcess> gateway_;
+  std::unique_ptr<v1::StorefrontService::Stub> storefront_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<points::v1::PointsService::Stub> points_stub_;
+};
+
+// Reads a stream until `want` events arrived (or a heartbeat after at least `want` = -1).
+std::vector<points::v1::PointsEvent> ReadEvents(v1::StorefrontService::Stub& stub,
+                                                const std::string& key, const std::string& after,
+                                                int want) {
+  auto ctx = Ctx(key, 20s);
+  v1::StreamEventsRequest req;
+  req.set_after(after);
+  req.set_heartbeat_seconds(1);
+  auto reader = stub.StreamEvents(ctx.get(), req);
+  std::vector<points::v1::PointsEvent> events;
+  v1::StreamEventsResponse item;
+  while (reader->Read(&item)) {
+    if (item.has_event()) events.push_back(item.event());
+    if (want >= 0 && static_cast<int>(events.size()) >= want) break;
+    if (want < 0 && item.has_heartbeat()) break;
+  }
+  ctx->TryCancel();
+  (void)reader->Finish();
+  return events;
+}
+
+TEST_F(GatewayIT, OneCustomerStoryThroughTheGateway) {
+  const auto s = CreateStore("story");
+  SetUpProgram(s);
+  const auto customer = Register(s, "ada@example.com");
+  Adjust(s, customer, 1000);
+
+  // Quote: 5,000 of goods, 500 points (5.00) off: 4,500 < 6,000 → gap 1,500, shipping charged.
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = TwoLineCart(customer, 500);
+  v1::QuoteCartResponse q;
+  auto status = storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &q);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(q.totals().subtotal_minor(), 5000);
+  EXPECT_EQ(q.totals().points_used(), 500);
+  EXPECT_EQ(q.totals().points_amount_minor(), 500);
+  EXPECT_EQ(q.totals().shipping_minor(), 499);
+  EXPECT_EQ(q.totals().total_minor(), 4999);
+  EXPECT_EQ(q.points_available(), 1000);
+  EXPECT_EQ(q.max_points_redeemable(), 1000);
+  EXPECT_EQ(q.free_shipping_gap_minor(), 1500);
+  EXPECT_EQ(q.points_to_earn(), 45);  // 27 + 18 on the lines' net amounts
+  EXPECT_FALSE(q.partial());
+  std::set<std::string> closers;
+  for (const auto& c : q.free_shipping_gap_closers()) closers.insert(c.sku());
+  EXPECT_TRUE(closers.count("C")) << q.DebugString();
+  EXPECT_FALSE(closers.count("D"));
+
+  // Order paying partly with points.
+  v1::PlaceOrderResponse placed;
+  status = Place(s, "order-1", TwoLineCart(customer, 500), &placed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(placed.order().points_paid(), 500);
+  EXPECT_EQ(placed.order().shipping_minor(), 499);
+  EXPECT_EQ(placed.order().total_minor(), 4999);
+  // Pending points, and the hold committed by the order event.
+  ASSERT_TRUE(Eventually([&] {
+    const auto st = Status(s, customer);
+    return st.balance().pending() == 45 && st.balance().held() == 0 &&
+           st.balance().available() == 500;
+  })) << Status(s, customer).DebugString();
+
+  // Fulfil, then release after the return window (the as-of job).
+  v1::FulfillOrderRequest fulfil;
+  fulfil.set_order_id("order-1");
+  v1::FulfillOrderResponse fulfilled;
+  ASSERT_TRUE(storefront_->FulfillOrder(Ctx(s.storefront).get(), fulfil, &fulfilled).ok());
+  ASSERT_TRUE(Eventually([&] {
+    RunJob("release", s.store_id, 15);
+    return Status(s, customer).balance().available() == 545;
+  })) << Status(s, customer).DebugString();
+
+  // A one-line refund claws back exactly that line's points (l2: 18) and returns the points
+  // that line was paid with (its share of the 500: 200).
+  v1::RefundOrderRequest refund;
+  refund.set_order_id("order-1");
+  refund.set_refund_id("refund-1");
+  auto* line = refund.add_lines();
+  line->set_line_id("l2");
+  line->set_quantity(1);
+  v1::RefundOrderResponse refunded;
+  status = storefront_->RefundOrder(Ctx(s.storefront).get(), refund, &refunded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(Eventually([&] { return Status(s, customer).balance().available() == 545 - 18 + 200; }))
+      << Status(s, customer).DebugString();
+
+  // The event stream shows each step in order, resumed once mid-way: nothing missed or doubled.
+  points::v1::ListEventsRequest all_req;
+  all_req.set_store_id(s.store_id);
+  all_req.set_limit(1000);
+  points::v1::ListEventsResponse all;
+  ASSERT_TRUE(points_stub_->ListEvents(testing::InternalContext().get(), all_req, &all).ok());
+  ASSERT_GE(all.events_size(), 5);
+  const auto first = ReadEvents(*storefront_, s.storefront, "", 2);
+  ASSERT_EQ(first.size(), 2u);
+  const auto rest = ReadEvents(*storefront_, s.storefront, first.back().cursor(), -1);
+  std::vector<std::string> seen;
+  for (const auto& e : first) seen.push_back(e.cursor());
+  for (const auto& e : rest) seen.push_back(e.cursor());
+  ASSERT_EQ(seen.size(), static_cast<size_t>(all.events_size()));
+  std::vector<std::string> types;
+  for (int i = 0; i < all.events_size(); ++i) {
+    EXPECT_EQ(seen[static_cast<size_t>(i)], all.events(i).cursor());
+    types.push_back(all.events(i).type());
+  }
+  auto pos = [&](const std::string& type) {
+    return std::find(types.begin(), types.end(), type) - types.begin();
+  };
+  EXPECT_LT(pos("points.adjusted"), pos("points.earned"));
+  EXPECT_LT(pos("points.earned"), pos("points.available"));
+  EXPECT_LT(pos("points.available"), pos("points.clawed_back"));
+  EXPECT_LT(pos("points.clawed_back"), static_cast<long>(types.size()));
+}
+
+TEST_F(GatewayIT, PlaceOrderReplaysRefusesChangesAndVoidsRefusedHolds) {
+  const auto s = CreateStore("checkout");
+  SetUpProgram(s);
+  const auto customer = Register(s, "bob@example.com");
+  Adjust(s, customer, 1000);
+
+  v1::PlaceOrderResponse first, again;
+  ASSERT_TRUE(Place(s, "o-1", TwoLineCart(customer, 300), &first).ok());
+  auto status = Place(s, "o-1", TwoLineCart(customer, 300), &again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(first.SerializeAsString(), again.SerializeAsString());
+  v1::PlaceOrderResponse changed;
+  status = Place(s, "o-1", TwoLineCart(customer, 200), &changed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(common::ErrorReason(status), "ORDER_ID_REUSED");
+  ASSERT_TRUE(Eventually([&] {
+    const auto b = Status(s, customer).balance();
+    return b.available() == 700 && b.held() == 0;
+  }));
+
+  // The orders service refuses (two lines with one id): the hold is voided, the id is dead.
+  auto bad = TwoLineCart(customer, 200);
+  bad.mutable_lines(1)->set_line_id("l1");
+  v1::PlaceOrderResponse refused;
+  status = Place(s, "o-2", bad, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  auto b = Status(s, customer).balance();
+  EXPECT_EQ(b.available(), 700);
+  EXPECT_EQ(b.held(), 0);
+  status = Place(s, "o-2", bad, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A corrected body under the dead id is refused too.
+  status = Place(s, "o-2", TwoLineCart(customer, 200), &refused);
+  EXPECT_FALSE(status.ok());
+  b = Status(s, customer).balance();
+  EXPECT_EQ(b.available(), 700);
+  EXPECT_EQ(b.held(), 0);
+}
+
+TEST_F(GatewayIT, GatewayKilledAfterOrderCreatedLosesNothing) {
+  const auto s = CreateStore("crash");
+  SetUpProgram(s);
+  const auto customer = Register(s, "cy@example.com");
+  Adjust(s, customer, 1000);
+  auto crashy = StartGateway({{"LOYALTY_FAILPOINTS", "gateway.after_order_created=crash"}});
+  crashy->WaitServing();
+  Connect(crashy->address());
+  v1::PlaceOrderResponse lost;
+  auto status = Place(s, "o-crash", TwoLineCart(customer, 400), &lost);
+  EXPECT_FALSE(status.ok());
+  crashy->Kill();
+  Connect(gateway_->address());
+  // The order event commits the hold: no points stay held.
+  ASSERT_TRUE(Eventually([&] {
+    const auto b = Status(s, customer).balance();
+    return b.held() == 0 && b.available() == 600 && b.pending() > 0;
+  })) << Status(s, customer).DebugString();
+  // The same PlaceOrder retried returns the first answer: one order, one hold.
+  v1::PlaceOrderResponse retried;
+  status = Place(s, "o-crash", TwoLineCart(customer, 400), &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(retried.order().order_id(), "o-crash");
+  EXPECT_EQ(retried.order().points_paid(), 400);
+  const auto b = Status(s, customer).balance();
+  EXPECT_EQ(b.available(), 600);
+  EXPECT_EQ(b.held(), 0);
+}
+
+TEST_F(GatewayIT, OrdersStoppedAnswersUnavailableAndTheExpiryJobReleasesTheHold) {
+  const auto s = CreateStore("down");
+  SetUpProgram(s);
+  const auto customer = Register(s, "di@example.com");
+  Adjust(s, customer, 1000);
+  ASSERT_EQ(orders_->Terminate(), 0);
+  v1::PlaceOrderResponse resp;
+  auto status = Place(s, "o-down", TwoLineCart(customer, 250), &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  auto b = Status(s, customer).balance();
+  EXPECT_EQ(b.held(), 250);
+  orders_->Start();
+  WaitHealthy(orders_addr_);
+  // Hold TTL is 60 s: the expiry job (as of tomorrow) abandons the order id, then releases.
+  RunJob("holds", s.store_id, 1);
+  b = Status(s, customer).balance();
+  EXPECT_EQ(b.held(), 0);
+  EXPECT_EQ(b.available(), 1000);
+}
+
+TEST_F(GatewayIT, QuoteIsPartialWhenRecommendationsIsDownOrSlow) {
+  const auto s = CreateStore("partial");
+  SetUpProgram(s);
+  const auto customer = Register(s, "ed@example.com");
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = TwoLineCart(customer, 0);
+  auto check = [&](const char* what) {
+    v1::QuoteCartResponse q;
+    const auto started = std::chrono::steady_clock::now();
+    auto status = storefront_->QuoteCart(Ctx(s.storefront, 2s).get(), quote, &q);
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_TRUE(status.ok()) << what << ": " << status.error_message();
+    EXPECT_TRUE(q.partial()) << what;
+    EXPECT_EQ(q.totals().total_minor(), 5499) << what;
+    EXPECT_EQ(q.points_to_earn(), 50) << what;
+    EXPECT_LT(took, 1500ms) << what;
+  };
+  recs_->Kill();
+  check("stopped");
+  StartRecommendations({{"LOYALTY_FAILPOINTS", "rpc.before_handler=sleep:3000"}});
+  WaitHealthy(recs_addr_);
+  check("slow");
+}
+
+TEST_F(GatewayIT, AuthMatrix) {
+  const auto s = CreateStore("auth");
+  const auto other = CreateStore("other");
+  std::string revoked_id;
+  const std::string revoked =
+      CreateKey(s.owner, v1::KEY_KIND_STOREFRONT, v1::ROLE_UNSPECIFIED, 0, &revoked_id);
+  const std::string viewer = CreateKey(s.owner, v1::KEY_KIND_ADMIN, v1::ROLE_VIEWER, 0);
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_key_id(revoked_id);
+  v1::RevokeApiKeyResponse revoke_resp;
+  ASSERT_TRUE(admin_->RevokeApiKey(Ctx(s.owner).get(), revoke, &revoke_resp).ok());
+  std::this_thread::sleep_for(600ms);  // the key cache: revocation within seconds
+  const std::string bad = "lk_0123456789abcdef_" + std::string(64, 'a');
+
+  // Every RPC: no key and a bad key are UNAUTHENTICATED.
+  using Call = std::function<grpc::Status(const std::string& key, const std::string& store)>;
+  std::map<std::string, Call> storefront_calls = {
+      {"RegisterCustomer", [&](auto& k, auto& st) { v1::RegisterCustomerRequest r; r.set_store_id(st); r.set_request_id("x"); r.set_email("x@example.com"); v1::RegisterCustomerResponse o; return storefront_->RegisterCustomer(Ctx(k).get(), r, &o); }},
+      {"GetCustomer", [&](auto& k, auto& st) { v1::GetCustomerRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::GetCustomerResponse o; return storefront_->GetCustomer(Ctx(k).get(), r, &o); }},
+      {"UpdateCustomer", [&](auto& k, auto& st) { v1::UpdateCustomerRequest r; r.set_store_id(st); v1::UpdateCustomerResponse o; return storefront_->UpdateCustomer(Ctx(k).get(), r, &o); }},
+      {"GetLoyaltyStatus", [&](auto& k, auto& st) { v1::GetLoyaltyStatusRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::GetLoyaltyStatusResponse o; return storefront_->GetLoyaltyStatus(Ctx(k).get(), r, &o); }},
+      {"QuoteCart", [&](auto& k, auto& st) { v1::QuoteCartRequest r; r.set_store_id(st); *r.mutable_cart() = TwoLineCart("", 0); v1::QuoteCartResponse o; return storefront_->QuoteCart(Ctx(k).get(), r, &o); }},
+      {"PlaceOrder", [&](auto& k, auto& st) { v1::PlaceOrderRequest r; r.set_store_id(st); r.set_order_id("auth-o"); *r.mutable_cart() = TwoLineCart("c", 0); v1::PlaceOrderResponse o; return storefront_->PlaceOrder(Ctx(k).get(), r, &o); }},
+      {"FulfillOrder", [&](auto& k, auto& st) { v1::FulfillOrderRequest r; r.set_store_id(st); r.set_order_id("o"); v1::FulfillOrderResponse o; return storefront_->FulfillOrder(Ctx(k).get(), r, &o); }},
+      {"RefundOrder", [&](auto& k, auto& st) { v1::RefundOrderRequest r; r.set_store_id(st); r.set_order_id("o"); v1::RefundOrderResponse o; return storefront_->RefundOrder(Ctx(k).get(), r, &o); }},
+      {"CancelOrder", [&](auto& k, auto& st) { v1::CancelOrderRequest r; r.set_store_id(st); r.set_order_id("o"); v1::CancelOrderResponse o; return storefront_->CancelOrder(Ctx(k).get(), r, &o); }},
+      {"RecommendForProduct", [&](auto& k, auto& st) { v1::RecommendForProductRequest r; r.set_store_id(st); r.set_sku("A"); v1::RecommendForProductResponse o; return storefront_->RecommendForProduct(Ctx(k).get(), r, &o); }},
+      {"StreamEvents", [&](auto& k, auto& st) { v1::StreamEventsRequest r; r.set_store_id(st); auto ctx = Ctx(k, 3s); auto reader = storefront_->StreamEvents(ctx.get(), r); v1::StreamEventsResponse o; while (reader->Read(&o)) { ctx->TryCancel(); } return reader->Finish(); }},
+  };
+  std::map<std::string, Call> admin_mutations = {
+      {"UpdateSettings", [&](auto& k, auto& st) { v1::UpdateSettingsRequest r; r.set_store_id(st); r.set_request_id("u"); r.mutable_settings()->set_free_shipping_threshold_minor(1); v1::UpdateSettingsResponse o; return admin_->UpdateSettings(Ctx(k).get(), r, &o); }},
+      {"PublishEarnRules", [&](auto& k, auto& st) { v1::PublishEarnRulesRequest r; r.set_store_id(st); r.set_request_id("p"); v1::PublishEarnRulesResponse o; return admin_->PublishEarnRules(Ctx(k).get(), r, &o); }},
+      {"AdjustPoints", [&](auto& k, auto& st) { v1::AdjustPointsRequest r; r.set_store_id(st); r.set_request_id("a"); r.set_customer_id("c"); r.set_points(5); r.set_reason("x"); v1::AdjustPointsResponse o; return admin_->AdjustPoints(Ctx(k).get(), r, &o); }},
+      {"UpsertProducts", [&](auto& k, auto& st) { v1::UpsertProductsRequest r; r.set_store_id(st); r.set_request_id("p"); v1::UpsertProductsResponse o; return admin_->UpsertProducts(Ctx(k).get(), r, &o); }},
+      {"ImportOrders", [&](auto& k, auto& st) { v1::ImportOrdersRequest r; r.set_store_id(st); v1::ImportOrdersResponse o; return admin_->ImportOrders(Ctx(k).get(), r, &o); }},
+      {"EraseCustomer", [&](auto& k, auto& st) { v1::EraseCustomerRequest r; r.set_store_id(st); r.set_request_id("e"); r.set_customer_id("c"); v1::EraseCustomerResponse o; return admin_->EraseCustomer(Ctx(k).get(), r, &o); }},
+      {"CreateApiKey", [&](auto& k, auto& st) { v1::CreateApiKeyRequest r; r.set_store_id(st); r.set_request_id("k"); r.set_kind(v1::KEY_KIND_STOREFRONT); v1::CreateApiKeyResponse o; return admin_->CreateApiKey(Ctx(k).get(), r, &o); }},
+      {"RevokeApiKey", [&](auto& k, auto& st) { v1::RevokeApiKeyRequest r; r.set_store_id(st); r.set_key_id("0123456789abcdef"); v1::RevokeApiKeyResponse o; return admin_->RevokeApiKey(Ctx(k).get(), r, &o); }},
+  };
+  std::map<std::string, Call> admin_reads = {
+      {"GetStore", [&](auto& k, auto& st) { v1::GetStoreRequest r; r.set_store_id(st); v1::GetStoreResponse o; return admin_->GetStore(Ctx(k).get(), r, &o); }},
+      {"GetSettings", [&](auto& k, auto& st) { v1::GetSettingsRequest r; r.set_store_id(st); v1::GetSettingsResponse o; return admin_->GetSettings(Ctx(k).get(), r, &o); }},
+      {"ListRuleVersions", [&](auto& k, auto& st) { v1::ListRuleVersionsRequest r; r.set_store_id(st); v1::ListRuleVersionsResponse o; return admin_->ListRuleVersions(Ctx(k).get(), r, &o); }},
+      {"GetRuleVersion", [&](auto& k, auto& st) { v1::GetRuleVersionRequest r; r.set_store_id(st); r.set_version(1); v1::GetRuleVersionResponse o; return admin_->GetRuleVersion(Ctx(k).get(), r, &o); }},
+      {"RetentionReport", [&](auto& k, auto& st) { v1::RetentionReportRequest r; r.set_store_id(st); v1::RetentionReportResponse o; return admin_->RetentionReport(Ctx(k).get(), r, &o); }},
+      {"RepeatCustomerRevenue", [&](auto& k, auto& st) { v1::RepeatCustomerRevenueRequest r; r.set_store_id(st); v1::RepeatCustomerRevenueResponse o; return admin_->RepeatCustomerRevenue(Ctx(k).get(), r, &o); }},
+      {"RevenueConcentration", [&](auto& k, auto& st) { v1::RevenueConcentrationRequest r; r.set_store_id(st); v1::RevenueConcentrationResponse o; return admin_->RevenueConcentration(Ctx(k).get(), r, &o); }},
+      {"TopCustomers", [&](auto& k, auto& st) { v1::TopCustomersRequest r; r.set_store_id(st); v1::TopCustomersResponse o; return admin_->TopCustomers(Ctx(k).get(), r, &o); }},
+      {"LapsedCustomers", [&](auto& k, auto& st) { v1::LapsedCustomersRequest r; r.set_store_id(st); v1::LapsedCustomersResponse o; return admin_->LapsedCustomers(Ctx(k).get(), r, &o); }},
+      {"CustomerValue", [&](auto& k, auto& st) { v1::CustomerValueRequest r; r.set_store_id(st); v1::CustomerValueResponse o; return admin_->CustomerValue(Ctx(k).get(), r, &o); }},
+      {"SegmentCustomers", [&](auto& k, auto& st) { v1::SegmentCustomersRequest r; r.set_store_id(st); v1::SegmentCustomersResponse o; return admin_->SegmentCustomers(Ctx(k).get(), r, &o); }},
+      {"RfmReport", [&](auto& k, auto& st) { v1::RfmReportRequest r; r.set_store_id(st); v1::RfmReportResponse o; return admin_->RfmReport(Ctx(k).get(), r, &o); }},
+      {"LiabilityReport", [&](auto& k, auto& st) { v1::LiabilityReportRequest r; r.set_store_id(st); v1::LiabilityReportResponse o; return admin_->LiabilityReport(Ctx(k).get(), r, &o); }},
+      {"ExportCustomer", [&](auto& k, auto& st) { v1::ExportCustomerRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::ExportCustomerResponse o; return admin_->ExportCustomer(Ctx(k).get(), r, &o); }},
+      {"ListApiKeys", [&](auto& k, auto& st) { v1::ListApiKeysRequest r; r.set_store_id(st); v1::ListApiKeysResponse o; return admin_->ListApiKeys(Ctx(k).get(), r, &o); }},
+      {"ListAuditLog", [&](auto& k, auto& st) { v1::ListAuditLogRequest r; r.set_store_id(st); v1::ListAuditLogResponse o; return admin_->ListAuditLog(Ctx(k).get(), r, &o); }},
+  };
+  auto expect = [](const std::string& name, const std::string& who, grpc::Status st,
+                   grpc::StatusCode code) {
+    EXPECT_EQ(st.error_code(), code) << name << " with " << who << ": " << st.error_message();
+  };
+  for (auto& [name, call] : storefront_calls) {
+    expect(name, "no key", call("", ""), grpc::StatusCode::UNAUTHENTICATED);
+    expect(name, "bad key", call(bad, ""), grpc::StatusCode::UNAUTHENTICATED);
+    expect(name, "revoked key", call(revoked, ""), grpc::StatusCode::UNAUTHENTICATED);
+    expect(name, "another store's key", call(other.storefront, s.store_id),
+           grpc::StatusCode::PERMISSION_DENIED);
+    expect(name, "an admin key", call(s.owner, ""), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  for (auto* calls : {&admin_mutations, &admin_reads}) {
+    for (auto& [name, call] : *calls) {
+      expect(name, "no key", call("", ""), grpc::StatusCode::UNAUTHENTICATED);
+      expect(name, "bad key", call(bad, ""), grpc::StatusCode::UNAUTHENTICATED);
+      expect(name, "another store's key", call(other.owner, s.store_id),
+             grpc::StatusCode::PERMISSION_DENIED);
+      expect(name, "a storefront key", call(s.storefront, ""), grpc::StatusCode::PERMISSION_DENIED);
+    }
+  }
+  for (auto& [name, call] : admin_mutations) {
+    expect(name, "a viewer", call(viewer, ""), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // CreateStore replayed: the same store, the secret never shown again; changed: refused.
+  v1::CreateStoreRequest replay;
+  replay.set_request_id("create-auth");
+  replay.set_name("auth");
+  replay.set_currency_code("USD");
+  replay.set_time_zone("America/New_York");
+  v1::CreateStoreResponse replayed;
+  ASSERT_TRUE(admin_->CreateStore(Ctx(kOperatorToken).get(), replay, &replayed).ok());
+  EXPECT_EQ(replayed.store().store_id(), s.store_id);
+  EXPECT_TRUE(replayed.owner_key_secret().empty());
+  replay.set_name("changed");
+  expect("CreateStore", "a changed body",
+         admin_->CreateStore(Ctx(kOperatorToken).get(), replay, &replayed),
+         grpc::StatusCode::ALREADY_EXISTS);
+  v1::CreateStoreRequest create;
+  create.set_request_id("nope");
+  create.set_name("x");
+  create.set_currency_code("USD");
+  create.set_time_zone("UTC");
+  v1::CreateStoreResponse created;
+  expect("CreateStore", "no key", admin_->CreateStore(Ctx("").get(), create, &created),
+         grpc::StatusCode::UNAUTHENTICATED);
+  expect("CreateStore", "an owner key", admin_->CreateStore(Ctx(s.owner).get(), create, &created),
+         grpc::StatusCode::PERMISSION_DENIED);
+
+  // Nothing was written: the settings are still the seeded version, the audit log holds only
+  // the store's creation and the key changes made above.
+  v1::GetSettingsRequest get;
+  v1::GetSettingsResponse settings;
+  ASSERT_TRUE(admin_->GetSettings(Ctx(viewer).get(), get, &settings).ok());
+  EXPECT_EQ(settings.settings().version(), 1);
+  EXPECT_EQ(settings.settings().currency_code(), "USD");
+  EXPECT_EQ(settings.settings().time_zone(), "America/New_York");
+  v1::ListAuditLogRequest audit;
+  v1::ListAuditLogResponse log;
+  ASSERT_TRUE(admin_->ListAuditLog(Ctx(viewer).get(), audit, &log).ok());
+  for (const auto& e : log.entries()) {
+    EXPECT_TRUE(e.method() == "CreateStore" || e.method() == "CreateApiKey" ||
+                e.method() == "RevokeApiKey")
+        << e.method();
+  }
+  v1::GetCustomerRequest none;
+  none.set_email("x@example.com");
+  v1::GetCustomerResponse nobody;
+  EXPECT_EQ(storefront_->GetCustomer(Ctx(s.storefront).get(), none, &nobody).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(GatewayIT, StreamEventsGoesLiveAfterBackfill) {
+  const auto s = CreateStore("live");
+  const auto customer = Register(s, "liv@example.com");
+  auto ctx = Ctx(s.storefront, 20s);
+  v1::StreamEventsRequest req;
+  req.set_heartbeat_seconds(1);
+  auto reader = storefront_->StreamEvents(ctx.get(), req);
+  v1::StreamEventsResponse item;
+  ASSERT_TRUE(reader->Read(&item));  // nothing yet: a heartbeat
+  EXPECT_TRUE(item.has_heartbeat());
+  Adjust(s, customer, 42);
+  bool seen = false;
+  while (!seen && reader->Read(&item)) {
+    seen = item.has_event() && item.event().type() == "points.adjusted" &&
+           item.event().points() == 42;
+  }
+  EXPECT_TRUE(seen);
+  ctx->TryCancel();
+  (void)reader->Finish();
+}
+
+TEST_F(GatewayIT, RateLimitTripsAtTheKeysRate) {
+  const auto s = CreateStore("rate");
+  const std::string limited = CreateKey(s.owner, v1::KEY_KIND_STOREFRONT, v1::ROLE_UNSPECIFIED, 3);
+  int ok = 0, exhausted = 0;
+  for (int i = 0; i < 10; ++i) {
+    v1::GetCustomerRequest req;
+    req.set_email("nobody@example.com");
+    v1::GetCustomerResponse resp;
+    const auto status = storefront_->GetCustomer(Ctx(limited).get(), req, &resp);
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++exhausted;
+      EXPECT_EQ(common::ErrorReason(status), "RATE_LIMITED");
+    } else {
+      ++ok;
+    }
+  }
+  EXPECT_GE(ok, 3);
+  EXPECT_LE(ok, 5);
+  EXPECT_GE(exhausted, 5);
+  std::this_thread::sleep_for(1100ms);
+  v1::GetCustomerRequest req;
+  req.set_email("nobody@example.com");
+  v1::GetCustomerResponse resp;
+  EXPECT_NE(storefront_->GetCustomer(Ctx(limited).get(), req, &resp).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(GatewayIT, AuditLogShowsBeforeAndAfterOfASettingsChange) {
+  const auto s = CreateStore("audit");
+  SetUpProgram(s);
+  v1::ListAuditLogRequest req;
+  v1::ListAuditLogResponse log;
+  ASSERT_TRUE(admin_->ListAuditLog(Ctx(s.owner).get(), req, &log).ok());
+  const v1::AuditEntry* change = nullptr;
+  for (const auto& e : log.entries()) {
+    if (e.method() == "UpdateSettings") change = &e;
+  }
+  ASSERT_NE(change, nullptr);
+  EXPECT_NE(change->actor_key_id(), "");
+  EXPECT_NE(change->before_json().find("\"version\":1"), std::string::npos) << change->before_json();
+  EXPECT_EQ(change->before_json().find("free_shipping_threshold_minor"), std::string::npos);
+  EXPECT_NE(change->after_json().find("\"free_shipping_threshold_minor\":\"6000\""),
+            std::string::npos)
+      << change->after_json();
+  EXPECT_NE(change->after_json().find("\"version\":2"), std::string::npos);
+  EXPECT_GT(change->create_time().seconds(), 0);
+  // Newest first; and each mutation above is there.
+  std::set<std::string> methods;
+  for (const auto& e : log.entries()) methods.insert(e.method());
+  for (const char* m : {"CreateStore", "CreateApiKey", "UpdateSettings", "PublishEarnRules",
+                        "UpsertProducts"}) {
+    EXPECT_TRUE(methods.count(m)) << m;
+  }
+}
+
+// Runs loyaltyctl against the gateway; answers its stdout, and its exit code in *code.
+std::string Ctl(const std::string& address, const std::string& token, const std::string& args,
+                int* code) {
+  const std::string cmd = std::string(LOYALTY_BIN_DIR) + "/loyaltyctl --address " + address +
+                          " --token " + token + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+TEST_F(GatewayIT, LoyaltyctlAdministersAStore) {
+  const std::string addr = gateway_->address();
+  int code = 0;
+  auto out = Ctl(addr, kOperatorToken,
+                 "--json create-store --name cli --currency EUR --time-zone Europe/Paris", &code);
+  ASSERT_EQ(code, 0) << out;
+  const auto created = nlohmann::json::parse(out);
+  const std::string owner = created["owner_key_secret"];
+  const std::string store_id = created["store"]["store_id"];
+
+  const std::string dir = ::testing::TempDir();
+  std::ofstream(dir + "/rules.yaml") << "base_rate: 2\nexcluded_categories:\n  - gift-cards\n";
+  out = Ctl(addr, owner, "rules publish " + dir + "/rules.yaml", &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Ctl(addr, owner, "--json rules list", &code);
+  ASSERT_EQ(code, 0) << out;
+  const auto versions = nlohmann::json::parse(out)["versions"];
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0]["rules"]["base_rate"], "2");
+  EXPECT_EQ(versions[0]["rules"]["excluded_categories"][0], "gift-cards");
+  out = Ctl(addr, owner, "rules list", &code);  // a table for people
+  EXPECT_NE(out.find("VERSION"), std::string::npos) << out;
+
+  // A customer to import orders for.
+  out = Ctl(addr, owner, "--json keys create --kind storefront --name shop", &code);
+  ASSERT_EQ(code, 0) << out;
+  const std::string shop = nlohmann::json::parse(out)["secret"];
+  v1::RegisterCustomerRequest reg;
+  reg.set_request_id("cli-reg");
+  reg.set_email("cli@example.com");
+  v1::RegisterCustomerResponse customer;
+  ASSERT_TRUE(storefront_->RegisterCustomer(Ctx(shop).get(), reg, &customer).ok());
+  const std::string cid = customer.customer().customer_id();
+  std::ofstream(dir + "/orders.csv")
+      << "order_id,customer_id,placed_at,line_id,sku,category,unit_price_minor,quantity\n"
+      << "h1," << cid << ",2025-01-10T10:00:00Z,1,A,mugs,1000,1\n"
+      << "h1," << cid << ",2025-01-10T10:00:00Z,2,B,mugs,500,2\n"
+      << "h2," << cid << ",2025-03-01T10:00:00Z,1,C,tea,700,1\n";
+  out = Ctl(addr, owner, "--json orders import " + dir + "/orders.csv", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["result"]["imported"], 2) << out;
+
+  out = Ctl(addr, owner, "--json points adjust --customer " + cid + " --points 70 --reason goodwill",
+            &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["balance"]["available"], "70") << out;
+  out = Ctl(addr, owner, "report liability", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("outstanding"), std::string::npos) << out;
+  out = Ctl(addr, owner, "--json keys list", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["keys"].size(), 2u);
+  out = Ctl(addr, owner, "audit", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("ImportOrders"), std::string::npos) << out;
+  EXPECT_NE(out.find("PublishEarnRules"), std::string::npos) << out;
+  // Errors are reported with a non-zero exit.
+  out = Ctl(addr, "lk_0123456789abcdef_" + std::string(64, 'a'), "rules list", &code);
+  EXPECT_EQ(code, 1) << out;
+  (void)store_id;
+}
+
+TEST_F(GatewayIT, PythonStorefrontExample) {
+  const auto s = CreateStore("python");
+  SetUpProgram(s);
+  const auto customer = Register(s, "py@example.com");
+  Adjust(s, customer, 1000);
+  const std::string stubs = ::testing::TempDir() + "/py-stubs";
+  const std::string examples = std::string(LOYALTY_SOURCE_DIR) + "/examples/python";
+  ASSERT_EQ(std::system((examples + "/gen_stubs.sh " + stubs + " >/dev/null").c_str()), 0);
+  int code = 0;
+  const std::string cmd = "LOYALTY_PY_STUBS=" + stubs + " LOYALTY_GATEWAY_ADDR=" +
+                          gateway_->address() + " LOYALTY_STOREFRONT_KEY=" + s.storefront +
+                          " LOYALTY_CUSTOMER_EMAIL=py@example.com /usr/bin/python3 " + examples +
+                          "/storefront.py 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("paid 200 points"), std::string::npos) << out;
+  EXPECT_NE(out.find("event points.earned"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace loyalty::gateway
