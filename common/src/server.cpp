@@ -71,6 +71,16 @@ ServiceHost::~ServiceHost() { Shutdown(); }
 
 void ServiceHost::AddService(grpc::Service* service) { services_.push_back(service); }
 
+void ServiceHost::SetServerCredentials(std::shared_ptr<grpc::ServerCredentials> credentials) {
+  credentials_ = std::move(credentials);
+}
+
+void ServiceHost::SetReady(bool ready) {
+  for (auto* server : {server_.get(), health_server_.get()}) {
+    if (server != nullptr) server->GetHealthCheckService()->SetServingStatus("", ready);
+  }
+}
+
 void ServiceHost::AddBackground(std::string name, std::function<void(std::stop_token)> loop) {
   background_.emplace_back(std::move(name), std::move(loop));
 }
@@ -177,13 +187,12 @@ void ServiceHost::StartBackgroundLoops() {
 }
 
 void ServiceHost::ReadinessLoop(std::stop_token stop) {
-  auto* health = server_->GetHealthCheckService();
   bool last = false;
   bool first = true;
   while (!stop.stop_requested()) {
     const bool ready = CheckDatabase() && !shutting_down_;
     if (ready != last || first) {
-      health->SetServingStatus("", ready);
+      SetReady(ready);
       log::Info(ready ? "ready" : "not ready");
       last = ready;
       first = false;
@@ -198,20 +207,36 @@ void ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort("0.0.0.0:" + std::to_string(config_.grpc_port),
-                           grpc::InsecureServerCredentials(), &port_);
+                           credentials_ ? credentials_ : grpc::InsecureServerCredentials(), &port_);
   for (auto* service : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (!server_) {
     throw std::runtime_error("cannot listen for gRPC on port " + std::to_string(config_.grpc_port));
   }
-  auto* health = server_->GetHealthCheckService();
-  health->SetServingStatus("", false);
-  health->SetServingStatus(kLivenessService, true);
+  if (health_port_ != 0) {
+    // Its own server: only health and reflection (which also makes it a server with a real
+    // service, as gRPC requires), never the API in plaintext.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort("0.0.0.0:" + std::to_string(health_port_),
+                                    grpc::InsecureServerCredentials());
+    health_server_ = health_builder.BuildAndStart();
+    if (!health_server_) {
+      throw std::runtime_error("cannot listen for health on port " + std::to_string(health_port_));
+    }
+  }
+  for (auto* server : {server_.get(), health_server_.get()}) {
+    if (server == nullptr) continue;
+    server->GetHealthCheckService()->SetServingStatus("", false);
+    server->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
+  }
   if (config_.metrics_port != 0) {
     metrics_server_ = std::make_unique<MetricsServer>(metrics_, config_.metrics_port);
   }
   readiness_thread_ = std::jthread([this](std::stop_token stop) { ReadinessLoop(stop); });
-  log::Info("listening", {{"grpc_port", port_}, {"metrics_port", config_.metrics_port}});
+  log::Info("listening", {{"grpc_port", port_},
+                         {"tls", credentials_ != nullptr},
+                         {"health_port", health_port_},
+                         {"metrics_port", config_.metrics_port}});
 }
 
 void ServiceHost::Shutdown() {
@@ -219,7 +244,7 @@ void ServiceHost::Shutdown() {
   shut_down_ = true;
   shutting_down_ = true;
   log::Info("draining", {{"grace_seconds", config_.shutdown_grace.count()}});
-  server_->GetHealthCheckService()->SetServingStatus("", false);
+  SetReady(false);
   readiness_thread_.request_stop();
   if (readiness_thread_.joinable()) readiness_thread_.join();
   // Stops accepting calls now; calls in flight get until the deadline, then are cancelled.
@@ -228,6 +253,10 @@ void ServiceHost::Shutdown() {
   for (auto& t : background_threads_) t.request_stop();
   background_threads_.clear();  // jthread joins
   server_->Wait();
+  if (health_server_) {
+    health_server_->Shutdown(Clock::now());
+    health_server_->Wait();
+  }
   metrics_server_.reset();
   log::Info("stopped");
 }

@@ -1,4 +1,9 @@
 // loyalty-gateway: wiring only; the rules live in the service's library.
+#include <grpcpp/security/server_credentials.h>
+
+#include <fstream>
+#include <sstream>
+
 #include "admin_service.hpp"
 #include "storefront_service.hpp"
 
@@ -6,12 +11,28 @@ namespace loyalty::gateway {
 const common::MigrationSet& Migrations();  // generated from migrations/
 }
 
+namespace {
+
+std::string ReadFile(loyalty::common::EnvReader& env, const std::string& variable,
+                     const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) env.Reject(variable, "cannot read \"" + path + "\"");
+  return text.str();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace loyalty;
   auto config = std::make_shared<gateway::GatewayConfig>();
+  // Optional TLS on the gRPC port; probes then use the plaintext health port.
+  auto tls = std::make_shared<grpc::SslServerCredentialsOptions::PemKeyCertPair>();
+  auto health_port = std::make_shared<int>(0);
   return common::RunServiceMain(
       argc, argv, {"gateway", 50051, 9101}, common::WithCommonTables(gateway::Migrations()),
-      [config](common::EnvReader& env) {
+      [config, tls, health_port](common::EnvReader& env) {
         config->customers_addr = env.Address("LOYALTY_CUSTOMERS_ADDR", config->customers_addr);
         config->orders_addr = env.Address("LOYALTY_ORDERS_ADDR", config->orders_addr);
         config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
@@ -28,10 +49,26 @@ int main(int argc, char** argv) {
         config->recommendations_timeout_ms =
             env.Int("LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
         config->place_order_attempts = env.Int("LOYALTY_GATEWAY_PLACE_ORDER_ATTEMPTS", 3, 1, 10);
+        const std::string cert = env.String("LOYALTY_TLS_CERT_FILE", "");
+        const std::string key = env.String("LOYALTY_TLS_KEY_FILE", "");
+        if (cert.empty() != key.empty()) {
+          env.Reject(cert.empty() ? "LOYALTY_TLS_CERT_FILE" : "LOYALTY_TLS_KEY_FILE",
+                     "set both LOYALTY_TLS_CERT_FILE and LOYALTY_TLS_KEY_FILE, or neither");
+        } else if (!cert.empty()) {
+          tls->cert_chain = ReadFile(env, "LOYALTY_TLS_CERT_FILE", cert);
+          tls->private_key = ReadFile(env, "LOYALTY_TLS_KEY_FILE", key);
+        }
+        *health_port = env.Int("LOYALTY_HEALTH_PORT", 0, 0, 65535);
       },
-      [config](common::ServiceHost& host) {
+      [config, tls, health_port](common::ServiceHost& host) {
         // Storefronts and admins authenticate with API keys, not the internal token.
         host.SetRequireInternalToken(false);
+        if (!tls->cert_chain.empty()) {
+          grpc::SslServerCredentialsOptions options;
+          options.pem_key_cert_pairs.push_back(*tls);
+          host.SetServerCredentials(grpc::SslServerCredentials(options));
+        }
+        host.SetHealthPort(*health_port);
         struct Services {
           explicit Services(common::ServiceHost& h, gateway::GatewayConfig c)
               : gateway(h, std::move(c)), storefront(gateway), admin(gateway) {}

@@ -548,6 +548,8 @@ class Runner {
       in_flight.End();
     };
 
+    // Request numbers go on across runs (find-max): order ids never repeat within an invocation.
+    const uint64_t base = base_;
     if (w_.method.empty()) {
       RunSql(rate, start, end, rngs, result, in_flight, sent, finish);
     } else {
@@ -559,7 +561,7 @@ class Runner {
               grpc::ByteBuffer request;
               grpc::ByteBuffer response;
             };
-            auto req = w_.make(i, rngs[static_cast<size_t>(t)]);
+            auto req = w_.make(base + i, rngs[static_cast<size_t>(t)]);
             auto* call = new Call;
             AddAuth(call->ctx, o_);
             call->ctx.set_deadline(std::chrono::system_clock::now() +
@@ -590,6 +592,8 @@ class Runner {
       std::_Exit(1);
     }
     result.sent = sent.load();
+    base_ += result.sent + 2;  // even, so place-order-replay keeps alternating fresh and replayed
+    base_ += base_ % 2;
     result.max_in_flight = in_flight.max.load();
     return result;
   }
@@ -631,7 +635,7 @@ class Runner {
     }
     result.max_sender_lag_ms =
         Schedule(rate, start, end, o_.threads, [&](uint64_t i, Steady::time_point intended, int t) {
-          auto req = w_.make(i, rngs[static_cast<size_t>(t)]);
+          auto req = w_.make(base_ + i, rngs[static_cast<size_t>(t)]);
           in_flight.Begin();
           ++sent;
           std::lock_guard lock(mutex);
@@ -650,6 +654,7 @@ class Runner {
   Workload w_;
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;
   uint64_t run_ = 0;
+  uint64_t base_ = 0;
 };
 
 // A run passes when every measured call succeeded, p99 is within the bound, the sender kept to

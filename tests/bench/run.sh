@@ -268,9 +268,10 @@ sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS
 for s in customers orders points recommendations echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
 
-# Every stream must have run with no errors (the platform's and the baselines' alike).
+# Every stream must have run with no errors (bare-sat overloads the echo on purpose: its
+# RESOURCE_EXHAUSTED answers are the point).
 cat "$R" >&2
-if grep -E '^RESULT' "$R" | grep -v ' errors=0 ' | grep -v 'mode=max rate=0' >&2; then
+if grep -E '^RESULT' "$R" | grep -v ' errors=0 ' | grep -v 'mode=max rate=0' | grep -v 'label=bare-sat ' >&2; then
   [ "$SMOKE" = 1 ] && die "a stream had errors (above)"
   echo "bench: some streams had errors (above); they are reported as measured" >&2
 fi

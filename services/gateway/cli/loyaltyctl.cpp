@@ -162,17 +162,13 @@ void Check(const grpc::Status& status) {
   }
 }
 
-// Orders from CSV: a header row, then one line per order line with the columns
-// order_id,customer_id,placed_at(RFC 3339),line_id,sku,category,unit_price_minor,quantity
-// (lines of one order together).
-std::vector<loyalty::orders::v1::ImportedOrder> ReadOrdersCsv(const std::string& path,
-                                                              bool earn_points) {
+// The data rows of a CSV file with `columns` columns (after a header row); no quoting.
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path, size_t columns) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
   std::string row;
   std::getline(in, row);  // header
-  std::vector<loyalty::orders::v1::ImportedOrder> orders;
-  std::map<std::string, size_t> index;
+  std::vector<std::vector<std::string>> rows;
   int number = 1;
   while (std::getline(in, row)) {
     ++number;
@@ -182,14 +178,46 @@ std::vector<loyalty::orders::v1::ImportedOrder> ReadOrdersCsv(const std::string&
     std::stringstream ss(row);
     std::string cell;
     while (std::getline(ss, cell, ',')) f.push_back(cell);
-    if (f.size() != 8) throw std::runtime_error(path + ":" + std::to_string(number) + ": 8 columns expected");
+    if (f.size() != columns) {
+      throw std::runtime_error(path + ":" + std::to_string(number) + ": " +
+                               std::to_string(columns) + " columns expected");
+    }
+    rows.push_back(std::move(f));
+  }
+  return rows;
+}
+
+// Products from CSV: sku,name,category,price_minor,in_stock,gift_wrappable (true/false).
+std::vector<loyalty::recommendations::v1::Product> ReadProductsCsv(const std::string& path) {
+  std::vector<loyalty::recommendations::v1::Product> products;
+  for (const auto& f : ReadCsv(path, 6)) {
+    loyalty::recommendations::v1::Product p;
+    p.set_sku(f[0]);
+    p.set_name(f[1]);
+    p.set_category(f[2]);
+    p.set_price_minor(std::stoll(f[3]));
+    p.set_in_stock(f[4] == "true");
+    p.set_gift_wrappable(f[5] == "true");
+    products.push_back(std::move(p));
+  }
+  return products;
+}
+
+// Orders from CSV: a header row, then one line per order line with the columns
+// order_id,customer_id,placed_at(RFC 3339),line_id,sku,category,unit_price_minor,quantity
+// (lines of one order together).
+std::vector<loyalty::orders::v1::ImportedOrder> ReadOrdersCsv(const std::string& path,
+                                                              bool earn_points) {
+  std::vector<loyalty::orders::v1::ImportedOrder> orders;
+  std::map<std::string, size_t> index;
+  for (const auto& f : ReadCsv(path, 8)) {
     auto [it, inserted] = index.try_emplace(f[0], orders.size());
     if (inserted) {
       loyalty::orders::v1::ImportedOrder o;
       o.mutable_order()->set_order_id(f[0]);
       o.mutable_order()->set_customer_id(f[1]);
       if (!google::protobuf::util::TimeUtil::FromString(f[2], o.mutable_placed_at())) {
-        throw std::runtime_error(path + ":" + std::to_string(number) + ": bad placed_at");
+        throw std::runtime_error(path + ": order " + f[0] + ": bad placed_at");
       }
       o.set_fulfilled(true);
       o.set_earn_points(earn_points);
@@ -406,6 +434,29 @@ int main(int argc, char** argv) {
       std::cout << "imported " << total.result().imported() << ", unchanged "
                 << total.result().unchanged() << ", conflicting "
                 << total.result().conflicting_order_ids_size() << "\n";
+    };
+  });
+
+  // products import
+  auto* products = app.add_subcommand("products", "the catalogue");
+  products->require_subcommand(1);
+  std::string products_csv;
+  auto* pimport = products->add_subcommand("import", "upsert products from CSV");
+  pimport->add_option("file", products_csv,
+                      "sku,name,category,price_minor,in_stock,gift_wrappable")
+      ->required();
+  pimport->callback([&] {
+    run = [&](Client& c) {
+      const auto all = ReadProductsCsv(products_csv);
+      for (size_t i = 0; i < all.size(); i += 1000) {
+        v1::UpsertProductsRequest req;
+        req.set_store_id(o.store);
+        req.set_request_id(NewRequestId());
+        for (size_t j = i; j < all.size() && j < i + 1000; ++j) *req.add_products() = all[j];
+        v1::UpsertProductsResponse resp;
+        Check(c.stub().UpsertProducts(c.Ctx().get(), req, &resp));
+      }
+      std::cout << "upserted " << all.size() << " products\n";
     };
   });
 

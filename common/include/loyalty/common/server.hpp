@@ -64,6 +64,11 @@ class ServiceHost {
   // The gateway authenticates its callers itself; the internal services require the token.
   void SetRequireInternalToken(bool require) { require_internal_token_ = require; }
   void AddService(grpc::Service* service);
+  // TLS (or other) credentials for the gRPC port; plaintext by default.
+  void SetServerCredentials(std::shared_ptr<grpc::ServerCredentials> credentials);
+  // A second, plaintext port that serves only health (and reflection of it), for probes that
+  // cannot speak TLS. 0: none.
+  void SetHealthPort(int port) { health_port_ = port; }
   // A loop run on its own thread from Start() until shutdown (the outbox relay, jobs).
   // It runs only once the database is ready, and must return soon after stop is requested.
   void AddBackground(std::string name, std::function<void(std::stop_token)> loop);
@@ -104,7 +109,13 @@ class ServiceHost {
   std::vector<std::pair<std::string, std::function<void(std::stop_token)>>> background_;
   std::vector<std::jthread> background_threads_;
   std::jthread readiness_thread_;
+  // Sets readiness on every server's health service.
+  void SetReady(bool ready);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials_;
+  int health_port_ = 0;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<pqxx::connection> health_conn_;
   std::atomic<bool> migrated_{false};
