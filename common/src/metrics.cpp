@@ -8,8 +8,7 @@
 
 namespace loyalty::common {
 
-namespace {
-const char* CodeName(int code) {
+const char* StatusCodeName(int code) {
   static const char* kNames[] = {"OK",
                                  "CANCELLED",
                                  "UNKNOWN",
@@ -29,7 +28,6 @@ const char* CodeName(int code) {
                                  "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN";
 }
-}  // namespace
 
 std::string LabelValue(const std::string& value) {
   std::string out;
@@ -69,7 +67,7 @@ std::string Metrics::Render() const {
         << "# TYPE loyalty_rpc_requests_total counter\n";
     for (const auto& [key, count] : requests_) {
       out << "loyalty_rpc_requests_total{method=\"" << LabelValue(key.first) << "\",code=\""
-          << CodeName(key.second) << "\"} " << count << "\n";
+          << StatusCodeName(key.second) << "\"} " << count << "\n";
     }
     out << "# HELP loyalty_rpc_duration_seconds RPC latency, by method.\n"
         << "# TYPE loyalty_rpc_duration_seconds histogram\n";

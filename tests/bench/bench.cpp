@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "loyalty/bench/v1/echo.pb.h"
+#include "loyalty/common/metrics.hpp"
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
 #include "loyalty/recommendations/v1/recommendations_service.grpc.pb.h"
@@ -230,26 +231,7 @@ struct RunResult {
   std::vector<std::unique_ptr<Stream>> streams;
 };
 
-const char* CodeName(int code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  return code >= 0 && code < 17 ? kNames[code] : "?";
-}
+using loyalty::common::StatusCodeName;
 
 uint64_t Errors(const Stream& s) {
   uint64_t n = 0;
@@ -305,7 +287,7 @@ std::unique_ptr<grpc::ClientContext> SetupContext(const Options& o) {
 }
 
 [[noreturn]] void Fail(const std::string& what, const grpc::Status& status) {
-  std::cerr << "loyalty-bench: " << what << ": " << CodeName(status.error_code()) << " "
+  std::cerr << "loyalty-bench: " << what << ": " << StatusCodeName(status.error_code()) << " "
             << status.error_message() << "\n";
   std::exit(1);
 }
@@ -675,7 +657,7 @@ void Print(const Options& o, const std::string& mode, const RunResult& r) {
     bool first = true;
     for (size_t c = 0; c < s.codes.size(); ++c) {
       if (s.codes[c].load() == 0) continue;
-      codes << (first ? "" : ",") << CodeName(static_cast<int>(c)) << ":" << s.codes[c].load();
+      codes << (first ? "" : ",") << StatusCodeName(static_cast<int>(c)) << ":" << s.codes[c].load();
       first = false;
     }
     std::cout << "RESULT label=" << name << " mode=" << mode << " rate=" << Fixed(r.rate, 1)

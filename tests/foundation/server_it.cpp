@@ -114,14 +114,11 @@ TEST(ServerIT, MigrateOnlyAppliesAndExits) {
 }
 
 TEST(ServerIT, BadConfigurationExitsTwoNamingTheVariable) {
-  const std::string command = "LOYALTY_GRPC_PORT=http LOYALTY_DB_POOL_SIZE=0 " LOYALTY_BIN_DIR
-                              "/loyalty-orders 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
   std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = pclose(pipe);
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_EQ(testing::RunCapture("LOYALTY_GRPC_PORT=http LOYALTY_DB_POOL_SIZE=0 " LOYALTY_BIN_DIR
+                                "/loyalty-orders",
+                                &output),
+            2);
   EXPECT_NE(output.find("LOYALTY_GRPC_PORT"), std::string::npos) << output;
   EXPECT_NE(output.find("LOYALTY_DB_POOL_SIZE"), std::string::npos) << output;
 }

@@ -85,13 +85,11 @@ TEST(GatewayTlsIT, TlsClientsWorkAndProbesReachHealthInPlaintext) {
 }
 
 TEST(GatewayTlsIT, HalfATlsConfigurationIsRefusedNamingTheVariable) {
-  const std::string command = "LOYALTY_TLS_CERT_FILE=/nonexistent.pem " LOYALTY_BIN_DIR
-                              "/loyalty-gateway 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
   std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  EXPECT_EQ(WEXITSTATUS(pclose(pipe)), 2);
+  EXPECT_EQ(testing::RunCapture("LOYALTY_TLS_CERT_FILE=/nonexistent.pem " LOYALTY_BIN_DIR
+                                "/loyalty-gateway",
+                                &output),
+            2);
   EXPECT_NE(output.find("LOYALTY_TLS_KEY_FILE"), std::string::npos) << output;
 }
 

@@ -177,6 +177,13 @@ std::string HealthStatus(const std::string& address, const std::string& service)
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
 }
 
+int RunCapture(const std::string& command, std::string* output) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) output->append(buffer);
+  return WEXITSTATUS(pclose(pipe));
+}
+
 std::unique_ptr<grpc::ClientContext> InternalContext(std::chrono::milliseconds timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);

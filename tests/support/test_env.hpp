@@ -79,6 +79,9 @@ class ServiceProcess {
 // "UNREACHABLE".
 std::string HealthStatus(const std::string& address, const std::string& service);
 
+// Runs a shell command; returns its exit status and puts stdout+stderr in `output`.
+int RunCapture(const std::string& command, std::string* output);
+
 // A client context carrying the dev internal token and a deadline.
 std::unique_ptr<grpc::ClientContext> InternalContext(
     std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -50,6 +50,9 @@ class Metrics {
   std::vector<Gauge> gauges_;
 };
 
+// The canonical name of a gRPC status code ("OK", "NOT_FOUND", ...), "UNKNOWN" when out of range.
+const char* StatusCodeName(int code);
+
 // Escapes a label value for the exposition format.
 std::string LabelValue(const std::string& value);
 
