@@ -11,9 +11,7 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
-#ifdef LOYALTYCTL_HAVE_YAML
 #include <yaml-cpp/yaml.h>
-#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -71,7 +69,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-#ifdef LOYALTYCTL_HAVE_YAML
 nlohmann::json YamlToJson(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Sequence: {
@@ -99,18 +96,13 @@ nlohmann::json YamlToJson(const YAML::Node& node) {
       return nullptr;
   }
 }
-#endif
 
-// A JSON or (when built with yaml-cpp) YAML file as JSON text.
+// A JSON or YAML file as JSON text.
 std::string StructuredFileAsJson(const std::string& path) {
   const std::string text = ReadFile(path);
   const bool yaml = path.size() > 5 && (path.ends_with(".yaml") || path.ends_with(".yml"));
   if (!yaml) return text;
-#ifdef LOYALTYCTL_HAVE_YAML
   return YamlToJson(YAML::Load(text)).dump();
-#else
-  throw std::runtime_error("this loyaltyctl was built without YAML support; use JSON");
-#endif
 }
 
 void PrintTable(const std::vector<std::string>& header,
