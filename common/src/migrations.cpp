@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 
+#include "loyalty/common/hex.hpp"
 #include "loyalty/common/log.hpp"
 
 namespace loyalty::common {
@@ -36,18 +37,14 @@ std::optional<MigrationName> ParseMigrationName(std::string_view file) {
   return parsed;
 }
 
-std::string Checksum(std::string_view sql) {
+std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(sql.data(), sql.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
+
+std::string Checksum(std::string_view sql) { return Sha256Hex(sql); }
 
 std::vector<const Migration*> PlanMigrations(const MigrationSet& set,
                                              const std::vector<AppliedMigration>& applied) {

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "customer_rules.hpp"
-#include "loyalty/common/page_token.hpp"
+#include "loyalty/common/hex.hpp"
 
 namespace loyalty::customers {
 
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
     v.RequireId(request->store_id(), "store_id");
     v.Check(request->page_size() >= 0 && request->page_size() <= kMaxPageSize, "page_size",
             "must be 0 to " + std::to_string(kMaxPageSize));
-    const auto after = common::DecodePageToken(request->page_token());
+    const auto after = common::HexDecode(request->page_token());
     v.Check(after.has_value(), "page_token", "is not a token this service issued");
     v.ThrowIfInvalid();
     const int size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
@@ -190,7 +190,7 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
     const bool more = static_cast<int>(page.size()) > size;
     if (more) {
       page.pop_back();
-      response->set_next_page_token(common::EncodePageToken(page.back().customer_id()));
+      response->set_next_page_token(common::HexEncode(page.back().customer_id()));
     }
     for (auto& c : page) *response->add_customers() = std::move(c);
   });

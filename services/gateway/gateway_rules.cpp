@@ -1,6 +1,5 @@
 #include "gateway_rules.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -16,13 +15,7 @@ std::string RandomHex(size_t bytes) {
   if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
     throw std::runtime_error("RAND_bytes failed");
   }
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : buf) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
+  return common::HexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
 bool IsHex(const std::string& s) {
@@ -54,19 +47,6 @@ KeyParts NewKey() {
   parts.key_id = RandomHex(8);
   parts.key = "lk_" + parts.key_id + "_" + RandomHex(32);
   return parts;
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
 }
 
 std::string NewStoreId() { return "st_" + RandomHex(8); }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "loyalty/common/hex.hpp"
+
 namespace loyalty::gateway {
 
 // ---- keys ----------------------------------------------------------------------------------
@@ -23,7 +25,8 @@ struct KeyParts {
 std::optional<KeyParts> ParseBearer(const std::string& header);
 // A new random key (and its id).
 KeyParts NewKey();
-std::string Sha256Hex(const std::string& data);
+// Key hashes are lower-case hex SHA-256.
+using common::Sha256Hex;
 // "st_" + 16 random hex digits.
 std::string NewStoreId();
 

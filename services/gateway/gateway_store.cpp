@@ -1,5 +1,7 @@
 #include "gateway_store.hpp"
 
+#include "loyalty/common/hex.hpp"
+
 namespace loyalty::gateway {
 
 namespace {
@@ -40,27 +42,6 @@ constexpr const char* kStoreColumns =
     "(extract(epoch from created_at) * 1000000)::bigint";
 
 }  // namespace
-
-std::string HexEncode(const std::string& bytes) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
-}
-
-std::string HexDecode(const std::string& hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
-  }
-  return out;
-}
 
 GatewayStore::GatewayStore(common::Database& db) {
   db.Prepare("gw_claim_store_request",
@@ -185,7 +166,7 @@ std::optional<CheckoutRow> GatewayStore::FindCheckout(pqxx::transaction_base& tx
   c.request_hash = r[0][0].as<std::string>();
   c.state = r[0][1].as<std::string>();
   c.hold_id = r[0][2].as<std::string>();
-  c.response = HexDecode(r[0][3].as<std::string>());
+  c.response = common::HexDecode(r[0][3].as<std::string>()).value_or("");
   c.error_code = r[0][4].as<int>();
   c.error_reason = r[0][5].as<std::string>();
   c.error_message = r[0][6].as<std::string>();
@@ -207,7 +188,7 @@ void GatewayStore::SetCheckoutHold(pqxx::transaction_base& tx, const std::string
 void GatewayStore::SetCheckoutPlaced(pqxx::transaction_base& tx, const std::string& store_id,
                                      const std::string& order_id,
                                      const std::string& response) const {
-  tx.exec_prepared("gw_checkout_placed", store_id, order_id, HexEncode(response));
+  tx.exec_prepared("gw_checkout_placed", store_id, order_id, common::HexEncode(response));
 }
 
 void GatewayStore::SetCheckoutRefused(pqxx::transaction_base& tx, const std::string& store_id,

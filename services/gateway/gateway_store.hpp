@@ -96,7 +96,4 @@ class GatewayStore {
                                   int64_t before_id, int limit) const;
 };
 
-std::string HexEncode(const std::string& bytes);
-std::string HexDecode(const std::string& hex);
-
 }  // namespace loyalty::gateway

@@ -7,17 +7,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-template <class T>
-std::string PgArray(const std::vector<T>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(items[i]);
-  }
-  out += '}';
-  return out;
-}
-
 v1::OrderStatus StatusOf(const std::string& s) {
   if (s == "placed") return v1::ORDER_STATUS_PLACED;
   if (s == "fulfilled") return v1::ORDER_STATUS_FULFILLED;
@@ -144,9 +133,9 @@ bool OrderStore::Insert(pqxx::transaction_base& tx, const NewOrder& o) const {
     net.push_back(p.lines[i].net);
   }
   tx.exec_prepared("orders_insert_lines", r.store_id(), r.order_id(), common::PgTextArray(ids),
-                   PgArray(positions), common::PgTextArray(skus), common::PgTextArray(categories),
-                   PgArray(prices), PgArray(quantities), wrappable + "}", PgArray(gross),
-                   PgArray(discount), PgArray(points_amount), PgArray(points_paid), PgArray(net));
+                   common::PgIntArray(positions), common::PgTextArray(skus), common::PgTextArray(categories),
+                   common::PgIntArray(prices), common::PgIntArray(quantities), wrappable + "}", common::PgIntArray(gross),
+                   common::PgIntArray(discount), common::PgIntArray(points_amount), common::PgIntArray(points_paid), common::PgIntArray(net));
   if (r.discounts_size() > 0) {
     std::vector<int> pos;
     std::vector<std::string> codes;
@@ -156,8 +145,8 @@ bool OrderStore::Insert(pqxx::transaction_base& tx, const NewOrder& o) const {
       codes.push_back(r.discounts(i).code());
       amounts.push_back(r.discounts(i).amount_minor());
     }
-    tx.exec_prepared("orders_insert_discounts", r.store_id(), r.order_id(), PgArray(pos),
-                     common::PgTextArray(codes), PgArray(amounts));
+    tx.exec_prepared("orders_insert_discounts", r.store_id(), r.order_id(), common::PgIntArray(pos),
+                     common::PgTextArray(codes), common::PgIntArray(amounts));
   }
   if (r.points_payments_size() > 0) {
     std::vector<std::string> holds;
@@ -168,7 +157,7 @@ bool OrderStore::Insert(pqxx::transaction_base& tx, const NewOrder& o) const {
       amounts.push_back(payment.amount_minor());
     }
     tx.exec_prepared("orders_insert_payments", r.store_id(), r.order_id(),
-                     common::PgTextArray(holds), PgArray(points), PgArray(amounts));
+                     common::PgTextArray(holds), common::PgIntArray(points), common::PgIntArray(amounts));
   }
   return true;
 }

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <optional>
 
-#include "loyalty/common/page_token.hpp"
+#include "loyalty/common/hex.hpp"
 #include "orders_service.hpp"
 
 namespace loyalty::orders {
@@ -80,16 +80,16 @@ int CheckPageSize(Validator& v, int32_t page_size, bool zero_means_none = false)
   return page_size;
 }
 
-// Page tokens: "<report>:<cursor>", opaque to clients (common/page_token.hpp).
+// Page tokens: "<report>:<cursor>", hex-encoded so clients treat them as opaque.
 std::string EncodeToken(const std::string& report, const std::string& cursor) {
   if (cursor.empty()) return "";
-  return common::EncodePageToken(report + ":" + cursor);
+  return common::HexEncode(report + ":" + cursor);
 }
 
 // The cursor of a token of `report`; "" for an empty token; nullopt when it is not one.
 std::optional<std::string> DecodeToken(const std::string& report, const std::string& token) {
   if (token.empty()) return std::string();
-  const auto text = common::DecodePageToken(token);
+  const auto text = common::HexDecode(token);
   const std::string prefix = report + ":";
   if (!text || !text->starts_with(prefix) || text->size() == prefix.size()) return std::nullopt;
   return text->substr(prefix.size());

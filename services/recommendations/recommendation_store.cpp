@@ -7,17 +7,6 @@
 namespace loyalty::recommendations {
 namespace {
 
-// A Postgres integer array literal, for a `$n::bigint[]` / `$n::int[]` parameter.
-template <class Int>
-std::string IntArray(const std::vector<Int>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(values[i]);
-  }
-  return out + "}";
-}
-
 // Microseconds since the epoch as a timestamptz (NULL stays NULL), and back.
 std::string MicrosToTime(const std::string& param) {
   return "timestamptz 'epoch' + " + param + "::bigint * interval '1 microsecond'";
@@ -325,8 +314,9 @@ bool RecommendationStore::InsertOrder(pqxx::transaction_base& tx, const std::str
     quantities.push_back(l.quantity);
     refunded.push_back(l.refunded);
   }
-  tx.exec_prepared("rec_order_lines_insert", store_id, order_key, IntArray(product_ids),
-                   IntArray(positions), IntArray(quantities), IntArray(refunded), placed_micros);
+  tx.exec_prepared("rec_order_lines_insert", store_id, order_key,
+                   common::PgIntArray(product_ids), common::PgIntArray(positions),
+                   common::PgIntArray(quantities), common::PgIntArray(refunded), placed_micros);
   return true;
 }
 
@@ -386,11 +376,11 @@ void RecommendationStore::Apply(pqxx::transaction_base& tx, const std::string& s
     }
   }
   if (!add_skus.empty()) {
-    tx.exec_prepared("rec_items_add", store_id, common::PgTextArray(add_skus), IntArray(add_by));
+    tx.exec_prepared("rec_items_add", store_id, common::PgTextArray(add_skus), common::PgIntArray(add_by));
   }
   if (!sub_skus.empty()) {
     expect_rows(tx.exec_prepared("rec_items_subtract", store_id, common::PgTextArray(sub_skus),
-                                 IntArray(sub_by)),
+                                 common::PgIntArray(sub_by)),
                 sub_skus.size(), "products");
   }
   if (delta.pairs.empty()) return;
@@ -414,12 +404,12 @@ void RecommendationStore::Apply(pqxx::transaction_base& tx, const std::string& s
     }
   }
   if (!add_a.empty()) {
-    tx.exec_prepared("rec_pairs_add", store_id, IntArray(add_a), IntArray(add_b), IntArray(add_n));
+    tx.exec_prepared("rec_pairs_add", store_id, common::PgIntArray(add_a), common::PgIntArray(add_b), common::PgIntArray(add_n));
   }
   if (!sub_a.empty()) {
-    const auto a = IntArray(sub_a);
-    const auto b = IntArray(sub_b);
-    expect_rows(tx.exec_prepared("rec_pairs_subtract", store_id, a, b, IntArray(sub_n)),
+    const auto a = common::PgIntArray(sub_a);
+    const auto b = common::PgIntArray(sub_b);
+    expect_rows(tx.exec_prepared("rec_pairs_subtract", store_id, a, b, common::PgIntArray(sub_n)),
                 sub_a.size(), "pairs");
     tx.exec_prepared("rec_pairs_prune", store_id, a, b);
   }

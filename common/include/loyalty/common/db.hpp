@@ -166,6 +166,17 @@ auto Database::Read(Deadline deadline, Fn&& fn) {
 // A Postgres text[] literal of `items`, for a `$n::text[]` parameter (libpqxx 6 has no array
 // parameters). Every element is quoted and escaped.
 std::string PgTextArray(const std::vector<std::string>& items);
+// A Postgres integer array literal ("{1,2,3}") of `items`, for a `$n::bigint[]` or `int[]` parameter.
+template <class Int>
+std::string PgIntArray(const std::vector<Int>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(items[i]);
+  }
+  out += '}';
+  return out;
+}
 // The elements of a text[] column.
 std::vector<std::string> ParsePgTextArray(const pqxx::field& field);
 
