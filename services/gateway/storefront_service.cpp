@@ -59,6 +59,9 @@ void CheckCart(Validator& v, const v1::Cart& cart, const std::string& currency, 
   v.Check(cart.points_to_redeem() >= 0, "cart.points_to_redeem", "must be 0 or more");
 }
 
+// The most lines recommendations.RecommendForCart accepts.
+constexpr int kMaxSuggestionCartLines = 100;
+
 QuoteInput ToQuoteInput(const v1::Cart& cart, const points::v1::Settings& s, int64_t available) {
   QuoteInput in;
   for (const auto& l : cart.lines()) {
@@ -230,6 +233,9 @@ grpc::ServerUnaryReactor* StorefrontService::QuoteCart(grpc::CallbackServerConte
     recs->owned->set_deadline(recs_deadline);
     recs->request.set_store_id(store_id);
     for (const auto& l : cart.lines()) {
+      // RecommendForCart takes at most 100 lines (a cart may have 500): suggestions come from
+      // the first 100, rather than the whole quote being marked partial.
+      if (recs->request.lines_size() == kMaxSuggestionCartLines) break;
       auto* line = recs->request.add_lines();
       line->set_sku(l.sku());
       line->set_quantity(l.quantity());

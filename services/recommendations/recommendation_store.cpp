@@ -16,7 +16,8 @@ std::string TimeToMicros(const std::string& column) {
 }
 
 constexpr const char* kProductColumns =
-    "sku, coalesce(name, ''), coalesce(category, ''), coalesce(price_minor, 0), orders_count";
+    "sku, coalesce(name, '') AS name, coalesce(category, '') AS category, "
+    "coalesce(price_minor, 0) AS price_minor, orders_count";
 
 ProductRow ToProductRow(const pqxx::row& r, int at = 0) {
   ProductRow p;
@@ -189,18 +190,30 @@ RecommendationStore::RecommendationStore(common::Database& db, int candidates)
              "FROM recommendations.products p LEFT JOIN recommendations.products q "
              "ON q.store_id = p.store_id AND q.sku = p.premium_sku "
              "WHERE p.store_id = $1 AND p.sku = ANY ($2::text[])");
-  // Single-anchor statements: with no array to unnest, the generic plan is as cheap as a custom
-  // one, so Postgres stops planning them per call (planning costs more than running them).
-  const std::string candidates_sql =
-      "SELECT p.sku, coalesce(p.name, ''), coalesce(p.category, ''), "
-      "coalesce(p.price_minor, 0), p.orders_count, x.together "
-      "FROM recommendations.pairs x JOIN recommendations.products p "
-      "ON p.store_id = x.store_id AND p.product_id = x.other_id "
-      "WHERE x.store_id = $1 AND x.product_id = (SELECT product_id FROM recommendations.products "
-      "  WHERE store_id = $1 AND sku = $2) "
-      "AND p.eligible AND p.sku <> ALL ($3::text[]) "
-      "ORDER BY x.together DESC, x.other_id LIMIT $4";
-  db.Prepare("rec_candidates", candidates_sql);
+  // The partners of one anchor (`anchor`: an SQL expression for its SKU) that may be suggested,
+  // best first; $1 store, $3 SKUs excluded, $4 how many.
+  const auto partners = [](const std::string& anchor, const std::string& extra_columns) {
+    return "SELECT p.sku, coalesce(p.name, '') AS name, coalesce(p.category, '') AS category, "
+           "coalesce(p.price_minor, 0) AS price_minor, p.orders_count, x.together" +
+           extra_columns +
+           " FROM recommendations.pairs x JOIN recommendations.products p "
+           "ON p.store_id = x.store_id AND p.product_id = x.other_id "
+           "WHERE x.store_id = $1 AND x.product_id = (SELECT product_id FROM "
+           "recommendations.products WHERE store_id = $1 AND sku = " +
+           anchor +
+           ") AND p.eligible AND p.sku <> ALL ($3::text[]) "
+           "ORDER BY x.together DESC, x.other_id LIMIT $4";
+  };
+  // Every anchor of a cart in one round trip (a statement per anchor made a 100-line cart ten
+  // times slower than a 3-line one: the round trips, not the work).
+  db.Prepare("rec_cart_candidates",
+             "SELECT a.sku, c.sku, c.name, c.category, c.price_minor, c.orders_count, c.together "
+             "FROM unnest($2::text[]) WITH ORDINALITY AS a(sku, n) CROSS JOIN LATERAL (" +
+                 partners("a.sku", ", x.other_id") +
+                 ") c ORDER BY a.n, c.together DESC, c.other_id");
+  // A single anchor: with no array to unnest, the generic plan is as cheap as a custom one, so
+  // Postgres stops planning it per call (planning costs more than running it).
+  const std::string candidates_sql = partners("$2", "");
   // The product page in one round trip: the product's own row (flagged), then its candidates.
   db.Prepare("rec_product_view",
              "SELECT true, sku, coalesce(name, ''), coalesce(category, ''), "
@@ -213,17 +226,25 @@ RecommendationStore::RecommendationStore(common::Database& db, int candidates)
                  " FROM recommendations.products WHERE store_id = $1 AND eligible "
                  "AND orders_count > 0 AND sku <> ALL ($2::text[]) "
                  "ORDER BY orders_count DESC, sku LIMIT $3");
-  db.Prepare("rec_popular_category",
-             std::string("SELECT ") + kProductColumns +
+  // Each category's best, every category in one round trip.
+  db.Prepare("rec_popular_categories",
+             std::string("SELECT b.* FROM unnest($2::text[]) AS c(category) CROSS JOIN LATERAL "
+                         "(SELECT ") +
+                 kProductColumns +
                  " FROM recommendations.products WHERE store_id = $1 AND eligible "
-                 "AND category = $2 AND orders_count > 0 AND sku <> ALL ($3::text[]) "
-                 "ORDER BY orders_count DESC, sku LIMIT $4");
+                 "AND category = c.category AND orders_count > 0 AND sku <> ALL ($3::text[]) "
+                 "ORDER BY orders_count DESC, sku LIMIT $4) b");
+  // Each anchor's band (its category, above its price by at most half), all in one round trip.
   db.Prepare("rec_upsell_band",
-             std::string("SELECT ") + kProductColumns +
+             std::string("SELECT a.sku, b.* FROM unnest($2::text[], $3::text[], $4::bigint[]) "
+                         "WITH ORDINALITY AS a(sku, category, price, n) CROSS JOIN LATERAL "
+                         "(SELECT ") +
+                 kProductColumns +
                  " FROM recommendations.products WHERE store_id = $1 AND eligible "
-                 "AND category = $2 AND price_minor > $3::bigint "
-                 "AND price_minor <= $3::bigint + $3::bigint / 2 AND sku <> ALL ($4::text[]) "
-                 "ORDER BY orders_count DESC, price_minor, sku LIMIT $5");
+                 "AND category = a.category AND price_minor > a.price "
+                 "AND price_minor <= a.price + a.price / 2 AND sku <> ALL ($5::text[]) "
+                 "ORDER BY orders_count DESC, price_minor, sku LIMIT $6) b "
+                 "ORDER BY a.n, b.orders_count DESC, b.price_minor, b.sku");
   db.Prepare("rec_cheapest_at_least",
              std::string("SELECT ") + kProductColumns +
                  " FROM recommendations.products WHERE store_id = $1 AND eligible "
@@ -463,16 +484,16 @@ std::vector<CandidateRow> RecommendationStore::Candidates(
     pqxx::transaction_base& tx, const std::string& store_id,
     const std::vector<std::string>& anchors, const std::vector<std::string>& exclude) const {
   std::vector<CandidateRow> out;
-  const std::string excluded = common::PgTextArray(exclude);
-  for (const auto& anchor : anchors) {
-    for (const auto& r :
-         tx.exec_prepared("rec_candidates", store_id, anchor, excluded, candidates_)) {
-      CandidateRow c;
-      c.anchor = anchor;
-      c.product = ToProductRow(r);
-      c.together = r[5].as<int64_t>();
-      out.push_back(std::move(c));
-    }
+  if (anchors.empty()) return out;
+  const auto rows = tx.exec_prepared("rec_cart_candidates", store_id, common::PgTextArray(anchors),
+                                     common::PgTextArray(exclude), candidates_);
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    CandidateRow c;
+    c.anchor = r[0].as<std::string>();
+    c.product = ToProductRow(r, 1);
+    c.together = r[6].as<int64_t>();
+    out.push_back(std::move(c));
   }
   return out;
 }
@@ -513,13 +534,8 @@ std::vector<ProductRow> RecommendationStore::Popular(pqxx::transaction_base& tx,
     return ToProductRows(tx.exec_prepared("rec_popular_store", store_id, excluded, limit));
   }
   // The best `limit` of each category, merged.
-  std::vector<ProductRow> out;
-  for (const auto& category : categories) {
-    for (auto& p : ToProductRows(
-             tx.exec_prepared("rec_popular_category", store_id, category, excluded, limit))) {
-      out.push_back(std::move(p));
-    }
-  }
+  auto out = ToProductRows(tx.exec_prepared("rec_popular_categories", store_id,
+                                            common::PgTextArray(categories), excluded, limit));
   std::sort(out.begin(), out.end(), [](const ProductRow& a, const ProductRow& b) {
     return a.orders != b.orders ? a.orders > b.orders : a.sku < b.sku;
   });
@@ -534,16 +550,22 @@ std::vector<RecommendationStore::BandRow> RecommendationStore::UpsellBand(
     pqxx::transaction_base& tx, const std::string& store_id, const std::vector<AnchorRow>& anchors,
     const std::vector<std::string>& exclude, int per_anchor) const {
   std::vector<BandRow> out;
-  const std::string excluded = common::PgTextArray(exclude);
+  std::vector<std::string> skus, categories;
+  std::vector<int64_t> prices;
   for (const auto& a : anchors) {
     if (!a.catalogued) continue;
-    for (auto& p : ToProductRows(tx.exec_prepared("rec_upsell_band", store_id, a.category,
-                                                  a.price_minor, excluded, per_anchor))) {
-      BandRow b;
-      b.anchor = a.sku;
-      b.product = std::move(p);
-      out.push_back(std::move(b));
-    }
+    skus.push_back(a.sku);
+    categories.push_back(a.category);
+    prices.push_back(a.price_minor);
+  }
+  if (skus.empty()) return out;
+  for (const auto& r : tx.exec_prepared("rec_upsell_band", store_id, common::PgTextArray(skus),
+                                        common::PgTextArray(categories), common::PgIntArray(prices),
+                                        common::PgTextArray(exclude), per_anchor)) {
+    BandRow b;
+    b.anchor = r[0].as<std::string>();
+    b.product = ToProductRow(r, 1);
+    out.push_back(std::move(b));
   }
   return out;
 }

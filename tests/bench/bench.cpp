@@ -20,8 +20,11 @@
 //                      orders (same id, same body), half are fresh; two histograms (P6)
 //   recommend-product  recommendations RecommendForProduct (seeds --products products first)
 //   recommend-cart     recommendations RecommendForCart, 3 lines
-//   quote-cart, gateway-place-order, loyalty-status: the gateway's StorefrontService (needs
-//                      --api-key; see --help)
+//   quote-cart         the gateway's QuoteCart: --lines lines, a customer, 1 in 4 paying with
+//                      points; the store is seeded through the gateway (--operator-token) with
+//                      --rules active earn rules, --customers customers and --history-orders orders
+//   gateway-place-order the gateway's PlaceOrder (fresh order ids), same store seeding
+//   loyalty-status     the gateway's GetLoyaltyStatus, same store seeding
 // Output: progress on stderr; one "RESULT key=value ..." line per histogram on stdout.
 // --write-echo-body FILE writes a raw gRPC request body (5-byte frame header + EchoRequest) for
 // h2load and exits.
@@ -52,9 +55,12 @@
 #include <thread>
 #include <vector>
 
+#include "catalogue.hpp"
+#include "gateway_seed.hpp"
 #include "loyalty/bench/v1/echo.pb.h"
 #include "loyalty/common/metrics.hpp"
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
+#include "loyalty/gateway/v1/gateway_service.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
 #include "loyalty/recommendations/v1/recommendations_service.grpc.pb.h"
 
@@ -65,6 +71,11 @@ namespace bv1 = loyalty::bench::v1;
 namespace ov1 = loyalty::orders::v1;
 namespace cv1 = loyalty::customers::v1;
 namespace rv1 = loyalty::recommendations::v1;
+namespace gv1 = loyalty::gateway::v1;
+using loyalty::bench::Category;
+using loyalty::bench::GiftWrappable;
+using loyalty::bench::PriceMinor;
+using loyalty::bench::Sku;
 
 struct Options {
   std::string workload;
@@ -73,6 +84,7 @@ struct Options {
   std::string label;
   std::string token = "dev-internal-token";
   std::string api_key;
+  std::string operator_token = "dev-operator-token";
   std::string store = "bench-store";
   std::string customers_target;
   std::string before_load;
@@ -92,6 +104,8 @@ struct Options {
   int customers = 200;
   int products = 1000;
   int lines = 3;
+  int rules = 5;
+  int history_orders = 2000;
   int replay_pool = 200;
   int payload_bytes = 16;
   uint64_t seed = 42;
@@ -109,6 +123,7 @@ struct Options {
          "         [--timeout-ms MS] [--label NAME] [--token T] [--api-key K] [--store ID]\n"
          "         [--customers N --customers-target HOST:PORT] [--products N] [--lines N]\n"
          "         [--replay-pool N] [--payload-bytes N] [--before-load CMD] [--seed N]\n"
+         "         [--operator-token T] [--rules N] [--history-orders N] (gateway workloads)\n"
          "       loyalty-bench --write-echo-body FILE [--payload-bytes N]\n";
   std::exit(2);
 }
@@ -127,6 +142,9 @@ Options Parse(int argc, char** argv) {
     else if (arg == "--label") o.label = next();
     else if (arg == "--token") o.token = next();
     else if (arg == "--api-key") o.api_key = next();
+    else if (arg == "--operator-token") o.operator_token = next();
+    else if (arg == "--rules") o.rules = std::stoi(next());
+    else if (arg == "--history-orders") o.history_orders = std::stoi(next());
     else if (arg == "--store") o.store = next();
     else if (arg == "--customers-target") o.customers_target = next();
     else if (arg == "--before-load") o.before_load = next();
@@ -158,7 +176,8 @@ Options Parse(int argc, char** argv) {
     Usage("--target (or --db for pk-select) is required");
   }
   if (o.rate <= 0 || o.seconds <= 0 || o.connections < 1 || o.threads < 1 || o.customers < 1 ||
-      o.products < 10 || o.lines < 1 || o.replay_pool < 1) {
+      o.products < 10 || o.lines < 1 || o.lines > o.products || o.replay_pool < 1 || o.rules < 0 ||
+      o.history_orders < 0) {
     Usage("rates, durations and counts must be positive (--products at least 10)");
   }
   if (o.label.empty()) o.label = o.workload;
@@ -254,12 +273,6 @@ struct Request {
 };
 using Maker = std::function<Request(uint64_t i, std::mt19937_64& rng)>;
 
-std::string Sku(int i) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "sku-%05d", i);
-  return buf;
-}
-
 std::string RunNonce() {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -321,10 +334,10 @@ void SeedProducts(const Options& o) {
       auto* p = r.add_products();
       p->set_sku(Sku(i));
       p->set_name("Product " + std::to_string(i));
-      p->set_category("cat-" + std::to_string(i % 20));
-      p->set_price_minor(500 + (i * 37) % 5000);
+      p->set_category(Category(i));
+      p->set_price_minor(PriceMinor(i));
       p->set_in_stock(true);
-      p->set_gift_wrappable(i % 5 == 0);
+      p->set_gift_wrappable(GiftWrappable(i));
       p->set_kind(rv1::PRODUCT_KIND_MERCHANDISE);
     }
     rv1::UpsertProductsResponse response;
@@ -334,10 +347,8 @@ void SeedProducts(const Options& o) {
   std::cerr << "seeded " << o.products << " products\n";
 }
 
-// Popular products first: a simple skew (squared uniform) so that carts and orders share SKUs.
 int DrawProduct(const Options& o, std::mt19937_64& rng) {
-  const double u = std::uniform_real_distribution<double>(0, 1)(rng);
-  return std::min(o.products - 1, static_cast<int>(u * u * o.products));
+  return loyalty::bench::DrawProduct(o.products, rng);
 }
 
 ov1::PlaceOrderRequest Order(const Options& o, const std::string& order_id,
@@ -348,26 +359,41 @@ ov1::PlaceOrderRequest Order(const Options& o, const std::string& order_id,
   r.set_customer_id(customer_id);
   r.set_currency_code("EUR");
   r.set_store_currency_code("EUR");
-  std::vector<int> used;
-  for (int l = 0; l < o.lines; ++l) {
-    int p = DrawProduct(o, rng);
-    for (int guard = 0; guard < 20 && std::find(used.begin(), used.end(), p) != used.end(); ++guard) {
-      p = DrawProduct(o, rng);
-    }
-    used.push_back(p);
+  int n = 0;
+  for (const int p : loyalty::bench::DrawDistinct(o.products, o.lines, rng)) {
     auto* line = r.add_lines();
-    line->set_line_id("l" + std::to_string(l + 1));
+    line->set_line_id("l" + std::to_string(++n));
     line->set_sku(Sku(p));
-    line->set_category("cat-" + std::to_string(p % 20));
-    line->set_unit_price_minor(500 + (p * 37) % 5000);
+    line->set_category(Category(p));
+    line->set_unit_price_minor(PriceMinor(p));
     line->set_quantity(1 + static_cast<int>(rng() % 3));
   }
   r.set_shipping_fee_minor(490);
   return r;
 }
 
+// A storefront cart of --lines distinct products; one cart in four pays with some points.
+gv1::Cart Cart(const Options& o, const std::string& customer_id, std::mt19937_64& rng) {
+  gv1::Cart cart;
+  cart.set_customer_id(customer_id);
+  int n = 0;
+  for (const int p : loyalty::bench::DrawDistinct(o.products, o.lines, rng)) {
+    auto* line = cart.add_lines();
+    line->set_line_id("l" + std::to_string(++n));
+    line->set_sku(Sku(p));
+    line->set_category(Category(p));
+    line->set_unit_price_minor(PriceMinor(p));
+    line->set_quantity(1 + static_cast<int>(rng() % 3));
+    line->set_gift_wrappable(GiftWrappable(p));
+  }
+  cart.set_shipping_fee_minor(490);
+  if (rng() % 4 == 0) cart.set_points_to_redeem(100);
+  return cart;
+}
+
 struct Workload {
   std::string method;  // gRPC path; empty for pk-select
+  std::string bearer;  // the API key the calls carry (gateway workloads seed their own store)
   Maker make;
   std::vector<std::string> stream_names{"all"};
 };
@@ -440,6 +466,44 @@ Workload MakeWorkload(const Options& o) {
       r.set_limit(5);
       return Request{r.SerializeAsString(), 0};
     };
+  } else if (o.workload == "quote-cart" || o.workload == "gateway-place-order" ||
+             o.workload == "loyalty-status") {
+    loyalty::bench::GatewaySeedPlan plan;
+    plan.target = o.target;
+    plan.operator_token = o.operator_token;
+    plan.name = "loyalty-bench " + o.label + " " + nonce;
+    plan.products = o.products;
+    plan.customers = o.customers;
+    plan.rules = o.rules;
+    plan.history_orders = o.history_orders;
+    const auto seed = std::make_shared<loyalty::bench::GatewaySeed>(SeedGatewayStore(plan));
+    w.bearer = seed->storefront_key;
+    auto customer = [seed](std::mt19937_64& rng) -> const std::string& {
+      return seed->customer_ids[rng() % seed->customer_ids.size()];
+    };
+    if (o.workload == "quote-cart") {
+      w.method = "/loyalty.gateway.v1.StorefrontService/QuoteCart";
+      w.make = [o, customer](uint64_t, std::mt19937_64& rng) {
+        gv1::QuoteCartRequest r;
+        *r.mutable_cart() = Cart(o, customer(rng), rng);
+        return Request{r.SerializeAsString(), 0};
+      };
+    } else if (o.workload == "gateway-place-order") {
+      w.method = "/loyalty.gateway.v1.StorefrontService/PlaceOrder";
+      w.make = [o, nonce, customer](uint64_t i, std::mt19937_64& rng) {
+        gv1::PlaceOrderRequest r;
+        r.set_order_id("bench-" + nonce + "-" + std::to_string(i));
+        *r.mutable_cart() = Cart(o, customer(rng), rng);
+        return Request{r.SerializeAsString(), 0};
+      };
+    } else {
+      w.method = "/loyalty.gateway.v1.StorefrontService/GetLoyaltyStatus";
+      w.make = [customer](uint64_t, std::mt19937_64& rng) {
+        gv1::GetLoyaltyStatusRequest r;
+        r.set_customer_id(customer(rng));
+        return Request{r.SerializeAsString(), 0};
+      };
+    }
   } else {
     Usage("unknown workload " + o.workload);
   }
@@ -546,6 +610,7 @@ class Runner {
             auto req = w_.make(base + i, rngs[static_cast<size_t>(t)]);
             auto* call = new Call;
             AddAuth(call->ctx, o_);
+            if (!w_.bearer.empty()) call->ctx.AddMetadata("authorization", "Bearer " + w_.bearer);
             call->ctx.set_deadline(std::chrono::system_clock::now() +
                                    std::chrono::milliseconds(o_.timeout_ms));
             grpc::Slice slice(req.body);
@@ -703,7 +768,14 @@ int WriteEchoBody(const Options& o) {
 int main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
   if (!o.write_echo_body.empty()) return WriteEchoBody(o);
-  Runner runner(o, MakeWorkload(o));
+  Workload workload;
+  try {
+    workload = MakeWorkload(o);
+  } catch (const std::exception& e) {
+    std::cerr << "loyalty-bench: seeding failed: " << e.what() << "\n";
+    return 1;
+  }
+  Runner runner(o, std::move(workload));
   if (!o.before_load.empty() && std::system(o.before_load.c_str()) != 0) {
     std::cerr << "loyalty-bench: --before-load command failed\n";
     return 1;

@@ -8,6 +8,11 @@ PlaceOrder into a pgbench script (tests/bench/run.sh, P3's baseline).
 - Readiness probes (SELECT 1), the capture's own statements and probe sessions are left out.
 - What must differ per checkout is made unique per pgbench transaction: the order id (text
   'bench-<nonce>-0'), the customer id, and every UUID literal (md5 of the run, client and counter);
+- The products are drawn per transaction, as the real load draws them: the captured SKUs
+  (sku-NNNNN, distinct) become random ones from disjoint bands of sku-00100 ... sku-00999 (so they
+  stay distinct and in the same order), and the recommendations' product ids with them (the
+  catalogue was loaded in SKU order, so product id = SKU number + a constant, checked here).
+  Otherwise every replayed checkout would update the same products' and pairs' rows;
   the recommendations' order key is looked up rather than
   inlined; the deliveries are for subscribers named replay_* (the live relay ignores
   them); the outbox insert is given its event id explicitly so that the relay's and handlers' statements
@@ -21,6 +26,9 @@ ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+\|(\d+)\|([^|]
 PARAM = re.compile(r"\$(\d+) = (NULL|'(?:[^']|'')*')")
 UUID = re.compile(r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'")
 ORDER = re.compile(r"bench-\d+-0\b")
+SKU = re.compile(r"\bsku-(\d{5})\b")
+BIGINT_ARRAY = re.compile(r"'\{([0-9,]*)\}'::bigint\[\]")
+TEXT_ARRAY = re.compile(r"'\{([^}']*)\}'::text\[\]")
 SKIP_APPS = {"bench-probe", "bench-pgbench", "psql"}
 
 
@@ -43,6 +51,53 @@ def entries(path):
 def inline(sql, params):
     values = {int(n): v for n, v in PARAM.findall(params)}
     return re.sub(r"\$(\d+)", lambda m: values.get(int(m.group(1)), m.group(0)), sql)
+
+
+def product_bands(statements):
+    """Maps each captured SKU number to a pgbench variable, and its product id to another.
+
+    Returns (header lines, {sku number: var}, {product id: var}) or None when the product ids
+    do not follow the SKUs (then the SKUs are left as captured).
+    """
+    skus = sorted({int(n) for s in statements for n in SKU.findall(s)})
+    if not skus or len(skus) > 9:
+        return None
+    # Position order: the recommendations' product upsert names the SKUs, its order-line insert
+    # the product ids, both in the order's line order.
+    names = next((TEXT_ARRAY.search(s).group(1).split(",") for s in statements
+                  if "INSERT INTO recommendations.products (store_id, sku)" in s), None)
+    ids = next((BIGINT_ARRAY.search(s).group(1).split(",") for s in statements
+                if "INSERT INTO recommendations.order_lines" in s), None)
+    if not names or not ids or len(names) != len(ids):
+        return None
+    offsets = {int(i) - int(SKU.match(n).group(1)) for n, i in zip(names, ids) if SKU.match(n)}
+    if len(offsets) != 1:
+        return None
+    offset = offsets.pop()
+    band = 900 // len(skus)
+    header, sku_vars, id_vars = [], {}, {}
+    for k, n in enumerate(skus):
+        header.append("\\set s%d random(%d, %d)" % (k, 100 + k * band, 100 + (k + 1) * band - 1))
+        header.append("\\set q%d :s%d + %d" % (k, k, offset))
+        sku_vars[n] = "sku-00:s%d" % k
+        id_vars[n + offset] = ":q%d" % k
+    return header, sku_vars, id_vars
+
+
+def vary_products(s, sku_vars, id_vars):
+    s = SKU.sub(lambda m: sku_vars.get(int(m.group(1)), m.group(0)), s)
+    # Product ids: the first bigint array of the order-line insert, the first two of the pairs'.
+    arrays = 1 if "INSERT INTO recommendations.order_lines" in s else \
+        2 if "INSERT INTO recommendations.pairs" in s else 0
+    done = 0
+
+    def ids(m):
+        nonlocal done
+        if done >= arrays:
+            return m.group(0)
+        done += 1
+        return "'{%s}'::bigint[]" % ",".join(id_vars.get(int(v), v) for v in m.group(1).split(",") if v)
+    return BIGINT_ARRAY.sub(ids, s) if arrays else s
 
 
 def main():
@@ -87,6 +142,7 @@ def main():
     event = next((u for s in statements if "orders.outbox_delivery" in s
                   for u in UUID.findall(s)), None)
 
+    bands = product_bands(statements)
     out = []
     key = "-:run-:client_id-:n"
     for s in statements:
@@ -107,12 +163,17 @@ def main():
             s = s.replace("'" + c + "'", "('bc-' || :cust)")
         for k, u in enumerate(uuids):
             s = s.replace("'" + u + "'", "md5('u%d%s')::uuid" % (k, key))
+        if bands:
+            s = vary_products(s, bands[1], bands[2])
         out.append(" ".join(s.split()) + ";")
     print("\\set n :n + 1")
     print("\\set cust random(1, 500)")
+    if bands:
+        print("\n".join(bands[0]))
     print("\n".join(out))
-    print("%d statements from %d sessions, %d UUIDs and %d customer id made unique per run"
-          % (len(out), sum(1 for v in sessions.values() if v), len(uuids), len(customers)),
+    print("%d statements from %d sessions, %d UUIDs and %d customer id made unique per run, %s"
+          % (len(out), sum(1 for v in sessions.values() if v), len(uuids), len(customers),
+             "%d products drawn per run" % len(bands[1]) if bands else "the captured products kept"),
           file=sys.stderr)
 
 

@@ -2,8 +2,8 @@
 # The benchmark run behind `./dev bench` (issue 9), and its CI smoke (tests/bench/smoke.sh).
 #   tests/bench/run.sh [--smoke] [--out FILE]
 # Starts its own Postgres (a temporary cluster on a free port), the baselines (bare, leaf and
-# fan-out echo: build/bin/loyalty-bench-echo) and the services (customers, orders, points,
-# recommendations) on free ports, measures everything with loyalty-bench, h2load and pgbench in
+# fan-out echo: build/bin/loyalty-bench-echo) and the platform (customers, orders, points,
+# recommendations, gateway) on free ports, measures everything with loyalty-bench, h2load and pgbench in
 # one run, and writes the "Platform against its baselines" section of BENCHMARKS.md (or --out).
 # --smoke: seconds and tiny rates; checks that every tool works, writes only to --out.
 # Environment: LOYALTY_BUILD_DIR (default build/), LOYALTY_BENCH_SECONDS (default 10),
@@ -31,6 +31,7 @@ else
   SECS="${LOYALTY_BENCH_SECONDS:-10}"; WARM=2; STEP=3; STEPS=9
 fi
 TOKEN="bench-internal-token-0123456789"
+OPERATOR="bench-operator-token-0123456789"
 STORE="bench-store"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -38,7 +39,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-for tool in "$BIN/loyalty-bench" "$BIN/loyalty-bench-echo" "$BIN/loyalty-orders" "$PG_BIN/pgbench"; do
+for tool in "$BIN/loyalty-bench" "$BIN/loyalty-bench-echo" "$BIN/loyalty-orders" "$BIN/loyalty-gateway" "$PG_BIN/pgbench"; do
   [ -x "$tool" ] || die "missing $tool (build first: ./dev build)"
 done
 command -v h2load >/dev/null || die "h2load is missing (apt-get install nghttp2-client)"
@@ -108,7 +109,9 @@ R="$WORK/results.txt"
 : >"$R"
 
 # ---- Baselines: bare echo, three leaves, a fan-out front ----
-FANOUT="${LOYALTY_BENCH_FANOUT:-3}"
+# QuoteCart makes 4 downstream calls (points GetSettings and GetBalance, then points PreviewEarn
+# and recommendations RecommendForCart): the fan-out echo makes 4, all in parallel.
+FANOUT="${LOYALTY_BENCH_FANOUT:-4}"
 say "starting the echo baselines (fan-out $FANOUT)"
 start echo loyalty-bench-echo LOYALTY_BENCH_MODE=bare
 wait_serving echo
@@ -175,6 +178,23 @@ wait_serving orders
 ORDERS="127.0.0.1:${PORT[orders]}"
 CUSTOMERS="127.0.0.1:${PORT[customers]}"
 RECS="127.0.0.1:${PORT[recommendations]}"
+start gateway loyalty-gateway LOYALTY_CUSTOMERS_ADDR="$CUSTOMERS" LOYALTY_ORDERS_ADDR="$ORDERS" \
+  LOYALTY_POINTS_ADDR="127.0.0.1:${PORT[points]}" LOYALTY_RECOMMENDATIONS_ADDR="$RECS" \
+  LOYALTY_OPERATOR_TOKEN="$OPERATOR"
+wait_serving gateway
+GATEWAY="127.0.0.1:${PORT[gateway]}"
+# Gateway workloads seed their own store through the public API; the seeding's imported history
+# goes through the outbox, so the load starts only once every delivery is done.
+cat >"$WORK/drained.sh" <<EOF
+for _ in \$(seq 1 1200); do
+  n="\$(PGAPPNAME=bench-probe "$PG_BIN/psql" "$URL" -XtAq -c "SELECT count(*) FROM orders.outbox_delivery WHERE state = 'pending' AND subscriber NOT LIKE 'replay_%'")"
+  [ "\$n" = 0 ] && exit 0
+  sleep 0.1
+done
+echo "bench: the outbox did not drain" >&2; exit 1
+EOF
+if [ "$SMOKE" = 1 ]; then SEED=(--products 100 --customers 10 --history-orders 50); else SEED=(--products 1000 --customers 200 --history-orders 2000); fi
+gw() { bench --target "$GATEWAY" --operator-token "$OPERATOR" "${SEED[@]}" --before-load "bash $WORK/drained.sh" "$@"; }
 # The catalogue, so that orders' events and the recommendation calls name known products.
 bench --workload recommend-product --target "$RECS" --label seed --rate 1 --seconds 0.5 --warmup 0 >/dev/null
 
@@ -230,7 +250,7 @@ T0="$(psql_q "SELECT now()")"
 bench --workload place-order --target "$ORDERS" --customers-target "$CUSTOMERS" --customers 500 \
   --label p4load --rate "$P3_RATE" --seconds "$SECS" --warmup 0 >>"$R"
 for _ in $(seq 1 600); do
-  pending="$(psql_q "SELECT count(*) FROM orders.outbox_delivery WHERE state = 'pending'")"
+  pending="$(psql_q "SELECT count(*) FROM orders.outbox_delivery WHERE state = 'pending' AND subscriber NOT LIKE 'replay_%'")"
   [ "$pending" = 0 ] && break
   sleep 0.1
 done
@@ -263,10 +283,47 @@ P5C=$!
 if ! wait "$P5A" || ! wait "$P5B" || ! wait "$P5C"; then die "a P5 stream failed"; fi
 cat "$WORK/p5a" "$WORK/p5b" "$WORK/p5c" >>"$R"
 
+# ---- P1, P2, P8 and the other storefront paths, through the gateway ----
+say "P1: QuoteCart through the gateway, highest rate with p99 <= 20 ms"
+if [ "$SMOKE" = 1 ]; then
+  gw --workload quote-cart --label quote --rate 20 --seconds "$SECS" --warmup "$WARM" >>"$R"
+  P2_RATE=10; P8_RATE=5
+else
+  gw --workload quote-cart --label quote --find-max --p99-ms 20 --start-rate 50 \
+    --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+  P1_MAX="$(field "$R" quote rate)"
+  P2_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 2); print (v < 5 ? 5 : v) }')"
+  P8_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 4); print (v < 5 ? 5 : v) }')"
+fi
+say "P2: QuoteCart and the fan-out echo, each alone at $P2_RATE/s"
+gw --workload quote-cart --label p2-quote --rate "$P2_RATE" --seconds "$SECS" --warmup "$WARM" >>"$R"
+bench --workload echo --target "127.0.0.1:${PORT[front]}" --label p2-fanout --rate "$P2_RATE" \
+  --seconds "$SECS" --warmup "$WARM" >>"$R"
+say "P8: QuoteCart, 3 lines under 5 rules and 100 lines under 100 rules, at once, $P8_RATE/s each"
+# Both seed first, then wait for the outbox and a moment, so that their loads overlap.
+gw --workload quote-cart --label p8-small --lines 3 --rules 5 --rate "$P8_RATE" --seconds "$SECS" \
+  --warmup "$WARM" --before-load "bash $WORK/drained.sh; sleep 3" >"$WORK/p8a" &
+P8A=$!
+gw --workload quote-cart --label p8-large --lines 100 --rules 100 --rate "$P8_RATE" --seconds "$SECS" \
+  --warmup "$WARM" --before-load "bash $WORK/drained.sh; sleep 3" >"$WORK/p8b" &
+P8B=$!
+if ! wait "$P8A" || ! wait "$P8B"; then die "a P8 stream failed"; fi
+cat "$WORK/p8a" "$WORK/p8b" >>"$R"
+say "GetLoyaltyStatus and PlaceOrder through the gateway"
+if [ "$SMOKE" = 1 ]; then
+  gw --workload loyalty-status --label status --rate 20 --seconds "$SECS" --warmup "$WARM" >>"$R"
+  gw --workload gateway-place-order --label gw-place --rate 10 --seconds "$SECS" --warmup "$WARM" >>"$R"
+else
+  gw --workload loyalty-status --label status --find-max --p99-ms 20 --start-rate 100 \
+    --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+  gw --workload gateway-place-order --label gw-place --find-max --p99-ms 100 --start-rate 50 \
+    --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+fi
+
 # ---- P7: resident memory, the processes that took the load, idle ----
 sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS
-for s in customers orders points recommendations echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
+for s in customers orders points recommendations gateway echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
 
 # Every stream must have run with no errors (bare-sat overloads the echo on purpose: its
 # RESOURCE_EXHAUSTED answers are the point).
@@ -290,7 +347,16 @@ P5_CART="$(ratio "$(field "$R" rec-cart p99)" "$P5_SEL")"
 P6_RATIO="$(ratio "$(field "$R" p6.1 p99)" "$(field "$R" p6.0 p99)")"
 P6_P50="$(ratio "$(field "$R" p6.1 p50)" "$(field "$R" p6.0 p50)")"
 P4_S="$(awk -v v="$P4_P99" 'BEGIN { if (v == "") print "n/a"; else printf "%.3f", v / 1000 }')"
-RSS_MAX="$(printf '%s\n' "${RSS[customers]}" "${RSS[orders]}" "${RSS[points]}" "${RSS[recommendations]}" | sort -n | tail -1)"
+RSS_MAX="$(printf '%s\n' "${RSS[customers]}" "${RSS[orders]}" "${RSS[points]}" "${RSS[recommendations]}" "${RSS[gateway]}" | sort -n | tail -1)"
+QUOTE_RATE="$(field "$R" quote rate)"
+P1_RATIO="$(ratio "$QUOTE_RATE" "$FAN_RATE")"
+P1_BARE="$(ratio "$QUOTE_RATE" "$BARE_RATE")"
+P2_QUOTE="$(field "$R" p2-quote p99)"
+P2_FAN="$(field "$R" p2-fanout p99)"
+P2_RATIO="$(ratio "$P2_QUOTE" "$P2_FAN")"
+P2_VERDICT="$(verdict "$P2_RATIO" "<=" 3)"
+[ "$(verdict "$P2_QUOTE" "<=" 20)" = "**missed**" ] && P2_VERDICT="**missed**"
+P8_RATIO="$(ratio "$(field "$R" p8-large p99)" "$(field "$R" p8-small p99)")"
 SAT_OK="$(field "$R" bare-sat ok_per_s)"
 GEN_RATIO="$(ratio "$SAT_OK" "$H2_RPS")"
 PG_SETTINGS="$(psql_q "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
@@ -328,15 +394,15 @@ SECTION="$WORK/section.md"
   echo
   echo "| figure | measured | baseline beside it | target | verdict |"
   echo "|---|---|---|---|---|"
-  echo "| P1 QuoteCart throughput ÷ fan-out echo | not measured | fan-out echo: $FAN_RATE/s at p99 <= 20 ms (bare echo $BARE_RATE/s, one leaf $LEAF_RATE/s) | >= 0.5 | not measured: not yet driven through the gateway (see below) |"
-  echo "| P2 QuoteCart p99 at half its highest rate | not measured | fan-out echo p99 at that rate | <= 3x and <= 20 ms | not measured (see below) |"
+  echo "| P1 QuoteCart throughput ÷ fan-out echo | **$P1_RATIO** (QuoteCart $QUOTE_RATE/s at p99 <= 20 ms; ÷ bare echo $P1_BARE) | fan-out echo ×$FANOUT: $FAN_RATE/s at p99 <= 20 ms (bare echo $BARE_RATE/s, one leaf $LEAF_RATE/s) | >= 0.5 | $(verdict "$P1_RATIO" ">=" 0.5) |"
+  echo "| P2 QuoteCart p99 at half its highest rate ($P2_RATE/s) | **$P2_QUOTE ms = ${P2_RATIO}x** the fan-out echo's | fan-out echo p99 $P2_FAN ms at $P2_RATE/s | <= 3x and <= 20 ms | $P2_VERDICT |"
   echo "| P3 PlaceOrder throughput ÷ pgbench replay of its SQL | **$P3_RATIO** ($P3_PLACE orders/s at p99 <= 100 ms, orders service called directly) | replay: $REPLAY_TPS checkouts/s (8 clients); single-row insert $INSERT_TPS/s (ratio $P3_INSERT) | >= 0.7 | $(verdict "$P3_RATIO" ">=" 0.7) |"
   echo "| P4 placed → points inbox delay, p99, at the P3 rate | **${P4_S} s** (p50 ${P4_P50} ms, max ${P4_MAX} ms, $P4_N orders, $P4_UNDELIVERED undelivered) | — | <= 1 s | $(verdict "$P4_S" "<=" 1) |"
   echo "| P5 RecommendForProduct p99 ÷ prepared PK SELECT p99 | **$P5_PROD** | SELECT p99 $P5_SEL ms | <= 5 (recommendations issue) | $(verdict "$P5_PROD" "<=" 5) |"
   echo "| P5 RecommendForCart p99 ÷ prepared PK SELECT p99 | **$P5_CART** | SELECT p99 $P5_SEL ms | <= 20 (recommendations issue) | $(verdict "$P5_CART" "<=" 20) |"
   echo "| P6 replayed PlaceOrder p99 ÷ fresh PlaceOrder p99 | **$P6_RATIO** (p50 ratio $P6_P50) | fresh PlaceOrder, interleaved, same rate | <= 0.5 | $(verdict "$P6_RATIO" "<=" 0.5) |"
-  echo "| P7 VmRSS of each service after the load, idle (largest) | **$RSS_MAX MiB** (customers ${RSS[customers]}, orders ${RSS[orders]}, points ${RSS[points]}, recommendations ${RSS[recommendations]}) | bare echo ${RSS[echo]} MiB, front ${RSS[front]}, leaf ${RSS[leaf1]} | <= 40 MB | $(verdict "$RSS_MAX" "<=" 38.1) |"
-  echo "| P8 QuoteCart p99, 100 lines × 100 rules ÷ 3 lines × 5 rules | not measured | — | <= 3 | not measured (see below) |"
+  echo "| P7 VmRSS of each service after the load, idle (largest) | **$RSS_MAX MiB** (customers ${RSS[customers]}, orders ${RSS[orders]}, points ${RSS[points]}, recommendations ${RSS[recommendations]}, gateway ${RSS[gateway]}) | bare echo ${RSS[echo]} MiB, front ${RSS[front]}, leaf ${RSS[leaf1]} | <= 40 MB | $(verdict "$RSS_MAX" "<=" 38.1) |"
+  echo "| P8 QuoteCart p99, 100 lines × 100 rules ÷ 3 lines × 5 rules, $P8_RATE/s each | **$P8_RATIO** ($(field "$R" p8-large p99) ms) | 3 lines × 5 rules: p99 $(field "$R" p8-small p99) ms, same moments | <= 3 | $(verdict "$P8_RATIO" "<=" 3) |"
   echo "| generator overhead: loyalty-bench ÷ h2load on the bare echo | **$GEN_RATIO** (loyalty-bench offered h2load's rate, open loop: $SAT_OK OK/s; at p99 <= 20 ms: $BARE_RATE/s) | h2load $H2_RPS req/s (4 connections × 10 streams, closed loop; $H2_OK HTTP 200s, gRPC status not checked by h2load) | >= 1, or explained | $(verdict "$GEN_RATIO" ">=" 1) |"
   echo
   echo "### Raw results"
@@ -347,6 +413,13 @@ SECTION="$WORK/section.md"
   row "bare echo offered h2load's rate (generator ceiling)" bare-sat
   row "leaf echo: one prepared PK SELECT (highest rate, p99 <= 20 ms)" leaf
   row "fan-out echo ×$FANOUT (highest rate, p99 <= 20 ms)" fanout
+  row "QuoteCart, 3 lines, 5 rules (P1: highest rate, p99 <= 20 ms)" quote
+  row "QuoteCart at half that rate (P2)" p2-quote
+  row "fan-out echo at the same rate (P2)" p2-fanout
+  row "QuoteCart, 3 lines × 5 rules (P8, at once with the next)" p8-small
+  row "QuoteCart, 100 lines × 100 rules (P8)" p8-large
+  row "GetLoyaltyStatus (highest rate, p99 <= 20 ms)" status
+  row "PlaceOrder through the gateway (highest rate, p99 <= 100 ms)" gw-place
   row "PlaceOrder on orders (highest rate, p99 <= 100 ms)" place
   row "PlaceOrder at the P3 rate (P4's load)" p4load
   row "PlaceOrder fresh (P6, interleaved)" p6.0
@@ -371,10 +444,15 @@ SECTION="$WORK/section.md"
   echo "in one open loop, so both see the same moments. P7 reads /proc/PID/status of the very processes"
   echo "that took the load, after a few idle seconds."
   echo
-  echo "Not measured in this run: P1, P2 and P8 need the gateway's StorefrontService (QuoteCart) to be"
-  echo "driven with a store, an API key and published earn rules; services/gateway is being written"
-  echo "concurrently and loyalty-bench has no gateway workload yet. P3 calls the orders service"
-  echo "directly (not through the gateway), so it leaves out the gateway's own work."
+  echo "The gateway workloads (P1, P2, P8, GetLoyaltyStatus, the gateway's PlaceOrder) each seed a store of"
+  echo "their own through the public API first (CreateStore, a storefront key, settings with free shipping"
+  echo "from 50.00, the catalogue, the earn rules, customers with 5,000 points each, past orders imported),"
+  echo "and start only once the outbox has delivered that history. Carts hold distinct products drawn with"
+  echo "the catalogue's skew, a customer, and one in four pays 100 points. The earn rules are SKU and"
+  echo "category multipliers and running campaigns. P2 runs QuoteCart, then the fan-out echo, each alone"
+  echo "at the same rate; P8 runs both carts at once (two stores), so both see the same moments."
+  echo "P3 calls the orders service directly, like its replay; the gateway's PlaceOrder (above, for"
+  echo "information) adds the checkout record, the points reservation and its commit."
   echo "<!-- loyalty-bench:end -->"
 } >"$SECTION"
 

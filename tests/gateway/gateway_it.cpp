@@ -507,6 +507,33 @@ TEST_F(GatewayIT, QuoteIsPartialWhenRecommendationsIsDownOrSlow) {
   check("slow");
 }
 
+// Recommendations take at most 100 cart lines; a larger cart (the gateway takes 500) still gets
+// its suggestions, from the first 100 lines, and points for every line.
+TEST_F(GatewayIT, QuoteOfALargeCartIsWholeAndEarnsOnEveryLine) {
+  const auto s = CreateStore("large");
+  SetUpProgram(s);
+  const auto customer = Register(s, "flo@example.com");
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = TwoLineCart(customer, 0);
+  v1::QuoteCartResponse small;
+  ASSERT_TRUE(storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &small).ok());
+  for (int i = 0; i < 148; ++i) {
+    auto* line = quote.mutable_cart()->add_lines();
+    line->set_line_id("x" + std::to_string(i));
+    line->set_sku("X" + std::to_string(i));
+    line->set_category("mugs");
+    line->set_unit_price_minor(1000);
+    line->set_quantity(1);
+  }
+  v1::QuoteCartResponse q;
+  const auto status = storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &q);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(q.partial()) << q.DebugString();
+  EXPECT_EQ(q.totals().subtotal_minor(), 5000 + 148 * 1000);
+  EXPECT_EQ(q.line_points_size(), 150);
+  EXPECT_GT(q.points_to_earn(), small.points_to_earn());
+}
+
 TEST_F(GatewayIT, AuthMatrix) {
   const auto s = CreateStore("auth");
   const auto other = CreateStore("other");
