@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "loyalty/common/errors.hpp"
@@ -193,26 +194,30 @@ void Relay::Run(std::stop_token stop) {
   std::vector<std::jthread> threads;
   threads.emplace_back([this, stop](std::stop_token) { Listen(stop); });
   for (const auto& sub : subscribers_) {
-    threads.emplace_back([this, stop, &sub](std::stop_token) {
-      while (!stop.stop_requested()) {
-        uint64_t seen;
-        {
-          std::lock_guard lock(wake_mutex_);
-          seen = wake_count_;
-        }
-        int delivered = 0;
-        try {
-          delivered = DeliverOnce(sub);
-        } catch (const std::exception& e) {
-          log::Warn("relay pass failed", {{"subscriber", sub.name}, {"error", e.what()}});
-        }
-        if (delivered >= options_.batch_size) continue;  // more may be due right now
-        std::unique_lock lock(wake_mutex_);
-        woken_.wait_for(lock, stop, options_.poll_interval, [&] { return wake_count_ != seen; });
-      }
-    });
+    for (int w = 0; w < std::max(1, options_.workers_per_subscriber); ++w) {
+      threads.emplace_back([this, stop, &sub](std::stop_token) { Work(stop, sub); });
+    }
   }
   // The threads see `stop` themselves; jthreads join here once it is requested.
+}
+
+void Relay::Work(std::stop_token stop, const Subscriber& sub) {
+  while (!stop.stop_requested()) {
+    uint64_t seen;
+    {
+      std::lock_guard lock(wake_mutex_);
+      seen = wake_count_;
+    }
+    int delivered = 0;
+    try {
+      delivered = DeliverOnce(sub);
+    } catch (const std::exception& e) {
+      log::Warn("relay pass failed", {{"subscriber", sub.name}, {"error", e.what()}});
+    }
+    if (delivered >= options_.batch_size) continue;  // more may be due right now
+    std::unique_lock lock(wake_mutex_);
+    woken_.wait_for(lock, stop, options_.poll_interval, [&] { return wake_count_ != seen; });
+  }
 }
 
 void Relay::RegisterMetrics(Metrics& metrics) {

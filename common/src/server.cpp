@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 
@@ -189,7 +190,11 @@ void ServiceHost::StartBackgroundLoops() {
 void ServiceHost::ReadinessLoop(std::stop_token stop) {
   bool last = false;
   bool first = true;
-  while (!stop.stop_requested()) {
+  for (int tick = 1; !stop.stop_requested(); ++tick) {
+    // Hand freed heap pages back to the system every 10 s: glibc keeps what a burst of calls
+    // freed in its per-thread arenas, so an idle service would stay at its peak size (the
+    // benchmark's idle services were 38-40 MiB after load instead of ~28).
+    if (tick % 10 == 0) malloc_trim(0);
     const bool ready = CheckDatabase() && !shutting_down_;
     if (ready != last || first) {
       SetReady(ready);
@@ -285,6 +290,9 @@ void BlockShutdownSignals() {
 int RunServiceMain(int argc, char** argv, const ServiceDefaults& defaults, MigrationSet migrations,
                    const std::function<void(EnvReader&)>& read_extra, const Wiring& wire) {
   BlockShutdownSignals();
+  // glibc gives each thread that allocates its own arena, up to 8 per core; with gRPC's and
+  // the worker pool's threads that multiplies the memory a service holds for little speed.
+  mallopt(M_ARENA_MAX, 4);
   bool migrate_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

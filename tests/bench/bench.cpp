@@ -15,7 +15,7 @@
 //   echo               loyalty.bench.v1.EchoService/Echo (bare, leaf or fan-out echo)
 //   pk-select          the leaf's prepared primary-key SELECT, straight on --db (C connections)
 //   place-order        orders PlaceOrder, fresh order ids (seeds --customers customers first
-//                      through --customers-target)
+//                      through --customers-target; --points-target publishes earn rules first)
 //   place-order-replay orders PlaceOrder: half the calls replay one of --replay-pool already placed
 //                      orders (same id, same body), half are fresh; two histograms (P6)
 //   recommend-product  recommendations RecommendForProduct (seeds --products products first)
@@ -62,6 +62,7 @@
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
 #include "loyalty/gateway/v1/gateway_service.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
+#include "loyalty/points/v1/points_service.grpc.pb.h"
 #include "loyalty/recommendations/v1/recommendations_service.grpc.pb.h"
 
 namespace {
@@ -72,6 +73,7 @@ namespace ov1 = loyalty::orders::v1;
 namespace cv1 = loyalty::customers::v1;
 namespace rv1 = loyalty::recommendations::v1;
 namespace gv1 = loyalty::gateway::v1;
+namespace pv1 = loyalty::points::v1;
 using loyalty::bench::Category;
 using loyalty::bench::GiftWrappable;
 using loyalty::bench::PriceMinor;
@@ -87,6 +89,7 @@ struct Options {
   std::string operator_token = "dev-operator-token";
   std::string store = "bench-store";
   std::string customers_target;
+  std::string points_target;
   std::string before_load;
   std::string write_echo_body;
   double rate = 100;
@@ -121,7 +124,8 @@ struct Options {
          "         [--find-max --p99-ms B --start-rate R --max-rate R --step-seconds S "
          "--max-steps N]\n"
          "         [--timeout-ms MS] [--label NAME] [--token T] [--api-key K] [--store ID]\n"
-         "         [--customers N --customers-target HOST:PORT] [--products N] [--lines N]\n"
+         "         [--customers N --customers-target HOST:PORT] [--points-target HOST:PORT]\n"
+         "         [--products N] [--lines N]\n"
          "         [--replay-pool N] [--payload-bytes N] [--before-load CMD] [--seed N]\n"
          "         [--operator-token T] [--rules N] [--history-orders N] (gateway workloads)\n"
          "       loyalty-bench --write-echo-body FILE [--payload-bytes N]\n";
@@ -147,6 +151,7 @@ Options Parse(int argc, char** argv) {
     else if (arg == "--history-orders") o.history_orders = std::stoi(next());
     else if (arg == "--store") o.store = next();
     else if (arg == "--customers-target") o.customers_target = next();
+    else if (arg == "--points-target") o.points_target = next();
     else if (arg == "--before-load") o.before_load = next();
     else if (arg == "--write-echo-body") o.write_echo_body = next();
     else if (arg == "--rate") o.rate = std::stod(next());
@@ -324,6 +329,19 @@ std::vector<std::string> SeedCustomers(const Options& o, const std::string& nonc
   return ids;
 }
 
+// Earn rules for the store (1 point per unit), so that orders placed straight on the orders
+// service earn points as storefront orders do. Idempotent: one request id per store.
+void PublishEarnRules(const Options& o) {
+  auto stub = pv1::PointsService::NewStub(Channel(o.points_target, 100));
+  pv1::PublishEarnRulesRequest r;
+  r.set_store_id(o.store);
+  r.set_request_id("bench-rules-" + o.store);
+  r.mutable_rules()->set_base_rate(1);
+  pv1::PublishEarnRulesResponse response;
+  const auto status = stub->PublishEarnRules(SetupContext(o).get(), r, &response);
+  if (!status.ok()) Fail("PublishEarnRules", status);
+}
+
 void SeedProducts(const Options& o) {
   auto stub = rv1::RecommendationsService::NewStub(Channel(o.target, 100));
   for (int from = 0; from < o.products; from += 1000) {
@@ -417,6 +435,7 @@ Workload MakeWorkload(const Options& o) {
     };
   } else if (o.workload == "place-order" || o.workload == "place-order-replay") {
     w.method = "/loyalty.orders.v1.OrdersService/PlaceOrder";
+    if (!o.points_target.empty()) PublishEarnRules(o);
     auto customers = std::make_shared<std::vector<std::string>>(SeedCustomers(o, nonce));
     auto pool = std::make_shared<std::vector<std::string>>();
     if (o.workload == "place-order-replay") {

@@ -14,9 +14,12 @@ PlaceOrder into a pgbench script (tests/bench/run.sh, P3's baseline).
   catalogue was loaded in SKU order, so product id = SKU number + a constant, checked here).
   Otherwise every replayed checkout would update the same products' and pairs' rows;
   the recommendations' order key is looked up rather than
-  inlined; the deliveries are for subscribers named replay_* (the live relay ignores
-  them); the outbox insert is given its event id explicitly so that the relay's and handlers' statements
+  inlined; the deliveries are for subscribers named replay_*_<client> (the live relay ignores
+  them, and no client claims another's); the outbox insert is given its event id explicitly so that the relay's and handlers' statements
   that name it find it, as they did.
+- A literal that holds a pgbench variable becomes an expression ('bo-' || :run || ...), so the
+  script runs with -M prepared: each statement is parsed and planned once per connection, as the
+  services' named prepared statements are (simple protocol would plan all of them every time).
 Writes the script on stdout and a one-line summary on stderr.
 """
 import re
@@ -100,6 +103,36 @@ def vary_products(s, sku_vars, id_vars):
     return BIGINT_ARRAY.sub(ids, s) if arrays else s
 
 
+LITERAL = re.compile(r"'(?:[^']|'')*'")
+VARIABLE = re.compile(r":(run|client_id|n|cust|s\d|q\d)\b")
+
+
+def quoted(text):
+    """A literal for text; written with \\x3a for ':' when a ':' starts a word, because pgbench
+    (-M prepared) would take ":word" for a variable even inside quotes."""
+    if not re.search(r":\w", text):
+        return "'" + text + "'"
+    return "E'" + text.replace("\\", "\\\\").replace(":", "\\x3a") + "'"
+
+
+def parameterize(s):
+    """'a-:x-b' -> ('a-' || :x::text || '-b'): variables out of literals, for prepared statements."""
+    def expression(m):
+        text = m.group(0)[1:-1]
+        if not VARIABLE.search(text):
+            return quoted(text) if re.search(r":\w", text) else m.group(0)
+        parts, at = [], 0
+        for v in VARIABLE.finditer(text):
+            if v.start() > at:
+                parts.append(quoted(text[at:v.start()]))
+            parts.append(v.group(0) + "::text")  # a prepared parameter needs its type
+            at = v.end()
+        if at < len(text):
+            parts.append(quoted(text[at:]))
+        return "(" + " || ".join(parts) + ")"
+    return LITERAL.sub(expression, s)
+
+
 def main():
     sessions = {}  # pid -> [statements], in order of first appearance
     pending = {}  # pid -> SQL of an execute waiting for its parameters
@@ -156,16 +189,21 @@ def main():
         s = ORDER.sub("bo" + key, s)
         # The live relay (orders keeps running) must not deliver the replay's events: the replay's
         # deliveries are for subscribers of other names, with the same rows and indexes.
+        # Each pgbench client has subscribers of its own, so that its claim (FOR UPDATE, up to a
+        # batch) never locks another client's delivery rows, as the live relay never locks the
+        # rows of a checkout still being placed.
         if "outbox_delivery" in s:
-            s = s.replace("'{points,recommendations}'", "'{replay_points,replay_recommendations}'")
-            s = re.sub(r"subscriber = '(points|recommendations)'", r"subscriber = 'replay_\1'", s)
+            s = s.replace("'{points,recommendations}'",
+                          "'{replay_points_:client_id,replay_recommendations_:client_id}'")
+            s = re.sub(r"subscriber = '(points|recommendations)'",
+                       r"subscriber = 'replay_\1_:client_id'", s)
         for c in customers:
-            s = s.replace("'" + c + "'", "('bc-' || :cust)")
+            s = s.replace("'" + c + "'", "('bc-' || :cust::text)")
         for k, u in enumerate(uuids):
             s = s.replace("'" + u + "'", "md5('u%d%s')::uuid" % (k, key))
         if bands:
             s = vary_products(s, bands[1], bands[2])
-        out.append(" ".join(s.split()) + ";")
+        out.append(parameterize(" ".join(s.split())) + ";")
     print("\\set n :n + 1")
     print("\\set cust random(1, 500)")
     if bands:

@@ -202,8 +202,9 @@ bench --workload recommend-product --target "$RECS" --label seed --rate 1 --seco
 say "capturing the SQL of one PlaceOrder (log_statement = all)"
 LOG="$PG_DATA/server.log"
 # A first order makes the store's one-time rows (settings, products' counters), so that the
-# captured order is an ordinary one.
+# captured order is an ordinary one; earn rules are published first, so orders earn points.
 bench --workload place-order --target "$ORDERS" --customers-target "$CUSTOMERS" --customers 1 \
+  --points-target "127.0.0.1:${PORT[points]}" \
   --label warm --rate 1 --seconds 1 --warmup 0 >/dev/null
 cat >"$WORK/log-on.sh" <<EOF
 set -e
@@ -227,7 +228,7 @@ CAPTURE_CUSTOMER="$(psql_q "SELECT customer_id FROM orders.orders WHERE order_id
   die "could not build the replay script: $(cat "$WORK/replay.txt")"
 REPLAY_STATEMENTS="$(grep -c . "$WORK/replay.sql" || true)"
 say "replaying it with pgbench, 8 clients ($(cat "$WORK/replay.txt"))"
-PGAPPNAME=bench-pgbench "$PG_BIN/pgbench" -n -c 8 -j 2 -T "$SECS" -D run="$RANDOM$RANDOM" -D n=0 \
+PGAPPNAME=bench-pgbench "$PG_BIN/pgbench" -n -M prepared -c 8 -j 2 -T "$SECS" -D run="$RANDOM$RANDOM" -D n=0 \
   -f "$WORK/replay.sql" "$URL" >"$WORK/pgbench-replay.txt" 2>&1 ||
   die "pgbench replay failed: $(grep -v '^pgbench (' "$WORK/pgbench-replay.txt" | head -5)"
 REPLAY_TPS="$(awk '/^tps = / { printf "%.0f", $3; exit }' "$WORK/pgbench-replay.txt")"
@@ -433,9 +434,13 @@ SECTION="$WORK/section.md"
   echo "is the SQL Postgres logged (\`log_statement = all\`) for one real PlaceOrder through the orders"
   echo "service: the order's transaction, the relay's claims and acknowledgements for both subscribers,"
   echo "and the points and recommendations handlers' transactions, with their own BEGIN/COMMIT, each"
-  echo "session's statements in order (the sessions one after another on one connection), parameters"
-  echo "inlined as literals (simple protocol: parsed and planned each time, where the services use"
-  echo "prepared statements), the order id, customer id and every UUID made unique per transaction."
+  echo "session's statements in order (the sessions one after another on one connection), run with"
+  echo "\`-M prepared\` (planned once per connection, as the services' named statements are), the order id,"
+  echo "customer id and every UUID made unique per transaction, the products drawn per transaction"
+  echo "(distinct, from the catalogue), and delivery rows of each client's own, so that no client's claim"
+  echo "locks another's. It replays one order as the relay saw it: alone, so each event is claimed and"
+  echo "acknowledged in a transaction of its own, where under load the relay claims and acknowledges"
+  echo "up to 32 at a time."
   echo
   echo "P4 is measured in Postgres: points' \`inbox.received_at\` minus orders' \`outbox.created_at\` for"
   echo "every order placed during a ${SECS} s run at the P3 rate (both are transaction start times on"
