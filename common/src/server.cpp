@@ -96,9 +96,12 @@ CallContext ServiceHost::BeginCall(grpc::CallbackServerContext* context, const c
   }
   call.store_id = store_id;
   call.deadline = context->deadline();
-  // A call without a deadline gets the default, so nothing downstream waits forever.
-  const auto fallback = Clock::now() + config_.default_deadline;
-  if (call.deadline > fallback) call.deadline = fallback;
+  // A call without a deadline (gRPC reports one at the end of time) gets the default, so nothing
+  // downstream waits forever. A deadline the caller chose is kept: a large import may need more
+  // than the default, and capping it failed such calls that would have succeeded.
+  if (call.deadline > Clock::now() + std::chrono::hours(24 * 365)) {
+    call.deadline = Clock::now() + config_.default_deadline;
+  }
   call.internal_token = config_.internal_token;
   return call;
 }

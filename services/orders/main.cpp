@@ -55,8 +55,14 @@ int main(int argc, char** argv) {
                  const std::vector<std::string>& names,
                  const std::vector<common::Subscriber>& subs)
               : service(h, common::InternalChannel(customers), names),
-                relay(h.db(), "orders", subs, h.config().internal_token) {}
+                relay_db(h.config().database_url, common::RelayPoolSize(subs.size())),
+                relay(relay_db, "orders", subs, h.config().internal_token) {
+            relay_db.SetAvailable(true);
+          }
           orders::OrdersService service;
+          // The relay's own connections: its workers hold one each while they deliver a batch,
+          // and must neither wait behind the API's calls nor make them wait.
+          common::Database relay_db;
           common::Relay relay;
         };
         auto wiring = std::make_shared<Wiring>(host, customers_addr, names, subscribers);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "loyalty/common/events.hpp"
 #include "loyalty/common/failpoint.hpp"
@@ -141,6 +142,33 @@ TEST_F(RelayIT, AStoppedSubscriberDoesNotHoldUpTheOther) {
   EXPECT_EQ(wait_for("SELECT count(*) FROM sub_b.applied", 6), 6);
   ExpectAppliedInOrder("sub_b", 2, 3);
   running.request_stop();
+}
+
+// Several workers per subscriber deliver at once and still never send an aggregate's event
+// before the previous one is acknowledged: every event goes exactly once, none is refused by the
+// inbox as a gap and retried.
+TEST_F(RelayIT, SeveralWorkersKeepEachAggregatesOrder) {
+  const int port = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port)};
+  std::vector<std::string> aggregates;
+  for (int i = 0; i < 12; ++i) aggregates.push_back("order-" + std::to_string(i));
+  Publish(aggregates, 1, 8);
+
+  RelayOptions options;
+  options.workers_per_subscriber = 3;
+  options.batch_size = 4;
+  options.poll_interval = std::chrono::milliseconds(50);
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken, options);
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  for (int i = 0; i < 200 && Scalar("SELECT count(*) FROM sub_a.applied") < 96; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  running.request_stop();
+  running.join();
+  ExpectAppliedInOrder("sub_a", 12, 8);
+  EXPECT_EQ(a.deliveries(), 96) << "no event was sent out of order and refused";
+  EXPECT_EQ(Scalar("SELECT max(attempts) FROM pub.outbox_delivery WHERE subscriber = 'a'"), 1);
 }
 
 TEST_F(RelayIT, WakesOnNotifyWithoutWaitingForThePoll) {

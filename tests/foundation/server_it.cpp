@@ -86,6 +86,25 @@ TEST(ServerIT, ReadinessFollowsTheDatabaseWhileLivenessStaysServing) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// A call without a deadline gets LOYALTY_DEFAULT_DEADLINE_MS; a deadline the caller set is kept,
+// even past that default (a large import may need it).
+TEST(ServerIT, DefaultDeadlineOnlyForCallsWithoutOne) {
+  testing::TestDatabase db;
+  testing::ServiceProcess customers("customers", db.url(),
+                                    {{"LOYALTY_DEFAULT_DEADLINE_MS", "300"},
+                                     {"LOYALTY_FAILPOINTS", "rpc.before_handler=sleep:600"}});
+  customers.WaitServing();
+  auto stub = Stub(customers.address());
+
+  grpc::ClientContext without_deadline;
+  without_deadline.AddMetadata("x-loyalty-internal-token", testing::kTestInternalToken);
+  EXPECT_EQ(Get(*stub, &without_deadline).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+
+  EXPECT_EQ(Get(*stub, testing::InternalContext(std::chrono::seconds(5)).get()).error_code(),
+            grpc::StatusCode::NOT_FOUND)
+      << "the caller's 5 s deadline, not the 300 ms default, bounded the call";
+}
+
 TEST(ServerIT, SigtermFinishesTheCallInFlightAndExitsZero) {
   testing::TestDatabase db;
   testing::ServiceProcess customers("customers", db.url(),

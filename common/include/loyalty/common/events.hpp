@@ -6,6 +6,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -48,17 +49,23 @@ struct Subscriber {
 };
 
 struct RelayOptions {
-  int batch_size = 32;
+  int batch_size = 16;
   // Workers delivering to each subscriber at once. One worker delivers one event at a time, so
   // it caps a subscriber at about 1 / (handler latency) events per second (~200/s): the
-  // benchmark's 225 orders/s fell 40 s behind with one. Order per aggregate holds with any
+  // benchmark's 225 orders/s fell 40 s behind with one, and still 24 s behind with two at 194/s
+  // (the handlers slow down as the machine fills). Order per aggregate holds with any
   // number: a worker only claims the first pending event of an aggregate, and rows another
   // worker holds are skipped. Each worker holds a pooled connection while it delivers a batch.
-  int workers_per_subscriber = 2;
+  int workers_per_subscriber = 4;
   std::chrono::milliseconds poll_interval{1000};  // the fallback when no NOTIFY arrives
   std::chrono::milliseconds deliver_timeout{3000};
   std::chrono::milliseconds max_backoff{30000};
 };
+
+// Connections a relay's workers hold at most at once: the size to give its pool.
+inline int RelayPoolSize(size_t subscribers, const RelayOptions& options = {}) {
+  return std::max(1, static_cast<int>(subscribers) * options.workers_per_subscriber);
+}
 
 // How long to wait before the next attempt after `attempts` failures: doubling from 100 ms,
 // capped. Pure; unit-tested.
