@@ -29,6 +29,7 @@
 // --write-echo-body FILE writes a raw gRPC request body (5-byte frame header + EchoRequest) for
 // h2load and exits.
 #include <google/protobuf/message.h>
+#include <sys/resource.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -252,10 +253,21 @@ struct RunResult {
   double max_sender_lag_ms = 0;
   long max_in_flight = 0;
   uint64_t unfinished = 0;
+  double cpu_us_per_call = 0;  // the generator's own CPU time (user + system) per call sent
   std::vector<std::unique_ptr<Stream>> streams;
 };
 
 using loyalty::common::StatusCodeName;
+
+// CPU time this process has used, user and system, in seconds.
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 uint64_t Errors(const Stream& s) {
   uint64_t n = 0;
@@ -593,6 +605,7 @@ class Runner {
     }
     InFlight in_flight;
     std::atomic<uint64_t> sent{0};
+    const double cpu_before = CpuSeconds();
     const auto start = Steady::now() + std::chrono::milliseconds(50);
     const auto measure_from = start + std::chrono::microseconds(static_cast<int64_t>(warmup * 1e6));
     const auto end = measure_from + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
@@ -661,6 +674,8 @@ class Runner {
     base_ += result.sent + 2;  // even, so place-order-replay keeps alternating fresh and replayed
     base_ += base_ % 2;
     result.max_in_flight = in_flight.max.load();
+    result.cpu_us_per_call =
+        result.sent == 0 ? 0 : (CpuSeconds() - cpu_before) * 1e6 / static_cast<double>(result.sent);
     return result;
   }
 
@@ -752,6 +767,7 @@ void Print(const Options& o, const std::string& mode, const RunResult& r) {
               << " p99=" << Fixed(s.latency.PercentileMs(0.99))
               << " p999=" << Fixed(s.latency.PercentileMs(0.999)) << " max=" << Fixed(s.latency.MaxMs())
               << " max_in_flight=" << r.max_in_flight << " sender_lag_ms=" << Fixed(r.max_sender_lag_ms)
+              << " cpu_us_per_call=" << Fixed(r.cpu_us_per_call, 1)
               << " codes=" << (first ? "none" : codes.str()) << "\n";
   }
   std::cout << std::flush;
