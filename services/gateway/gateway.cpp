@@ -65,6 +65,31 @@ void Gateway::ForgetKey(const std::string& key_id) {
   keys_.erase(key_id);
 }
 
+points::v1::Settings Gateway::PreviewSettings(const common::CallContext& call,
+                                              const std::string& store_id) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = settings_.find(store_id);
+    if (it != settings_.end() && it->second.expires > now) return it->second.settings;
+  }
+  points::v1::GetSettingsRequest request;
+  request.set_store_id(store_id);
+  points::v1::GetSettingsResponse response;
+  CallOrThrow(call, points(), &points::v1::PointsService::Stub::GetSettings, request, &response);
+  if (config_.settings_cache_ms > 0) {
+    std::lock_guard lock(mutex_);
+    settings_[store_id] = {response.settings(),
+                           now + std::chrono::milliseconds(config_.settings_cache_ms)};
+  }
+  return response.settings();
+}
+
+void Gateway::ForgetSettings(const std::string& store_id) {
+  std::lock_guard lock(mutex_);
+  settings_.erase(store_id);
+}
+
 std::vector<KeyRow> Gateway::Grants(const std::string& key_id, const common::Deadline& deadline) {
   const auto now = std::chrono::steady_clock::now();
   {

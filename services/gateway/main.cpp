@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
         }
         config->default_rate_limit = env.Int("LOYALTY_GATEWAY_RATE_LIMIT", 100, 1, 1000000);
         config->key_cache_ms = env.Int("LOYALTY_GATEWAY_KEY_CACHE_MS", 2000, 0, 60000);
+        config->settings_cache_ms = env.Int("LOYALTY_GATEWAY_SETTINGS_CACHE_MS", 1000, 0, 60000);
         config->recommendations_timeout_ms =
             env.Int("LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
         config->place_order_attempts = env.Int("LOYALTY_GATEWAY_PLACE_ORDER_ATTEMPTS", 3, 1, 10);

@@ -158,7 +158,7 @@ grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
     v.ThrowIfInvalid();
     // Both calls at once.
     auto settings = std::async(std::launch::async,
-                               [&] { return Settings(gw_, call, p.store.store_id); });
+                               [&] { return gw_.PreviewSettings(call, p.store.store_id); });
     points::v1::GetBalanceRequest req;
     req.set_store_id(p.store.store_id);
     req.set_customer_id(request->customer_id());
@@ -197,7 +197,8 @@ grpc::ServerUnaryReactor* StorefrontService::QuoteCart(grpc::CallbackServerConte
     const std::string& store_id = p.store.store_id;
 
     // Phase 1, in parallel: the settings and the shopper's balance.
-    auto settings_f = std::async(std::launch::async, [&] { return Settings(gw_, call, store_id); });
+    auto settings_f =
+        std::async(std::launch::async, [&] { return gw_.PreviewSettings(call, store_id); });
     int64_t available = 0;
     if (!cart.customer_id().empty()) {
       points::v1::GetBalanceRequest req;

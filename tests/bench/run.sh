@@ -250,6 +250,9 @@ else
   [ "${P3_RATE%.*}" -gt 0 ] || P3_RATE=50
 fi
 say "P4: placed -> points inbox delay at $P3_RATE orders/s"
+# The search above overloads the platform on purpose; its events must be delivered first, or P4
+# would measure that backlog instead of its own load.
+bash "$WORK/drained.sh"
 T0="$(psql_q "SELECT now()")"
 bench --workload place-order --target "$ORDERS" --customers-target "$CUSTOMERS" --customers 500 \
   --label p4load --rate "$P3_RATE" --seconds "$SECS" --warmup 0 >>"$R"
@@ -411,7 +414,7 @@ SECTION="$WORK/section.md"
   echo
   echo "### Raw results"
   echo
-  echo "| stream | rate /s | OK /s | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | status codes |"
+  echo "| stream | rate /s | OK /s (answered within the run) | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | status codes |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
   row "bare echo (highest rate, p99 <= 20 ms)" bare
   row "bare echo offered h2load's rate (generator ceiling)" bare-sat

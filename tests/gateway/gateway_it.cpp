@@ -507,6 +507,34 @@ TEST_F(GatewayIT, QuoteIsPartialWhenRecommendationsIsDownOrSlow) {
   check("slow");
 }
 
+// Quotes keep the store's settings for a moment (LOYALTY_GATEWAY_SETTINGS_CACHE_MS), but a change
+// made through the gateway shows in the very next quote.
+TEST_F(GatewayIT, QuoteSeesASettingsChangeAtOnce) {
+  const auto s = CreateStore("settings-cache");
+  SetUpProgram(s);  // free shipping from 6,000
+  const auto customer = Register(s, "gus@example.com");
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = TwoLineCart(customer, 0);
+  v1::QuoteCartResponse before;
+  ASSERT_TRUE(storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &before).ok());
+  EXPECT_EQ(before.free_shipping_threshold_minor(), 6000);
+
+  v1::GetSettingsResponse current;
+  ASSERT_TRUE(admin_->GetSettings(Ctx(s.owner).get(), v1::GetSettingsRequest(), &current).ok());
+  v1::UpdateSettingsRequest change;
+  change.set_request_id("settings-2");
+  *change.mutable_settings() = current.settings();
+  change.mutable_settings()->set_free_shipping_threshold_minor(4000);
+  v1::UpdateSettingsResponse changed;
+  ASSERT_TRUE(admin_->UpdateSettings(Ctx(s.owner).get(), change, &changed).ok());
+
+  v1::QuoteCartResponse after;
+  ASSERT_TRUE(storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &after).ok());
+  EXPECT_EQ(after.free_shipping_threshold_minor(), 4000);
+  EXPECT_EQ(after.free_shipping_gap_minor(), 0);
+  EXPECT_EQ(after.totals().shipping_minor(), 0);
+}
+
 // Recommendations take at most 100 cart lines; a larger cart (the gateway takes 500) still gets
 // its suggestions, from the first 100 lines, and points for every line.
 TEST_F(GatewayIT, QuoteOfALargeCartIsWholeAndEarnsOnEveryLine) {
