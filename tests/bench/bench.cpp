@@ -361,14 +361,7 @@ void SeedProducts(const Options& o) {
     r.set_store_id(o.store);
     r.set_request_id("bench-catalogue-" + std::to_string(o.products) + "-" + std::to_string(from));
     for (int i = from; i < std::min(o.products, from + 1000); ++i) {
-      auto* p = r.add_products();
-      p->set_sku(Sku(i));
-      p->set_name("Product " + std::to_string(i));
-      p->set_category(Category(i));
-      p->set_price_minor(PriceMinor(i));
-      p->set_in_stock(true);
-      p->set_gift_wrappable(GiftWrappable(i));
-      p->set_kind(rv1::PRODUCT_KIND_MERCHANDISE);
+      loyalty::bench::DescribeProduct(i, r.add_products());
     }
     rv1::UpsertProductsResponse response;
     const auto status = stub->UpsertProducts(SetupContext(o).get(), r, &response);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "loyalty/recommendations/v1/recommendations_service.pb.h"
+
 namespace loyalty::bench {
 
 inline std::string Sku(int i) {
@@ -19,6 +21,17 @@ inline std::string Sku(int i) {
 inline std::string Category(int i) { return "cat-" + std::to_string(i % 20); }
 inline int64_t PriceMinor(int i) { return 500 + (i * 37) % 5000; }
 inline bool GiftWrappable(int i) { return i % 5 == 0; }
+
+// Product i as the catalogue holds it.
+inline void DescribeProduct(int i, loyalty::recommendations::v1::Product* p) {
+  p->set_sku(Sku(i));
+  p->set_name("Product " + std::to_string(i));
+  p->set_category(Category(i));
+  p->set_price_minor(PriceMinor(i));
+  p->set_in_stock(true);
+  p->set_gift_wrappable(GiftWrappable(i));
+  p->set_kind(loyalty::recommendations::v1::PRODUCT_KIND_MERCHANDISE);
+}
 
 // Popular products first: a simple skew (squared uniform) so that carts and orders share SKUs.
 inline int DrawProduct(int products, std::mt19937_64& rng) {

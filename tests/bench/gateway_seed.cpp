@@ -19,7 +19,6 @@ namespace {
 
 namespace gv1 = loyalty::gateway::v1;
 namespace pv1 = loyalty::points::v1;
-namespace rv1 = loyalty::recommendations::v1;
 
 std::unique_ptr<grpc::ClientContext> As(const std::string& bearer) {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -109,14 +108,7 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
     gv1::UpsertProductsRequest r;
     r.set_request_id(id + "-products-" + std::to_string(from));
     for (int i = from; i < std::min(plan.products, from + 1000); ++i) {
-      auto* p = r.add_products();
-      p->set_sku(Sku(i));
-      p->set_name("Product " + std::to_string(i));
-      p->set_category(Category(i));
-      p->set_price_minor(PriceMinor(i));
-      p->set_in_stock(true);
-      p->set_gift_wrappable(GiftWrappable(i));
-      p->set_kind(rv1::PRODUCT_KIND_MERCHANDISE);
+      DescribeProduct(i, r.add_products());
     }
     gv1::UpsertProductsResponse response;
     Check(admin->UpsertProducts(As(owner).get(), r, &response), "UpsertProducts");

@@ -300,7 +300,9 @@ else
     --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
   P1_MAX="$(field "$R" quote rate)"
   P2_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 2); print (v < 5 ? 5 : v) }')"
-  P8_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 4); print (v < 5 ? 5 : v) }')"
+  # A 100-line quote costs several 3-line ones: at a quarter of P1's rate the pair overloaded
+  # the machine (both p99 ~3 s, a meaningless ratio), so P8 runs at a tenth.
+  P8_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 10); print (v < 5 ? 5 : v) }')"
 fi
 say "P2: QuoteCart and the fan-out echo, each alone at $P2_RATE/s"
 gw --workload quote-cart --label p2-quote --rate "$P2_RATE" --seconds "$SECS" --warmup "$WARM" >>"$R"
@@ -364,6 +366,9 @@ P2_RATIO="$(ratio "$P2_QUOTE" "$P2_FAN")"
 P2_VERDICT="$(verdict "$P2_RATIO" "<=" 3)"
 [ "$(verdict "$P2_QUOTE" "<=" 20)" = "**missed**" ] && P2_VERDICT="**missed**"
 P8_RATIO="$(ratio "$(field "$R" p8-large p99)" "$(field "$R" p8-small p99)")"
+P8_VERDICT="$(verdict "$P8_RATIO" "<=" 3)"
+# Overloaded, both streams queue and the ratio says nothing.
+[ "$(verdict "$(field "$R" p8-small p99)" "<=" 100)" = "**missed**" ] && P8_VERDICT="not valid: the 3-line stream was overloaded (p99 > 100 ms)"
 SAT_OK="$(field "$R" bare-sat ok_per_s)"
 GEN_RATIO="$(ratio "$SAT_OK" "$H2_RPS")"
 PG_SETTINGS="$(psql_q "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
@@ -395,7 +400,8 @@ SECTION="$WORK/section.md"
   echo "the bound with no error and the sender on schedule. Baselines: \`loyalty-bench-echo\`, served by"
   echo "the same \`ServiceHost\` as the services (callback API, worker pool, logging): bare; leaf = one"
   echo "prepared primary-key SELECT (\`Database::Read\`, no transaction block); front = $FANOUT parallel calls to"
-  echo "$FANOUT leaf processes from a worker, like QuoteCart (points PreviewEarn, points GetBalance, recommendations RecommendForCart)."
+  echo "$FANOUT leaf processes from a worker, as many as QuoteCart makes (points GetSettings and GetBalance, then points"
+  echo "PreviewEarn and recommendations RecommendForCart: two parallel pairs; the settings are cached for a second)."
   echo
   echo "### Figures"
   echo
@@ -409,7 +415,7 @@ SECTION="$WORK/section.md"
   echo "| P5 RecommendForCart p99 ÷ prepared PK SELECT p99 | **$P5_CART** | SELECT p99 $P5_SEL ms | <= 20 (recommendations issue) | $(verdict "$P5_CART" "<=" 20) |"
   echo "| P6 replayed PlaceOrder p99 ÷ fresh PlaceOrder p99 | **$P6_RATIO** (p50 ratio $P6_P50) | fresh PlaceOrder, interleaved, same rate | <= 0.5 | $(verdict "$P6_RATIO" "<=" 0.5) |"
   echo "| P7 VmRSS of each service after the load, idle (largest) | **$RSS_MAX MiB** (customers ${RSS[customers]}, orders ${RSS[orders]}, points ${RSS[points]}, recommendations ${RSS[recommendations]}, gateway ${RSS[gateway]}) | bare echo ${RSS[echo]} MiB, front ${RSS[front]}, leaf ${RSS[leaf1]} | <= 40 MB | $(verdict "$RSS_MAX" "<=" 38.1) |"
-  echo "| P8 QuoteCart p99, 100 lines × 100 rules ÷ 3 lines × 5 rules, $P8_RATE/s each | **$P8_RATIO** ($(field "$R" p8-large p99) ms) | 3 lines × 5 rules: p99 $(field "$R" p8-small p99) ms, same moments | <= 3 | $(verdict "$P8_RATIO" "<=" 3) |"
+  echo "| P8 QuoteCart p99, 100 lines × 100 rules ÷ 3 lines × 5 rules, $P8_RATE/s each | **$P8_RATIO** ($(field "$R" p8-large p99) ms) | 3 lines × 5 rules: p99 $(field "$R" p8-small p99) ms, same moments | <= 3 | $P8_VERDICT |"
   echo "| generator overhead: loyalty-bench ÷ h2load on the bare echo | **$GEN_RATIO** (loyalty-bench offered h2load's rate, open loop: $SAT_OK OK/s; at p99 <= 20 ms: $BARE_RATE/s); CPU per call: loyalty-bench $(field "$R" bare-sat cpu_us_per_call) µs | h2load $H2_RPS req/s (4 connections × 10 streams, closed loop; $H2_OK HTTP 200s, gRPC status not checked by h2load); CPU per call: h2load $H2_CPU_US µs | >= 1, or explained | $(verdict "$GEN_RATIO" ">=" 1) (see below) |"
   echo
   echo "### Raw results"
