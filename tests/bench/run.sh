@@ -72,6 +72,7 @@ pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$PG_DATA/server.log" \
   start >/dev/null
 pg_run "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U loyalty loyalty
 URL="postgresql://loyalty@127.0.0.1:$PG_PORT/loyalty"
+PG_PID="$(head -1 "$PG_DATA/postmaster.pid")"
 psql_q() { PGAPPNAME=bench-probe "$PG_BIN/psql" "$URL" -XtAq -v ON_ERROR_STOP=1 -c "$1"; }
 psql_q "ALTER SYSTEM SET log_line_prefix = '%m|%p|%a|'"
 psql_q "SELECT pg_reload_conf()" >/dev/null
@@ -98,8 +99,15 @@ wait_serving() {
 $(tail -20 "$WORK/$name.log")"
   done
 }
-# field FILE LABEL KEY: a value from a RESULT/MAX line.
-field() { grep -E "^(RESULT|MAX) label=$2 " "$1" | head -1 | tr ' ' '\n' | grep "^$3=" | cut -d= -f2 || true; }
+# field FILE LABEL KEY: a value from the RESULT line of LABEL (a search's best run), else its MAX line.
+field() { { grep -E "^RESULT label=$2 " "$1"; grep -E "^MAX label=$2 " "$1"; } | head -1 | tr ' ' '\n' | grep "^$3=" | cut -d= -f2 || true; }
+# cpu_us PID...: CPU time (user + system) the processes have used so far, in microseconds.
+cpu_us() {
+  local ticks=0 pid
+  for pid in "$@"; do ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo $((ticks * 1000000 / $(getconf CLK_TCK)))
+}
+pg_processes() { echo "$PG_PID" $(pgrep -P "$PG_PID"); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "") print "n/a"; else printf "%.2f", a / b }'; }
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { if (v == "n/a" || v == "") print "not measured";
   else if ((op == "<=" && v + 0 <= t + 0) || (op == ">=" && v + 0 >= t + 0)) print "**met**"; else print "**missed**" }'; }
@@ -305,9 +313,30 @@ else
   P8_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 10); print (v < 5 ? 5 : v) }')"
 fi
 say "P2: QuoteCart and the fan-out echo, each alone at $P2_RATE/s"
-gw --workload quote-cart --label p2-quote --rate "$P2_RATE" --seconds "$SECS" --warmup "$WARM" >>"$R"
+# Where the time goes: each process's CPU during each run, per call (the runs send rate x
+# (warm-up + seconds) calls).
+P2_CALLS="$(awk -v r="$P2_RATE" -v s="$SECS" -v w="$WARM" 'BEGIN { printf "%d", r * (s + w) }')"
+per_call() { awk -v a="$1" -v b="$2" -v n="$P2_CALLS" 'BEGIN { printf "%.0f", (b - a) / n }'; }
+# The snapshot is taken once the store is seeded, just before the load (--before-load).
+cat >"$WORK/cpu-snapshot.sh" <<EOF
+cpu() { local t=0 p; for p in "\$@"; do t=\$((t + \$(awk '{ print \$14 + \$15 }' /proc/\$p/stat 2>/dev/null || echo 0))); done; echo \$((t * 1000000 / $(getconf CLK_TCK))); }
+echo "\$(cpu ${PID[gateway]}) \$(cpu ${PID[points]}) \$(cpu ${PID[recommendations]}) \$(cpu $PG_PID \$(pgrep -P $PG_PID))" >"$WORK/cpu0"
+EOF
+gw --workload quote-cart --label p2-quote --rate "$P2_RATE" --seconds "$SECS" --warmup "$WARM" \
+  --before-load "bash $WORK/drained.sh && bash $WORK/cpu-snapshot.sh" >>"$R"
+read -r G0 P0 C0 D0 <"$WORK/cpu0"
+Q_GW="$(per_call "$G0" "$(cpu_us "${PID[gateway]}")")"
+Q_PTS="$(per_call "$P0" "$(cpu_us "${PID[points]}")")"
+Q_RECS="$(per_call "$C0" "$(cpu_us "${PID[recommendations]}")")"
+Q_PG="$(per_call "$D0" "$(cpu_us $(pg_processes))")"
+LEAF_PIDS=()
+for i in $(seq 1 "$FANOUT"); do LEAF_PIDS+=("${PID[leaf$i]}"); done
+F0="$(cpu_us "${PID[front]}")"; L0="$(cpu_us "${LEAF_PIDS[@]}")"; E0="$(cpu_us $(pg_processes))"
 bench --workload echo --target "127.0.0.1:${PORT[front]}" --label p2-fanout --rate "$P2_RATE" \
   --seconds "$SECS" --warmup "$WARM" >>"$R"
+F_FRONT="$(per_call "$F0" "$(cpu_us "${PID[front]}")")"
+F_LEAVES="$(per_call "$L0" "$(cpu_us "${LEAF_PIDS[@]}")")"
+F_PG="$(per_call "$E0" "$(cpu_us $(pg_processes))")"
 say "P8: QuoteCart, 3 lines under 5 rules and 100 lines under 100 rules, at once, $P8_RATE/s each"
 # Both seed first, then wait for the outbox and a moment, so that their loads overlap.
 gw --workload quote-cart --label p8-small --lines 3 --rules 5 --rate "$P8_RATE" --seconds "$SECS" \
@@ -460,6 +489,11 @@ SECTION="$WORK/section.md"
   echo "transaction). P6 interleaves fresh orders and replays of already-placed ones (same id, same body)"
   echo "in one open loop, so both see the same moments. P7 reads /proc/PID/status of the very processes"
   echo "that took the load, after a few idle seconds."
+  echo
+  echo "Where QuoteCart's time goes (CPU per call at the P2 rate, user + system, from /proc; the gateway"
+  echo "seeding's CPU excluded): gateway $Q_GW µs, points $Q_PTS µs, recommendations $Q_RECS µs, Postgres"
+  echo "$Q_PG µs, total $((Q_GW + Q_PTS + Q_RECS + Q_PG)) µs. The fan-out echo at the same rate: front $F_FRONT µs, $FANOUT leaves"
+  echo "$F_LEAVES µs, Postgres $F_PG µs, total $((F_FRONT + F_LEAVES + F_PG)) µs."
   echo
   echo "The gateway workloads (P1, P2, P8, GetLoyaltyStatus, the gateway's PlaceOrder) each seed a store of"
   echo "their own through the public API first (CreateStore, a storefront key, settings with free shipping"
