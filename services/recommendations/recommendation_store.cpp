@@ -489,8 +489,17 @@ std::vector<CandidateRow> RecommendationStore::Candidates(
     const std::vector<std::string>& anchors, const std::vector<std::string>& exclude) const {
   std::vector<CandidateRow> out;
   if (anchors.empty()) return out;
+  // Up to 10 anchors each bring their `candidates_` best partners, exactly. A larger cart shares
+  // a budget of 10 anchors' worth (at least 5 each), so a 100-line cart costs about what a
+  // 10-line one does (it was 7x a 3-line cart's suggestions): its merged list is then built
+  // from each item's strongest partners only, which can miss a product that is every item's
+  // sixth best.
+  const int anchor_count = static_cast<int>(anchors.size());
+  const int per_anchor = anchor_count <= kExactCartAnchors
+                             ? candidates_
+                             : std::max(5, candidates_ * kExactCartAnchors / anchor_count);
   const auto rows = tx.exec_prepared("rec_cart_candidates", store_id, common::PgTextArray(anchors),
-                                     common::PgTextArray(exclude), candidates_);
+                                     common::PgTextArray(exclude), per_anchor);
   out.reserve(rows.size());
   for (const auto& r : rows) {
     CandidateRow c;

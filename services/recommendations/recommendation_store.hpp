@@ -135,6 +135,8 @@ class RecommendationStore {
 
  private:
   int candidates_;
+  // Carts with up to this many learnt items get exact cross-sell (see Candidates).
+  static constexpr int kExactCartAnchors = 10;
 };
 
 }  // namespace loyalty::recommendations

@@ -685,6 +685,41 @@ TEST_F(RecommendationsIT, AHugeOrderFormsPairsOnlyAmongItsFirstTwentySkus) {
   EXPECT_TRUE(DbPairs().empty());
 }
 
+// A cart of more than 10 learnt items shares 10 items' worth of candidates: with 40 items, each
+// brings its 12 strongest partners. Every item's partners tie after the first (bought together
+// once), ties going to the product catalogued first; the two catalogued last have the smallest
+// SKUs, so they would fill the list if they were candidates, and must not appear.
+TEST_F(RecommendationsIT, ALargeCartSharesABudgetOfCandidates) {
+  std::vector<v1::Product> catalogue = {MakeProduct("p", "c", 900)};
+  std::vector<std::string> cart;
+  for (int k = 0; k < 40; ++k) cart.push_back("i" + std::to_string(100 + k));
+  for (const auto& item : cart) catalogue.push_back(MakeProduct(item, "c", 1000));
+  auto filler = [](int j, const std::string& item) { return "f" + std::to_string(99 - j) + item; };
+  Upsert(catalogue);
+  for (int j = 0; j < 13; ++j) {  // one batch each: catalogue order = tie order, j = 12 last
+    std::vector<v1::Product> fillers;
+    for (const auto& item : cart) fillers.push_back(MakeProduct(filler(j, item), "c", 800));
+    Upsert(fillers);
+  }
+  for (const auto& item : cart) {
+    Place("twice-" + item, {{item, 1}, {"p", 1}});
+    std::vector<std::pair<std::string, int>> lines = {{item, 1}, {"p", 1}};
+    for (int j = 0; j < 13; ++j) lines.emplace_back(filler(j, item), 1);
+    Place("once-" + item, lines);
+  }
+
+  const auto answer = ForCart(cart, 0, 50);
+  ASSERT_EQ(answer.cross_sell_size(), 50);
+  EXPECT_EQ(answer.cross_sell(0).sku(), "p") << "every item's strongest partner comes first";
+  for (const auto& suggestion : answer.cross_sell()) {
+    EXPECT_NE(suggestion.sku().substr(0, 3), "f87") << "beyond an item's 12 candidates";
+    EXPECT_NE(suggestion.sku().substr(0, 3), "f88") << "beyond an item's 12 candidates";
+  }
+  // Without the budget the smallest SKUs among the tied would be f87... and f88...: what is
+  // shown instead is the next ones, f89... (each item's 11th partner).
+  EXPECT_EQ(answer.cross_sell(1).sku().substr(0, 3), "f89");
+}
+
 TEST_F(RecommendationsIT, NeverSuggestsWhatIsInTheCartOutOfStockOrHidden) {
   auto gone = MakeProduct("gone", "c", 500, false);
   auto secret = MakeProduct("secret", "c", 500);
