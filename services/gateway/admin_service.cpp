@@ -209,12 +209,7 @@ grpc::ServerUnaryReactor* AdminService::GetSettings(grpc::CallbackServerContext*
                                                     v1::GetSettingsResponse* response) {
   return Run(context, "GetSettings", request, Role::kViewer,
              [=, this](const CallContext& call, const Principal& p) {
-               points::v1::GetSettingsRequest req;
-               req.set_store_id(p.store.store_id);
-               points::v1::GetSettingsResponse resp;
-               CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::GetSettings, req,
-                           &resp);
-               *response->mutable_settings() = resp.settings();
+               *response->mutable_settings() = gw_.Settings(call, p.store.store_id);
              });
 }
 

@@ -47,6 +47,8 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
     : host_(host),
       config_(std::move(config)),
       store_(host.db()),
+      keys_(std::chrono::milliseconds(config_.key_cache_ms)),
+      settings_(std::chrono::milliseconds(config_.settings_cache_ms)),
       customers_(customers::v1::CustomersService::NewStub(
           common::InternalChannel(config_.customers_addr))),
       orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr))),
@@ -60,50 +62,35 @@ bool Gateway::IsOperator(const grpc::ServerContextBase& context) const {
          common::SecretsEqual(header, "Bearer " + config_.operator_token);
 }
 
-void Gateway::ForgetKey(const std::string& key_id) {
-  std::lock_guard lock(mutex_);
-  keys_.erase(key_id);
+void Gateway::ForgetKey(const std::string& key_id) { keys_.Erase(key_id); }
+
+points::v1::Settings Gateway::Settings(const common::CallContext& call,
+                                       const std::string& store_id) {
+  points::v1::GetSettingsRequest request;
+  request.set_store_id(store_id);
+  points::v1::GetSettingsResponse response;
+  CallOrThrow(call, points(), &points::v1::PointsService::Stub::GetSettings, request, &response);
+  return response.settings();
 }
 
 points::v1::Settings Gateway::PreviewSettings(const common::CallContext& call,
                                               const std::string& store_id) {
   const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mutex_);
-    auto it = settings_.find(store_id);
-    if (it != settings_.end() && it->second.expires > now) return it->second.settings;
-  }
-  points::v1::GetSettingsRequest request;
-  request.set_store_id(store_id);
-  points::v1::GetSettingsResponse response;
-  CallOrThrow(call, points(), &points::v1::PointsService::Stub::GetSettings, request, &response);
-  if (config_.settings_cache_ms > 0) {
-    std::lock_guard lock(mutex_);
-    settings_[store_id] = {response.settings(),
-                           now + std::chrono::milliseconds(config_.settings_cache_ms)};
-  }
-  return response.settings();
+  if (auto cached = settings_.Find(store_id, now)) return *cached;
+  auto settings = Settings(call, store_id);
+  settings_.Put(store_id, settings, now);
+  return settings;
 }
 
-void Gateway::ForgetSettings(const std::string& store_id) {
-  std::lock_guard lock(mutex_);
-  settings_.erase(store_id);
-}
+void Gateway::ForgetSettings(const std::string& store_id) { settings_.Erase(store_id); }
 
 std::vector<KeyRow> Gateway::Grants(const std::string& key_id, const common::Deadline& deadline) {
   const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mutex_);
-    auto it = keys_.find(key_id);
-    if (it != keys_.end() && it->second.expires > now) return it->second.grants;
-  }
+  if (auto cached = keys_.Find(key_id, now)) return *cached;
   auto grants = db().Read(deadline, [&](pqxx::transaction_base& tx) {
     return store_.KeyGrants(tx, key_id);
   });
-  if (!grants.empty()) {
-    std::lock_guard lock(mutex_);
-    keys_[key_id] = {grants, now + std::chrono::milliseconds(config_.key_cache_ms)};
-  }
+  if (!grants.empty()) keys_.Put(key_id, grants, now);
   return grants;
 }
 

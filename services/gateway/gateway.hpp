@@ -71,9 +71,11 @@ class Gateway {
   bool IsOperator(const grpc::ServerContextBase& context) const;
   void ForgetKey(const std::string& key_id);
 
-  // The store's points settings for previews (quotes, loyalty status), kept settings_cache_ms:
-  // every quote fetched them, one downstream call and query in four. Checkouts read them fresh;
-  // ForgetSettings drops the copy when this gateway changes them.
+  // The store's points settings, read now (checkouts).
+  points::v1::Settings Settings(const common::CallContext& call, const std::string& store_id);
+  // The same for previews (quotes, loyalty status), kept settings_cache_ms: every quote fetched
+  // them, one downstream call and query in four. ForgetSettings drops the copy when this
+  // gateway changes them.
   points::v1::Settings PreviewSettings(const common::CallContext& call, const std::string& store_id);
   void ForgetSettings(const std::string& store_id);
 
@@ -95,18 +97,10 @@ class Gateway {
   GatewayConfig config_;
   GatewayStore store_;
   RateLimiter limiter_;
+  ExpiringCache<std::vector<KeyRow>> keys_;
+  ExpiringCache<points::v1::Settings> settings_;
   std::mutex mutex_;
-  struct CachedKey {
-    std::vector<KeyRow> grants;
-    std::chrono::steady_clock::time_point expires;
-  };
-  std::map<std::string, CachedKey> keys_;
   std::map<std::string, StoreRow> stores_;  // immutable records
-  struct CachedSettings {
-    points::v1::Settings settings;
-    std::chrono::steady_clock::time_point expires;
-  };
-  std::map<std::string, CachedSettings> settings_;
   std::unique_ptr<customers::v1::CustomersService::Stub> customers_;
   std::unique_ptr<orders::v1::OrdersService::Stub> orders_;
   std::unique_ptr<points::v1::PointsService::Stub> points_;

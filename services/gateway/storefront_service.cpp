@@ -81,14 +81,6 @@ QuoteInput ToQuoteInput(const v1::Cart& cart, const points::v1::Settings& s, int
   return in;
 }
 
-points::v1::Settings Settings(Gateway& gw, const CallContext& call, const std::string& store_id) {
-  points::v1::GetSettingsRequest req;
-  req.set_store_id(store_id);
-  points::v1::GetSettingsResponse resp;
-  CallOrThrow(call, gw.points(), &points::v1::PointsService::Stub::GetSettings, req, &resp);
-  return resp.settings();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* StorefrontService::RegisterCustomer(
@@ -336,7 +328,7 @@ void StorefrontService::PlaceOrderBody(const CallContext& call, const Principal&
   }
 
   // 2. Hold the points paid with. The points service answers a retry with the same hold.
-  const auto settings = Settings(gw_, call, store_id);
+  const auto settings = gw_.Settings(call, store_id);
   const auto q = Quote(ToQuoteInput(cart, settings, cart.points_to_redeem()));
   points::v1::Hold hold;
   if (cart.points_to_redeem() > 0) {

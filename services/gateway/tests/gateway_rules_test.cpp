@@ -44,6 +44,23 @@ TEST(RateLimiter, AllowsTheRateThenRefillsOverTime) {
   EXPECT_TRUE(limiter.Allow("other", 5, t0));
 }
 
+TEST(ExpiringCache, KeepsAValueForItsTtlFromBeforeTheRead) {
+  ExpiringCache<int> cache(std::chrono::milliseconds(1000));
+  const auto t0 = ExpiringCache<int>::Clock::now();
+  EXPECT_FALSE(cache.Find("k", t0));
+  cache.Put("k", 7, t0);
+  EXPECT_EQ(cache.Find("k", t0 + std::chrono::milliseconds(999)), 7);
+  EXPECT_FALSE(cache.Find("k", t0 + std::chrono::milliseconds(1000))) << "never older than ttl";
+  cache.Put("k", 8, t0 + std::chrono::milliseconds(1000));
+  EXPECT_EQ(cache.Find("k", t0 + std::chrono::milliseconds(1500)), 8);
+  cache.Erase("k");
+  EXPECT_FALSE(cache.Find("k", t0 + std::chrono::milliseconds(1500)));
+
+  ExpiringCache<int> off(std::chrono::milliseconds(0));
+  off.Put("k", 1, t0);
+  EXPECT_FALSE(off.Find("k", t0)) << "a ttl of 0 keeps nothing";
+}
+
 TEST(Allocate, SumsExactlyAndFollowsWeights) {
   const auto parts = Allocate(100, {1000, 2000, 1});
   EXPECT_EQ(parts[0] + parts[1] + parts[2], 100);
