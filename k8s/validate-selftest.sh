@@ -115,6 +115,11 @@ sed -i '/^points -> orders$/d' "$t/docs/operations.md"
 expect_fail "call graph edge removed from the docs" '\[callgraph\].*points -> orders is open'
 
 fresh
+mutate base/kustomization.yaml - \
+  'o.configMapGenerator.find((g) => g.name === "loyalty-gateway").literals = o.configMapGenerator.find((g) => g.name === "loyalty-gateway").literals.filter((l) => !l.startsWith("LOYALTY_CHECKOUT_ADDR="))'
+expect_fail "caller without the callee's address" '\[callgraph\].*gateway calls checkout: LOYALTY_CHECKOUT_ADDR'
+
+fresh
 mutate overlays/prod/replicas.yaml Deployment/loyalty-orders 'o.spec.replicas = 1'
 expect_fail "prod with one replica" '\[replicas\].*prod-0/Deployment/loyalty-orders'
 

@@ -102,8 +102,9 @@ ApiError InvalidField(const std::string& field, const std::string& description) 
                   {{field, description}});
 }
 
-bool Validator::Check(bool ok, const std::string& field, const std::string& description) {
-  if (!ok) violations_.push_back({field, description});
+bool Validator::Check(bool ok, const std::string& field, const std::string& description,
+                      const std::string& reason) {
+  if (!ok) violations_.push_back({field, description, reason});
   return ok;
 }
 
@@ -121,7 +122,9 @@ void Validator::ThrowIfInvalid() const {
     if (!message.empty()) message += "; ";
     message += v.field + ": " + v.description;
   }
-  throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", message, violations_);
+  const std::string& first = violations_.front().reason;
+  throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, first.empty() ? "INVALID_ARGUMENT" : first,
+                 message, violations_);
 }
 
 grpc::Status StatusFromException(std::exception_ptr error) { return Classify(error).ToStatus(); }
@@ -143,15 +146,29 @@ std::string ErrorReason(const grpc::Status& status) {
   return {};
 }
 
-std::vector<std::string> ErrorFields(const grpc::Status& status) {
-  std::vector<std::string> fields;
+std::vector<FieldViolation> ErrorViolations(const grpc::Status& status) {
+  std::vector<FieldViolation> violations;
   const auto details = Details(status);
   for (const auto& any : details.details()) {
     google::rpc::BadRequest bad_request;
     if (!any.UnpackTo(&bad_request)) continue;
-    for (const auto& v : bad_request.field_violations()) fields.push_back(v.field());
+    for (const auto& v : bad_request.field_violations()) {
+      violations.emplace_back(v.field(), v.description());
+    }
   }
+  return violations;
+}
+
+std::vector<std::string> ErrorFields(const grpc::Status& status) {
+  std::vector<std::string> fields;
+  for (auto& v : ErrorViolations(status)) fields.push_back(std::move(v.field));
   return fields;
+}
+
+void ThrowDownstream(const grpc::Status& status) {
+  std::string reason = ErrorReason(status);
+  if (reason.empty()) reason = "DOWNSTREAM_" + std::to_string(static_cast<int>(status.error_code()));
+  throw ApiError(status.error_code(), reason, status.error_message(), ErrorViolations(status));
 }
 
 }  // namespace loyalty::common

@@ -33,4 +33,9 @@ int64_t CumulativeShare(int64_t total, int64_t part, int64_t whole) {
   return static_cast<int64_t>(static_cast<Wide>(total) * part / whole);
 }
 
+int64_t PointsValue(int64_t points, int64_t redeem_points, int64_t redeem_value_minor) {
+  if (points <= 0 || redeem_points <= 0 || redeem_value_minor <= 0) return 0;
+  return CumulativeShare(redeem_value_minor, points, redeem_points);
+}
+
 }  // namespace loyalty::common

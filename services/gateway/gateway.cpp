@@ -27,14 +27,6 @@ std::string AuthorizationHeader(const grpc::ServerContextBase& context) {
 
 }  // namespace
 
-void ThrowDownstream(const grpc::Status& status) {
-  std::vector<common::FieldViolation> fields;
-  for (const auto& f : common::ErrorFields(status)) fields.push_back({f, "is invalid"});
-  std::string reason = common::ErrorReason(status);
-  if (reason.empty()) reason = "DOWNSTREAM_" + std::to_string(static_cast<int>(status.error_code()));
-  throw ApiError(status.error_code(), reason, status.error_message(), std::move(fields));
-}
-
 std::string ToJson(const google::protobuf::Message& message) {
   std::string out;
   google::protobuf::util::JsonPrintOptions options;
@@ -54,7 +46,9 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
       orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr))),
       points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr))),
       recs_(recommendations::v1::RecommendationsService::NewStub(
-          common::InternalChannel(config_.recommendations_addr))) {}
+          common::InternalChannel(config_.recommendations_addr))),
+      checkout_(checkout::v1::CheckoutService::NewStub(
+          common::InternalChannel(config_.checkout_addr))) {}
 
 bool Gateway::IsOperator(const grpc::ServerContextBase& context) const {
   const std::string header = AuthorizationHeader(context);

@@ -1,4 +1,4 @@
-// What both public services share: configuration, the stubs of the four internal services,
+// What both public services share: configuration, the stubs of the five internal services,
 // authentication of API keys (with a short cache so revocation takes effect within seconds),
 // the per-key rate limit, the store records and the audit log.
 #pragma once
@@ -13,6 +13,7 @@
 
 #include "gateway_rules.hpp"
 #include "gateway_store.hpp"
+#include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
 #include "loyalty/common/server.hpp"
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
@@ -28,12 +29,11 @@ struct GatewayConfig {
   std::string orders_addr = "127.0.0.1:50053";     // LOYALTY_ORDERS_ADDR
   std::string points_addr = "127.0.0.1:50054";     // LOYALTY_POINTS_ADDR
   std::string recommendations_addr = "127.0.0.1:50055";  // LOYALTY_RECOMMENDATIONS_ADDR
+  std::string checkout_addr = "127.0.0.1:50056";         // LOYALTY_CHECKOUT_ADDR
   std::string operator_token = kDefaultOperatorToken;    // LOYALTY_OPERATOR_TOKEN
   int default_rate_limit = 100;       // LOYALTY_GATEWAY_RATE_LIMIT: calls/s per key by default
   int key_cache_ms = 2000;            // LOYALTY_GATEWAY_KEY_CACHE_MS: revocation delay at most
-  int settings_cache_ms = 1000;       // LOYALTY_GATEWAY_SETTINGS_CACHE_MS: quotes' settings age
-  int recommendations_timeout_ms = 300;  // LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS (QuoteCart)
-  int place_order_attempts = 3;       // LOYALTY_GATEWAY_PLACE_ORDER_ATTEMPTS
+  int settings_cache_ms = 1000;  // LOYALTY_GATEWAY_SETTINGS_CACHE_MS: loyalty status's settings
 };
 
 enum class Surface { kStorefront, kAdmin };
@@ -48,8 +48,7 @@ struct Principal {
   StoreRow store;                      // the store of this call
 };
 
-// Turns a downstream failure into an ApiError with the same code, reason and fields.
-[[noreturn]] void ThrowDownstream(const grpc::Status& status);
+using common::ThrowDownstream;
 // Protobuf message as compact JSON.
 std::string ToJson(const google::protobuf::Message& message);
 
@@ -71,11 +70,10 @@ class Gateway {
   bool IsOperator(const grpc::ServerContextBase& context) const;
   void ForgetKey(const std::string& key_id);
 
-  // The store's points settings, read now (checkouts).
+  // The store's points settings, read now (admin).
   points::v1::Settings Settings(const common::CallContext& call, const std::string& store_id);
-  // The same for previews (quotes, loyalty status), kept settings_cache_ms: every quote fetched
-  // them, one downstream call and query in four. ForgetSettings drops the copy when this
-  // gateway changes them.
+  // The same for loyalty status, kept settings_cache_ms. ForgetSettings drops the copy when
+  // this gateway changes them.
   points::v1::Settings PreviewSettings(const common::CallContext& call, const std::string& store_id);
   void ForgetSettings(const std::string& store_id);
 
@@ -88,6 +86,7 @@ class Gateway {
   orders::v1::OrdersService::Stub& orders() { return *orders_; }
   points::v1::PointsService::Stub& points() { return *points_; }
   recommendations::v1::RecommendationsService::Stub& recommendations() { return *recs_; }
+  checkout::v1::CheckoutService::Stub& checkout() { return *checkout_; }
 
  private:
   std::vector<KeyRow> Grants(const std::string& key_id, const common::Deadline& deadline);
@@ -105,6 +104,7 @@ class Gateway {
   std::unique_ptr<orders::v1::OrdersService::Stub> orders_;
   std::unique_ptr<points::v1::PointsService::Stub> points_;
   std::unique_ptr<recommendations::v1::RecommendationsService::Stub> recs_;
+  std::unique_ptr<checkout::v1::CheckoutService::Stub> checkout_;
 };
 
 // Calls a unary downstream method with the caller's deadline, throwing on failure.

@@ -70,29 +70,6 @@ GatewayStore::GatewayStore(common::Database& db) {
              "UPDATE gateway.api_keys SET revoked_at = coalesce(revoked_at, now()) "
              "WHERE key_id = $2 AND EXISTS (SELECT 1 FROM gateway.api_keys g "
              "WHERE g.store_id = $1 AND g.key_id = $2)");
-  db.Prepare("gw_find_checkout",
-             "SELECT request_hash, state, hold_id, coalesce(response, ''), error_code, "
-             "error_reason, error_message FROM gateway.checkouts "
-             "WHERE store_id = $1 AND order_id = $2");
-  db.Prepare("gw_find_checkout_lock",
-             "SELECT request_hash, state, hold_id, coalesce(response, ''), error_code, "
-             "error_reason, error_message FROM gateway.checkouts "
-             "WHERE store_id = $1 AND order_id = $2 FOR UPDATE");
-  db.Prepare("gw_insert_checkout",
-             "INSERT INTO gateway.checkouts (store_id, order_id, request_hash, state) "
-             "VALUES ($1, $2, $3, 'started') ON CONFLICT DO NOTHING");
-  db.Prepare("gw_checkout_hold",
-             "UPDATE gateway.checkouts SET hold_id = $3, updated_at = now() "
-             "WHERE store_id = $1 AND order_id = $2");
-  db.Prepare("gw_checkout_placed",
-             "UPDATE gateway.checkouts SET state = 'placed', response = $3, updated_at = now() "
-             "WHERE store_id = $1 AND order_id = $2");
-  db.Prepare("gw_checkout_refused",
-             "UPDATE gateway.checkouts SET state = 'refused', error_code = $3, error_reason = $4, "
-             "error_message = $5, updated_at = now() WHERE store_id = $1 AND order_id = $2");
-  db.Prepare("gw_delete_unheld_checkout",
-             "DELETE FROM gateway.checkouts WHERE store_id = $1 AND order_id = $2 "
-             "AND state = 'started' AND hold_id = ''");
   db.Prepare("gw_insert_audit",
              "INSERT INTO gateway.audit_log (store_id, actor_key_id, method, request_json, "
              "before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6)");
@@ -153,54 +130,6 @@ std::vector<KeyRow> GatewayStore::StoreKeys(pqxx::transaction_base& tx,
 bool GatewayStore::RevokeKey(pqxx::transaction_base& tx, const std::string& store_id,
                              const std::string& key_id) const {
   return tx.exec_prepared("gw_revoke_key", store_id, key_id).affected_rows() > 0;
-}
-
-std::optional<CheckoutRow> GatewayStore::FindCheckout(pqxx::transaction_base& tx,
-                                                      const std::string& store_id,
-                                                      const std::string& order_id,
-                                                      bool for_update) const {
-  auto r = tx.exec_prepared(for_update ? "gw_find_checkout_lock" : "gw_find_checkout", store_id,
-                            order_id);
-  if (r.empty()) return std::nullopt;
-  CheckoutRow c;
-  c.request_hash = r[0][0].as<std::string>();
-  c.state = r[0][1].as<std::string>();
-  c.hold_id = r[0][2].as<std::string>();
-  c.response = common::HexDecode(r[0][3].as<std::string>()).value_or("");
-  c.error_code = r[0][4].as<int>();
-  c.error_reason = r[0][5].as<std::string>();
-  c.error_message = r[0][6].as<std::string>();
-  return c;
-}
-
-bool GatewayStore::InsertCheckout(pqxx::transaction_base& tx, const std::string& store_id,
-                                  const std::string& order_id,
-                                  const std::string& request_hash) const {
-  return tx.exec_prepared("gw_insert_checkout", store_id, order_id, request_hash)
-             .affected_rows() == 1;
-}
-
-void GatewayStore::SetCheckoutHold(pqxx::transaction_base& tx, const std::string& store_id,
-                                   const std::string& order_id, const std::string& hold_id) const {
-  tx.exec_prepared("gw_checkout_hold", store_id, order_id, hold_id);
-}
-
-void GatewayStore::SetCheckoutPlaced(pqxx::transaction_base& tx, const std::string& store_id,
-                                     const std::string& order_id,
-                                     const std::string& response) const {
-  tx.exec_prepared("gw_checkout_placed", store_id, order_id, common::HexEncode(response));
-}
-
-void GatewayStore::SetCheckoutRefused(pqxx::transaction_base& tx, const std::string& store_id,
-                                      const std::string& order_id, int code,
-                                      const std::string& reason,
-                                      const std::string& message) const {
-  tx.exec_prepared("gw_checkout_refused", store_id, order_id, code, reason, message);
-}
-
-void GatewayStore::DeleteUnheldCheckout(pqxx::transaction_base& tx, const std::string& store_id,
-                                        const std::string& order_id) const {
-  tx.exec_prepared("gw_delete_unheld_checkout", store_id, order_id);
 }
 
 void GatewayStore::InsertAudit(pqxx::transaction_base& tx, const std::string& store_id,

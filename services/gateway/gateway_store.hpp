@@ -31,16 +31,6 @@ struct KeyRow {
   int64_t revoked_micros = 0;
 };
 
-struct CheckoutRow {
-  std::string request_hash;
-  std::string state;  // started | placed | refused
-  std::string hold_id;
-  std::string response;  // serialized PlaceOrderResponse
-  int error_code = 0;
-  std::string error_reason;
-  std::string error_message;
-};
-
 struct AuditRow {
   int64_t audit_id = 0;
   int64_t created_micros = 0;
@@ -71,23 +61,6 @@ class GatewayStore {
   // Revokes every grant of a key granted to `store_id`; false when it is not one of its keys.
   bool RevokeKey(pqxx::transaction_base& tx, const std::string& store_id,
                  const std::string& key_id) const;
-
-  std::optional<CheckoutRow> FindCheckout(pqxx::transaction_base& tx, const std::string& store_id,
-                                          const std::string& order_id, bool for_update) const;
-  // False when the row already exists.
-  bool InsertCheckout(pqxx::transaction_base& tx, const std::string& store_id,
-                      const std::string& order_id, const std::string& request_hash) const;
-  void SetCheckoutHold(pqxx::transaction_base& tx, const std::string& store_id,
-                       const std::string& order_id, const std::string& hold_id) const;
-  void SetCheckoutPlaced(pqxx::transaction_base& tx, const std::string& store_id,
-                         const std::string& order_id, const std::string& response) const;
-  void SetCheckoutRefused(pqxx::transaction_base& tx, const std::string& store_id,
-                          const std::string& order_id, int code, const std::string& reason,
-                          const std::string& message) const;
-
-  // Forgets a checkout that holds nothing yet (its reservation was refused).
-  void DeleteUnheldCheckout(pqxx::transaction_base& tx, const std::string& store_id,
-                            const std::string& order_id) const;
 
   void InsertAudit(pqxx::transaction_base& tx, const std::string& store_id,
                    const AuditRow& row) const;

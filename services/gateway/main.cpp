@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
         config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
         config->recommendations_addr =
             env.Address("LOYALTY_RECOMMENDATIONS_ADDR", config->recommendations_addr);
+        config->checkout_addr = env.Address("LOYALTY_CHECKOUT_ADDR", config->checkout_addr);
         // Required in production; the dev default keeps `./dev up` working.
         config->operator_token =
             env.String("LOYALTY_OPERATOR_TOKEN", gateway::kDefaultOperatorToken);
@@ -47,9 +48,6 @@ int main(int argc, char** argv) {
         config->default_rate_limit = env.Int("LOYALTY_GATEWAY_RATE_LIMIT", 100, 1, 1000000);
         config->key_cache_ms = env.Int("LOYALTY_GATEWAY_KEY_CACHE_MS", 2000, 0, 60000);
         config->settings_cache_ms = env.Int("LOYALTY_GATEWAY_SETTINGS_CACHE_MS", 1000, 0, 60000);
-        config->recommendations_timeout_ms =
-            env.Int("LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
-        config->place_order_attempts = env.Int("LOYALTY_GATEWAY_PLACE_ORDER_ATTEMPTS", 3, 1, 10);
         const std::string cert = env.String("LOYALTY_TLS_CERT_FILE", "");
         const std::string key = env.String("LOYALTY_TLS_KEY_FILE", "");
         if (cert.empty() != key.empty()) {

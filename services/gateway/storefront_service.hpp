@@ -49,8 +49,6 @@ class StorefrontService final : public v1::StorefrontService::CallbackService {
                  const std::string& store_id) {
     return gw_.Authenticate(*context, call.deadline, store_id, Surface::kStorefront, Role::kNone);
   }
-  void PlaceOrderBody(const common::CallContext& call, const Principal& p,
-                      const v1::PlaceOrderRequest& request, v1::PlaceOrderResponse* response);
 
   Gateway& gw_;
   common::ServiceHost& host_;

@@ -108,7 +108,7 @@ bool OrderStore::Insert(pqxx::transaction_base& tx, const NewOrder& o) const {
   const auto& p = *o.priced;
   const auto inserted = tx.exec_prepared(
       "orders_insert", r.store_id(), r.order_id(), o.status, r.customer_id(), r.currency_code(),
-      p.subtotal, p.discount, p.points_amount, p.points_paid, p.shipping, p.total, p.revenue,
+      p.subtotal, p.discount, p.points_amount, p.points_paid, p.shipping, p.total, p.merchandise,
       o.imported, o.earns_points, o.content_hash, o.placed_at_micros);
   if (inserted.affected_rows() == 0) return false;
 

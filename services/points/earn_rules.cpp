@@ -60,11 +60,6 @@ int64_t LinePoints(const v1::EarnRules& rules, const v1::Settings& settings, con
   return static_cast<int64_t>(static_cast<Wide>(line.net_minor) * multiplier * rate / denominator);
 }
 
-int64_t PointsValue(const v1::Settings& settings, int64_t points) {
-  if (settings.redeem_points() <= 0) return 0;
-  return common::CumulativeShare(settings.redeem_value_minor(), points, settings.redeem_points());
-}
-
 void CheckSettings(common::Validator& v, const v1::Settings& s, const std::string& p) {
   static const std::regex kCurrency("^[A-Z]{3}$");
   v.Check(std::regex_match(s.currency_code(), kCurrency), p + "currency_code",

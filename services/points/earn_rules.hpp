@@ -24,9 +24,6 @@ struct EarnLine {
 int64_t LinePoints(const v1::EarnRules& rules, const v1::Settings& settings, const EarnLine& line,
                    int64_t order_net_minor, int64_t placed_at_micros, int32_t tier_bps = kOneX);
 
-// What `points` are worth in minor units under `settings`, rounded down.
-int64_t PointsValue(const v1::Settings& settings, int64_t points);
-
 // Field checks, naming each bad field under `prefix`.
 void CheckSettings(common::Validator& v, const v1::Settings& settings, const std::string& prefix);
 void CheckRules(common::Validator& v, const v1::EarnRules& rules, const std::string& prefix);

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "earn_rules.hpp"
+#include "loyalty/common/money.hpp"
 #include "loyalty/common/time.hpp"
 
 namespace loyalty::points {
@@ -194,7 +195,10 @@ grpc::ServerUnaryReactor* PointsService::GetBalance(grpc::CallbackServerContext*
       b->set_available(balance.available);
       b->set_held(balance.held);
       b->set_debt(-balance.debt);
-      b->set_available_value_minor(settings ? PointsValue(*settings, balance.available) : 0);
+      b->set_available_value_minor(
+          settings ? common::PointsValue(balance.available, settings->redeem_points(),
+                                         settings->redeem_value_minor())
+                   : 0);
       for (const auto& lot : store_.SpendableLots(tx, request->store_id(), request->customer_id(),
                                                   false, 5)) {
         auto* out = response->add_expiring_soonest();
@@ -286,7 +290,10 @@ grpc::ServerUnaryReactor* PointsService::LiabilityReport(grpc::CallbackServerCon
       const int64_t outstanding = store_.Outstanding(tx, request->store_id());
       response->set_outstanding(outstanding);
       const auto settings = store_.Settings(tx, request->store_id());
-      response->set_outstanding_value_minor(settings ? PointsValue(*settings, outstanding) : 0);
+      response->set_outstanding_value_minor(
+          settings ? common::PointsValue(outstanding, settings->redeem_points(),
+                                         settings->redeem_value_minor())
+                   : 0);
       response->set_breakage_bps(response->issued() > 0
                                      ? response->expired() * 10000 / response->issued()
                                      : 0);

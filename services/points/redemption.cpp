@@ -4,6 +4,7 @@
 #include <random>
 
 #include "earn_rules.hpp"
+#include "loyalty/common/money.hpp"
 #include "loyalty/common/time.hpp"
 #include "points_service.hpp"
 
@@ -117,7 +118,8 @@ grpc::ServerUnaryReactor* PointsService::ReserveRedemption(
                    request->customer_id(),
                    request->order_id(),
                    request->points(),
-                   PointsValue(settings, request->points()),
+                   common::PointsValue(request->points(), settings.redeem_points(),
+                                       settings.redeem_value_minor()),
                    "active",
                    NowMicros() + int64_t{settings.hold_ttl_seconds()} * 1000000};
       store_.InsertHold(tx, request->store_id(), hold);
@@ -256,7 +258,8 @@ grpc::ServerUnaryReactor* PointsService::AdjustPoints(grpc::CallbackServerContex
       b->set_available(ledger.balance().available);
       b->set_held(ledger.balance().held);
       b->set_debt(-ledger.balance().debt);
-      b->set_available_value_minor(PointsValue(settings, ledger.balance().available));
+      b->set_available_value_minor(common::PointsValue(
+          ledger.balance().available, settings.redeem_points(), settings.redeem_value_minor()));
       idempotency_.Finish(tx, request->store_id(), "AdjustPoints", request->request_id(), *response);
     });
   });

@@ -39,7 +39,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-for tool in "$BIN/loyalty-bench" "$BIN/loyalty-bench-echo" "$BIN/loyalty-orders" "$BIN/loyalty-gateway" "$PG_BIN/pgbench"; do
+for tool in "$BIN/loyalty-bench" "$BIN/loyalty-bench-echo" "$BIN/loyalty-orders" "$BIN/loyalty-checkout" "$BIN/loyalty-gateway" "$PG_BIN/pgbench"; do
   [ -x "$tool" ] || die "missing $tool (build first: ./dev build)"
 done
 command -v h2load >/dev/null || die "h2load is missing (apt-get install nghttp2-client)"
@@ -178,7 +178,7 @@ PGAPPNAME=bench-pgbench "$PG_BIN/pgbench" -n -c 8 -j 2 -T "$SECS" -f "$WORK/inse
 INSERT_TPS="$(awk '/^tps = / { printf "%.0f", $3; exit }' "$WORK/pgbench-insert.txt")"
 
 # ---- The platform's services ----
-say "starting customers, orders, points, recommendations"
+say "starting customers, orders, points, recommendations, checkout, gateway"
 start customers loyalty-customers
 start points loyalty-points LOYALTY_ORDERS_ADDR=127.0.0.1:1
 start recommendations loyalty-recommendations
@@ -189,9 +189,12 @@ wait_serving orders
 ORDERS="127.0.0.1:${PORT[orders]}"
 CUSTOMERS="127.0.0.1:${PORT[customers]}"
 RECS="127.0.0.1:${PORT[recommendations]}"
+start checkout loyalty-checkout LOYALTY_CUSTOMERS_ADDR="$CUSTOMERS" LOYALTY_ORDERS_ADDR="$ORDERS" \
+  LOYALTY_POINTS_ADDR="127.0.0.1:${PORT[points]}" LOYALTY_RECOMMENDATIONS_ADDR="$RECS"
+wait_serving checkout
 start gateway loyalty-gateway LOYALTY_CUSTOMERS_ADDR="$CUSTOMERS" LOYALTY_ORDERS_ADDR="$ORDERS" \
   LOYALTY_POINTS_ADDR="127.0.0.1:${PORT[points]}" LOYALTY_RECOMMENDATIONS_ADDR="$RECS" \
-  LOYALTY_OPERATOR_TOKEN="$OPERATOR"
+  LOYALTY_CHECKOUT_ADDR="127.0.0.1:${PORT[checkout]}" LOYALTY_OPERATOR_TOKEN="$OPERATOR"
 wait_serving gateway
 GATEWAY="127.0.0.1:${PORT[gateway]}"
 # Gateway workloads seed their own store through the public API; the seeding's imported history

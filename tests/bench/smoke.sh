@@ -16,7 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ ! -x "$BUILD_DIR/bin/loyalty-bench" ] || [ ! -x "$BUILD_DIR/bin/loyalty-bench-echo" ]; then
   cmake --build "$BUILD_DIR" --target loyalty-bench loyalty-bench-echo loyalty-health \
-    loyalty-customers loyalty-orders loyalty-points loyalty-recommendations
+    loyalty-customers loyalty-orders loyalty-points loyalty-recommendations loyalty-checkout \
+    loyalty-gateway
 fi
 out="$(mktemp /tmp/loyalty-bench-smoke.XXXXXX.md)"
 trap 'rm -f "$out"' EXIT

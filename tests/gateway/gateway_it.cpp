@@ -1,4 +1,4 @@
-// The gateway end to end: all five services on a throwaway database, called through the public
+// The gateway end to end: all six services on a throwaway database, called through the public
 // StorefrontService and AdminService with real keys.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -76,11 +77,13 @@ class GatewayIT : public ::testing::Test {
             {"LOYALTY_CUSTOMERS_ADDR", customers_->address()},
             {"LOYALTY_POINTS_ADDR", points_->address()},
             {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_}});
+    checkout_ = StartCheckout({});
     gateway_ = StartGateway({});
     customers_->WaitServing();
     points_->WaitServing();
     WaitHealthy(orders_addr_);
     WaitHealthy(recs_addr_);
+    checkout_->WaitServing();
     gateway_->WaitServing();
     Connect(gateway_->address());
     points_stub_ = points::v1::PointsService::NewStub(
@@ -98,11 +101,21 @@ class GatewayIT : public ::testing::Test {
             {"LOYALTY_ORDERS_ADDR", orders_addr_},
             {"LOYALTY_POINTS_ADDR", points_->address()},
             {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_},
+            {"LOYALTY_CHECKOUT_ADDR", checkout_->address()},
             {"LOYALTY_OPERATOR_TOKEN", kOperatorToken},
-            {"LOYALTY_GATEWAY_KEY_CACHE_MS", "500"},
-            {"LOYALTY_GATEWAY_RECOMMENDATIONS_TIMEOUT_MS", "300"}};
+            {"LOYALTY_GATEWAY_KEY_CACHE_MS", "500"}};
     for (auto& [k, v] : extra) env[k] = v;
     return std::make_unique<testing::ServiceProcess>("gateway", db_.url(), env);
+  }
+
+  std::unique_ptr<testing::ServiceProcess> StartCheckout(Env extra) {
+    Env env{{"LOYALTY_CUSTOMERS_ADDR", customers_->address()},
+            {"LOYALTY_ORDERS_ADDR", orders_addr_},
+            {"LOYALTY_POINTS_ADDR", points_->address()},
+            {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_},
+            {"LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS", "300"}};
+    for (auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<testing::ServiceProcess>("checkout", db_.url(), env);
   }
 
   void StartRecommendations(Env extra) {
@@ -275,6 +288,7 @@ class GatewayIT : public ::testing::Test {
   std::unique_ptr<testing::ServiceProcess> points_;
   std::unique_ptr<testing::ServiceProcess> recs_;
   std::unique_ptr<testing::ServiceProcess> orders_;
+  std::unique_ptr<testing::ServiceProcess> checkout_;
   std::unique_ptr<testing::ServiceProcess> gateway_;
   std::unique_ptr<v1::StorefrontService::Stub> storefront_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
@@ -415,33 +429,33 @@ TEST_F(GatewayIT, PlaceOrderReplaysRefusesChangesAndVoidsRefusedHolds) {
     return b.available() == 700 && b.held() == 0;
   }));
 
-  // The orders service refuses (two lines with one id): the hold is voided, the id is dead.
+  // A cart that checkout refuses (two lines with one id) claims nothing: no hold, and the id
+  // stays free for the corrected cart.
   auto bad = TwoLineCart(customer, 200);
   bad.mutable_lines(1)->set_line_id("l1");
   v1::PlaceOrderResponse refused;
   status = Place(s, "o-2", bad, &refused);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"cart.lines[1].line_id"});
   auto b = Status(s, customer).balance();
   EXPECT_EQ(b.available(), 700);
   EXPECT_EQ(b.held(), 0);
-  status = Place(s, "o-2", bad, &refused);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  // A corrected body under the dead id is refused too.
-  status = Place(s, "o-2", TwoLineCart(customer, 200), &refused);
-  EXPECT_FALSE(status.ok());
-  b = Status(s, customer).balance();
-  EXPECT_EQ(b.available(), 700);
-  EXPECT_EQ(b.held(), 0);
+  v1::PlaceOrderResponse corrected;
+  status = Place(s, "o-2", TwoLineCart(customer, 200), &corrected);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(corrected.order().points_paid(), 200);
 }
 
-TEST_F(GatewayIT, GatewayKilledAfterOrderCreatedLosesNothing) {
+TEST_F(GatewayIT, CheckoutKilledAfterOrderCreatedLosesNothing) {
   const auto s = CreateStore("crash");
   SetUpProgram(s);
   const auto customer = Register(s, "cy@example.com");
   Adjust(s, customer, 1000);
-  auto crashy = StartGateway({{"LOYALTY_FAILPOINTS", "gateway.after_order_created=crash"}});
+  auto crashy = StartCheckout({{"LOYALTY_FAILPOINTS", "checkout.after_order_created=crash"}});
   crashy->WaitServing();
-  Connect(crashy->address());
+  auto front = StartGateway({{"LOYALTY_CHECKOUT_ADDR", crashy->address()}});
+  front->WaitServing();
+  Connect(front->address());
   v1::PlaceOrderResponse lost;
   auto status = Place(s, "o-crash", TwoLineCart(customer, 400), &lost);
   EXPECT_FALSE(status.ok());
@@ -507,9 +521,9 @@ TEST_F(GatewayIT, QuoteIsPartialWhenRecommendationsIsDownOrSlow) {
   check("slow");
 }
 
-// Quotes keep the store's settings for a moment (LOYALTY_GATEWAY_SETTINGS_CACHE_MS), but a change
-// made through the gateway shows in the very next quote.
-TEST_F(GatewayIT, QuoteSeesASettingsChangeAtOnce) {
+// Quotes keep the store's settings for a moment (LOYALTY_CHECKOUT_SETTINGS_CACHE_MS, 1 s); a
+// checkout always reads them fresh, so an order right after a change follows it.
+TEST_F(GatewayIT, CheckoutFollowsASettingsChangeAtOnceAndQuotesWithinASecond) {
   const auto s = CreateStore("settings-cache");
   SetUpProgram(s);  // free shipping from 6,000
   const auto customer = Register(s, "gus@example.com");
@@ -527,10 +541,20 @@ TEST_F(GatewayIT, QuoteSeesASettingsChangeAtOnce) {
   change.mutable_settings()->set_free_shipping_threshold_minor(4000);
   v1::UpdateSettingsResponse changed;
   ASSERT_TRUE(admin_->UpdateSettings(Ctx(s.owner).get(), change, &changed).ok());
+  const auto changed_at = std::chrono::steady_clock::now();
+
+  v1::PlaceOrderResponse placed;
+  const auto status = Place(s, "after-change", TwoLineCart(customer, 0), &placed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(placed.order().shipping_minor(), 0);
 
   v1::QuoteCartResponse after;
-  ASSERT_TRUE(storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &after).ok());
-  EXPECT_EQ(after.free_shipping_threshold_minor(), 4000);
+  ASSERT_TRUE(Eventually([&] {
+    after.Clear();
+    return storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &after).ok() &&
+           after.free_shipping_threshold_minor() == 4000;
+  }));
+  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, 2500ms);
   EXPECT_EQ(after.free_shipping_gap_minor(), 0);
   EXPECT_EQ(after.totals().shipping_minor(), 0);
 }
@@ -560,6 +584,122 @@ TEST_F(GatewayIT, QuoteOfALargeCartIsWholeAndEarnsOnEveryLine) {
   EXPECT_EQ(q.totals().subtotal_minor(), 5000 + 148 * 1000);
   EXPECT_EQ(q.line_points_size(), 150);
   EXPECT_GT(q.points_to_earn(), small.points_to_earn());
+}
+
+// The worked cart: 10 points per unit, 1040×1, 999×3, 501×2 and 500 off. The quote, the
+// placed order and the ledger agree line by line: 93 + 270 + 90 = 453.
+TEST_F(GatewayIT, TheQuoteTheOrderAndTheLedgerAgreeToThePoint) {
+  const auto s = CreateStore("worked");
+  SetUpProgram(s);
+  v1::PublishEarnRulesRequest rules;
+  rules.set_request_id("rules-10");
+  rules.mutable_rules()->set_base_rate(10);
+  v1::PublishEarnRulesResponse published;
+  ASSERT_TRUE(admin_->PublishEarnRules(Ctx(s.owner).get(), rules, &published).ok());
+  const auto customer = Register(s, "hal@example.com");
+  v1::Cart cart;
+  cart.set_customer_id(customer);
+  const std::vector<std::pair<int64_t, int>> lines{{1040, 1}, {999, 3}, {501, 2}};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto* l = cart.add_lines();
+    l->set_line_id("l" + std::to_string(i + 1));
+    l->set_sku(std::string(1, static_cast<char>('A' + i)));
+    l->set_category("mugs");
+    l->set_unit_price_minor(lines[i].first);
+    l->set_quantity(lines[i].second);
+  }
+  auto* d = cart.add_discounts();
+  d->set_code("SPRING");
+  d->set_amount_minor(500);
+
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = cart;
+  v1::QuoteCartResponse q;
+  auto status = storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &q);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(q.line_points_size(), 3);
+  EXPECT_EQ(q.line_points(1).points(), 270);
+  EXPECT_EQ(q.points_to_earn(), 453);
+
+  v1::PlaceOrderResponse placed;
+  status = Place(s, "worked-1", cart, &placed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(placed.order().lines_size(), 3);
+  EXPECT_EQ(placed.order().lines(0).net_minor(), 937);
+  EXPECT_EQ(placed.order().lines(1).net_minor(), 2700);
+  EXPECT_EQ(placed.order().lines(2).net_minor(), 902);
+  EXPECT_EQ(placed.order().total_minor(), q.totals().total_minor());
+  ASSERT_TRUE(Eventually([&] { return Status(s, customer).balance().pending() == 453; }))
+      << Status(s, customer).DebugString();
+}
+
+// One validation, at checkout's edge: amounts that cannot be represented are INVALID_ARGUMENT
+// naming the public field, in QuoteCart and PlaceOrder alike, and a refused cart leaves its
+// order id free.
+TEST_F(GatewayIT, UnrepresentableCartsAreRefusedByFieldAndKeepTheirOrderId) {
+  const auto s = CreateStore("overflow");
+  SetUpProgram(s);
+  const auto customer = Register(s, "ivy@example.com");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  auto shipping = TwoLineCart(customer, 0);
+  shipping.set_shipping_fee_minor(kMax);
+  auto discounts = TwoLineCart(customer, 0);
+  for (int i = 0; i < 2; ++i) {
+    auto* d = discounts.add_discounts();
+    d->set_code("MAX" + std::to_string(i));
+    d->set_amount_minor(kMax);
+  }
+  const std::vector<std::pair<v1::Cart, std::vector<std::string>>> cases{
+      {shipping, {"cart.shipping_fee_minor"}},
+      {discounts, {"cart.discounts[0].amount_minor", "cart.discounts[1].amount_minor"}}};
+  for (const auto& [cart, fields] : cases) {
+    v1::QuoteCartRequest quote;
+    *quote.mutable_cart() = cart;
+    v1::QuoteCartResponse q;
+    auto status = storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &q);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(common::ErrorReason(status), "AMOUNT_OUT_OF_RANGE");
+    EXPECT_EQ(common::ErrorFields(status), fields);
+    v1::PlaceOrderResponse placed;
+    status = Place(s, "overflow-1", cart, &placed);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(common::ErrorFields(status), fields);
+    EXPECT_EQ(status.error_message().find("9223372036854775807"), std::string::npos)
+        << "the message names the field and its range, not the value echoed back";
+  }
+  v1::PlaceOrderResponse placed;
+  const auto status = Place(s, "overflow-1", TwoLineCart(customer, 0), &placed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(placed.order().order_id(), "overflow-1");
+}
+
+TEST_F(GatewayIT, AnUnknownCustomerIsNotFoundEverywhere) {
+  const auto s = CreateStore("stranger");
+  SetUpProgram(s);
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = TwoLineCart("nobody", 0);
+  v1::QuoteCartResponse q;
+  auto status = storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &q);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorReason(status), "CUSTOMER_NOT_FOUND");
+
+  v1::GetLoyaltyStatusRequest req;
+  req.set_customer_id("nobody");
+  v1::GetLoyaltyStatusResponse st;
+  status = storefront_->GetLoyaltyStatus(Ctx(s.storefront).get(), req, &st);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorReason(status), "CUSTOMER_NOT_FOUND");
+
+  v1::PlaceOrderResponse placed;
+  status = Place(s, "stranger-1", TwoLineCart("nobody", 100), &placed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(common::ErrorReason(status), "CUSTOMER_NOT_FOUND");
+  // Without points the orders service says the same, and the id stays free.
+  status = Place(s, "stranger-1", TwoLineCart("nobody", 0), &placed);
+  EXPECT_EQ(common::ErrorReason(status), "CUSTOMER_NOT_FOUND");
+  const auto customer = Register(s, "nobody-yet@example.com");
+  status = Place(s, "stranger-1", TwoLineCart(customer, 0), &placed);
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST_F(GatewayIT, AuthMatrix) {

@@ -61,53 +61,5 @@ TEST(ExpiringCache, KeepsAValueForItsTtlFromBeforeTheRead) {
   EXPECT_FALSE(off.Find("k", t0)) << "a ttl of 0 keeps nothing";
 }
 
-TEST(Allocate, SumsExactlyAndFollowsWeights) {
-  const auto parts = Allocate(100, {1000, 2000, 1});
-  EXPECT_EQ(parts[0] + parts[1] + parts[2], 100);
-  EXPECT_EQ(parts[1], 67);
-  EXPECT_EQ(Allocate(0, {1, 2}), (std::vector<int64_t>{0, 0}));
-  EXPECT_EQ(Allocate(5, {0, 0}), (std::vector<int64_t>{0, 0}));
-}
-
-TEST(Quote, PointsCappedByMerchandiseAndFreeShippingGap) {
-  QuoteInput in;
-  in.lines = {{"l1", 2000, 2}, {"l2", 1500, 1}};  // 5,500
-  in.discounts_minor = 500;                          // 5,000
-  in.shipping_fee_minor = 499;
-  in.points_to_redeem = 1000;  // worth 1,000 at 1 point = 1 minor
-  in.points_available = 100000;
-  in.redeem_points = 100;
-  in.redeem_value_minor = 100;
-  in.free_shipping_threshold_minor = 5000;
-  const auto q = Quote(in);
-  EXPECT_EQ(q.subtotal_minor, 5500);
-  EXPECT_EQ(q.discount_minor, 500);
-  EXPECT_EQ(q.max_points, 5000);
-  EXPECT_EQ(q.points_used, 1000);
-  EXPECT_EQ(q.points_amount_minor, 1000);
-  EXPECT_EQ(q.merchandise_minor, 4000);
-  EXPECT_EQ(q.shipping_minor, 499);  // not free after points
-  EXPECT_EQ(q.total_minor, 4499);
-  EXPECT_EQ(q.free_shipping_gap_minor, 1000);
-  int64_t net = 0;
-  for (auto n : q.line_net_minor) net += n;
-  EXPECT_EQ(net, 4000);
-}
-
-TEST(Quote, FreeShippingAtThresholdAndNoGapWithoutThreshold) {
-  QuoteInput in;
-  in.lines = {{"l1", 5000, 1}};
-  in.shipping_fee_minor = 499;
-  in.free_shipping_threshold_minor = 5000;
-  auto q = Quote(in);
-  EXPECT_EQ(q.shipping_minor, 0);
-  EXPECT_EQ(q.free_shipping_gap_minor, 0);
-  in.free_shipping_threshold_minor = 0;
-  q = Quote(in);
-  EXPECT_EQ(q.shipping_minor, 499);
-  EXPECT_EQ(q.free_shipping_gap_minor, 0);
-  EXPECT_EQ(q.max_points, 0);  // no redemption rate
-}
-
 }  // namespace
 }  // namespace loyalty::gateway

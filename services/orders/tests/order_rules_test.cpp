@@ -102,7 +102,7 @@ TEST(PriceOrder, AllocatesDiscountsThenPointsToTheCent) {
   EXPECT_EQ(points_amount, 250);
   EXPECT_EQ(points, 250);
   EXPECT_EQ(net, 2000 - 100 - 250);
-  EXPECT_EQ(priced.revenue, net);
+  EXPECT_EQ(priced.merchandise, net);
   EXPECT_EQ(priced.total, 2000 - 100 - 250 + 500);
 }
 
@@ -151,13 +151,13 @@ TEST(CheckOrderContent, LargeButValidAmountsDoNotOverflow) {
     l->set_line_id("l" + std::to_string(i));
     l->set_sku("s");
     l->set_category("c");
-    l->set_unit_price_minor(kMaxUnitPrice);
+    l->set_unit_price_minor(common::pricing::kMaxUnitPrice);
     l->set_quantity(kMaxQuantity);
   }
   common::Validator v;
   CheckOrderContent(v, r, "");
   EXPECT_NO_THROW(v.ThrowIfInvalid());
-  EXPECT_EQ(PriceOrder(r).subtotal, int64_t{500} * kMaxUnitPrice * kMaxQuantity);
+  EXPECT_EQ(PriceOrder(r).subtotal, int64_t{500} * common::pricing::kMaxUnitPrice * kMaxQuantity);
 }
 
 }  // namespace

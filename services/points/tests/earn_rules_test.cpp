@@ -114,14 +114,6 @@ TEST(LinePoints, HugeAmountsDoNotOverflow) {
             1'000'000'000LL * 1'000'000 / 100 * 100);
 }
 
-TEST(PointsValue, RoundsDown) {
-  auto s = PerUnit();  // 100 points = 100 minor
-  EXPECT_EQ(PointsValue(s, 250), 250);
-  s.set_redeem_points(300);
-  s.set_redeem_value_minor(100);
-  EXPECT_EQ(PointsValue(s, 250), 83);
-}
-
 TEST(CheckRules, NamesBadFields) {
   v1::EarnRules r;
   r.set_base_rate(-1);

@@ -15,8 +15,11 @@ namespace loyalty::common {
 inline constexpr const char* kErrorDomain = "loyalty";
 
 struct FieldViolation {
+  FieldViolation(std::string f, std::string d, std::string r = "")
+      : field(std::move(f)), description(std::move(d)), reason(std::move(r)) {}
   std::string field;
   std::string description;
+  std::string reason;  // the ErrorInfo reason when this is the first violation; empty: generic
 };
 
 class ApiError : public std::runtime_error {
@@ -38,11 +41,14 @@ class ApiError : public std::runtime_error {
 // INVALID_ARGUMENT, reason INVALID_ARGUMENT, naming one field.
 ApiError InvalidField(const std::string& field, const std::string& description);
 
-// Collects every bad field of a request, then throws one INVALID_ARGUMENT naming them all.
+// Collects every bad field of a request, then throws one INVALID_ARGUMENT naming them all. The
+// ErrorInfo reason is the first violation's own reason (e.g. AMOUNT_OUT_OF_RANGE), or
+// INVALID_ARGUMENT when it has none.
 class Validator {
  public:
   // Records a violation unless `ok`. Returns `ok` so callers can skip dependent checks.
-  bool Check(bool ok, const std::string& field, const std::string& description);
+  bool Check(bool ok, const std::string& field, const std::string& description,
+             const std::string& reason = "");
   // An identifier (store id, request id, customer id...): required, 1-128 printable ASCII
   // characters without spaces.
   bool RequireId(const std::string& value, const std::string& field);
@@ -62,5 +68,11 @@ grpc::Status StatusFromException(std::exception_ptr error);
 std::string ErrorReason(const grpc::Status& status);
 // Reads the BadRequest field names out of a status.
 std::vector<std::string> ErrorFields(const grpc::Status& status);
+// Reads the BadRequest violations (field and description) out of a status.
+std::vector<FieldViolation> ErrorViolations(const grpc::Status& status);
+
+// Passes a downstream service's failure on to our caller: the same code, reason, message and
+// fields (a downstream error without a reason gets DOWNSTREAM_<code>).
+[[noreturn]] void ThrowDownstream(const grpc::Status& status);
 
 }  // namespace loyalty::common

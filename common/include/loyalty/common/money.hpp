@@ -1,4 +1,4 @@
-// Integer money and points arithmetic shared by orders and points. No floating point anywhere.
+// Integer money and points arithmetic shared by pricing, orders and points. No floating point anywhere.
 #pragma once
 
 #include <cstdint>
@@ -19,5 +19,9 @@ std::vector<int64_t> AllocateLargestRemainder(int64_t total, const std::vector<i
 // clawbacks. Taking floor(total * r / q) minus what was taken before, at each refund of a line of
 // q units, returns exactly `total` once r reaches q, in any number of steps.
 int64_t CumulativeShare(int64_t total, int64_t part, int64_t whole);
+
+// What `points` are worth when `redeem_points` points are worth `redeem_value_minor`, rounded
+// down; 0 for no points or a store that does not redeem. The only points-to-money conversion.
+int64_t PointsValue(int64_t points, int64_t redeem_points, int64_t redeem_value_minor);
 
 }  // namespace loyalty::common

@@ -1,0 +1,73 @@
+// The checkout service: QuoteCart and the PlaceOrder saga, for the gateway's storefront calls.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "checkout_rules.hpp"
+#include "checkout_store.hpp"
+#include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
+#include "loyalty/common/expiring_cache.hpp"
+#include "loyalty/common/server.hpp"
+#include "loyalty/customers/v1/customers_service.grpc.pb.h"
+#include "loyalty/orders/v1/orders_service.grpc.pb.h"
+#include "loyalty/points/v1/points_service.grpc.pb.h"
+#include "loyalty/recommendations/v1/recommendations_service.grpc.pb.h"
+
+namespace loyalty::checkout {
+
+struct CheckoutConfig {
+  std::string customers_addr = "127.0.0.1:50052";        // LOYALTY_CUSTOMERS_ADDR
+  std::string orders_addr = "127.0.0.1:50053";           // LOYALTY_ORDERS_ADDR
+  std::string points_addr = "127.0.0.1:50054";           // LOYALTY_POINTS_ADDR
+  std::string recommendations_addr = "127.0.0.1:50055";  // LOYALTY_RECOMMENDATIONS_ADDR
+  int settings_cache_ms = 1000;           // LOYALTY_CHECKOUT_SETTINGS_CACHE_MS (quotes only)
+  int recommendations_timeout_ms = 300;   // LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS
+  int place_order_attempts = 3;           // LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS
+};
+
+class CheckoutService final : public v1::CheckoutService::CallbackService {
+ public:
+  CheckoutService(common::ServiceHost& host, CheckoutConfig config);
+
+  grpc::ServerUnaryReactor* QuoteCart(grpc::CallbackServerContext* context,
+                                      const v1::QuoteCartRequest* request,
+                                      gateway::v1::QuoteCartResponse* response) override;
+  grpc::ServerUnaryReactor* PlaceOrder(grpc::CallbackServerContext* context,
+                                       const v1::PlaceOrderRequest* request,
+                                       gateway::v1::PlaceOrderResponse* response) override;
+
+ private:
+  // The store's points settings: fresh for checkouts, kept settings_cache_ms for quotes.
+  points::v1::Settings Settings(const common::CallContext& call, const std::string& store_id,
+                                bool fresh);
+  // Throws NOT_FOUND (CUSTOMER_NOT_FOUND) when the store has no such customer.
+  void RequireCustomer(const common::CallContext& call, const std::string& store_id,
+                       const std::string& customer_id);
+  void Place(const common::CallContext& call, const v1::Store& store,
+             const gateway::v1::PlaceOrderRequest& request,
+             gateway::v1::PlaceOrderResponse* response);
+  // Deletes a checkout record that holds nothing, freeing its order id.
+  void ForgetUnheld(const common::CallContext& call, const std::string& store_id,
+                    const std::string& order_id);
+  // Reserves the points a checkout pays with; the points service answers a retry with the same
+  // hold. On a refusal that held nothing, the order id is freed.
+  points::v1::Hold Reserve(const common::CallContext& call, const v1::Store& store,
+                           const gateway::v1::PlaceOrderRequest& request, const CheckoutRow& row);
+  // The order was refused: its id dies (abandon) and the hold goes back (void).
+  [[noreturn]] void Refuse(const common::CallContext& call, const v1::Store& store,
+                           const gateway::v1::PlaceOrderRequest& request,
+                           const points::v1::Hold* hold, const grpc::Status& status);
+
+  common::ServiceHost& host_;
+  common::Database& db_;
+  CheckoutConfig config_;
+  CheckoutStore store_;
+  common::ExpiringCache<points::v1::Settings> settings_;
+  std::unique_ptr<customers::v1::CustomersService::Stub> customers_;
+  std::unique_ptr<orders::v1::OrdersService::Stub> orders_;
+  std::unique_ptr<points::v1::PointsService::Stub> points_;
+  std::unique_ptr<recommendations::v1::RecommendationsService::Stub> recs_;
+};
+
+}  // namespace loyalty::checkout

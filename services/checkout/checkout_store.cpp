@@ -1,0 +1,73 @@
+#include "checkout_store.hpp"
+
+#include "loyalty/common/hex.hpp"
+
+namespace loyalty::checkout {
+
+CheckoutStore::CheckoutStore(common::Database& db) {
+  // The insert and, when the row exists, the existing row, in one round trip. The CTE's SELECT
+  // does not see the row the same statement inserts, hence the UNION.
+  db.Prepare("co_claim",
+             "WITH claimed AS ("
+             "  INSERT INTO checkout.checkouts (store_id, order_id, request_hash, state) "
+             "  VALUES ($1, $2, $3, 'started') ON CONFLICT DO NOTHING "
+             "  RETURNING request_hash, state, hold_id, '' AS response, error_code, "
+             "            error_reason, error_message) "
+             "SELECT * FROM claimed UNION ALL "
+             "SELECT request_hash, state, hold_id, coalesce(response, ''), error_code, "
+             "       error_reason, error_message FROM checkout.checkouts "
+             "WHERE store_id = $1 AND order_id = $2 AND NOT EXISTS (SELECT 1 FROM claimed)");
+  db.Prepare("co_set_hold",
+             "UPDATE checkout.checkouts SET hold_id = $3, updated_at = now() "
+             "WHERE store_id = $1 AND order_id = $2");
+  db.Prepare("co_set_placed",
+             "UPDATE checkout.checkouts SET state = 'placed', response = $3, updated_at = now() "
+             "WHERE store_id = $1 AND order_id = $2");
+  db.Prepare("co_set_refused",
+             "UPDATE checkout.checkouts SET state = 'refused', error_code = $3, "
+             "error_reason = $4, error_message = $5, updated_at = now() "
+             "WHERE store_id = $1 AND order_id = $2");
+  db.Prepare("co_delete_unheld",
+             "DELETE FROM checkout.checkouts WHERE store_id = $1 AND order_id = $2 "
+             "AND state = 'started' AND hold_id = ''");
+}
+
+std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,
+                                                const std::string& store_id,
+                                                const std::string& order_id,
+                                                const std::string& request_hash) const {
+  const auto r = tx.exec_prepared("co_claim", store_id, order_id, request_hash);
+  if (r.empty()) return std::nullopt;
+  CheckoutRow c;
+  c.request_hash = r[0][0].as<std::string>();
+  c.state = r[0][1].as<std::string>();
+  c.hold_id = r[0][2].as<std::string>();
+  c.response = common::HexDecode(r[0][3].as<std::string>()).value_or("");
+  c.error_code = r[0][4].as<int>();
+  c.error_reason = r[0][5].as<std::string>();
+  c.error_message = r[0][6].as<std::string>();
+  return c;
+}
+
+void CheckoutStore::SetHold(pqxx::transaction_base& tx, const std::string& store_id,
+                            const std::string& order_id, const std::string& hold_id) const {
+  tx.exec_prepared("co_set_hold", store_id, order_id, hold_id);
+}
+
+void CheckoutStore::SetPlaced(pqxx::transaction_base& tx, const std::string& store_id,
+                              const std::string& order_id, const std::string& response) const {
+  tx.exec_prepared("co_set_placed", store_id, order_id, common::HexEncode(response));
+}
+
+void CheckoutStore::SetRefused(pqxx::transaction_base& tx, const std::string& store_id,
+                               const std::string& order_id, int code, const std::string& reason,
+                               const std::string& message) const {
+  tx.exec_prepared("co_set_refused", store_id, order_id, code, reason, message);
+}
+
+void CheckoutStore::DeleteUnheld(pqxx::transaction_base& tx, const std::string& store_id,
+                                 const std::string& order_id) const {
+  tx.exec_prepared("co_delete_unheld", store_id, order_id);
+}
+
+}  // namespace loyalty::checkout

@@ -1,0 +1,45 @@
+// Every SQL statement of the checkout service: the checkouts table, PlaceOrder's idempotency
+// record (one row per store order id).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "loyalty/common/db.hpp"
+
+namespace loyalty::checkout {
+
+struct CheckoutRow {
+  std::string request_hash;
+  std::string state;  // started | placed | refused
+  std::string hold_id;
+  std::string response;  // serialized PlaceOrderResponse once placed
+  int error_code = 0;
+  std::string error_reason;
+  std::string error_message;
+};
+
+class CheckoutStore {
+ public:
+  explicit CheckoutStore(common::Database& db);
+
+  // Starts the checkout of an order id, or finds the one already started: one statement,
+  // autocommitted. nullopt only when a concurrent claim committed between its two halves; the
+  // caller asks again.
+  std::optional<CheckoutRow> Claim(pqxx::transaction_base& tx, const std::string& store_id,
+                                   const std::string& order_id,
+                                   const std::string& request_hash) const;
+  void SetHold(pqxx::transaction_base& tx, const std::string& store_id,
+               const std::string& order_id, const std::string& hold_id) const;
+  void SetPlaced(pqxx::transaction_base& tx, const std::string& store_id,
+                 const std::string& order_id, const std::string& response) const;
+  void SetRefused(pqxx::transaction_base& tx, const std::string& store_id,
+                  const std::string& order_id, int code, const std::string& reason,
+                  const std::string& message) const;
+  // Forgets a checkout that holds nothing yet (its cart or reservation was refused), so that
+  // its order id stays free for a corrected cart.
+  void DeleteUnheld(pqxx::transaction_base& tx, const std::string& store_id,
+                    const std::string& order_id) const;
+};
+
+}  // namespace loyalty::checkout

@@ -1,0 +1,29 @@
+// loyalty-checkout: wiring only; the rules live in the service's library.
+#include "checkout_service.hpp"
+
+namespace loyalty::checkout {
+const common::MigrationSet& Migrations();  // generated from migrations/
+}
+
+int main(int argc, char** argv) {
+  using namespace loyalty;
+  auto config = std::make_shared<checkout::CheckoutConfig>();
+  return common::RunServiceMain(
+      argc, argv, {"checkout", 50056, 9106}, common::WithCommonTables(checkout::Migrations()),
+      [config](common::EnvReader& env) {
+        config->customers_addr = env.Address("LOYALTY_CUSTOMERS_ADDR", config->customers_addr);
+        config->orders_addr = env.Address("LOYALTY_ORDERS_ADDR", config->orders_addr);
+        config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
+        config->recommendations_addr =
+            env.Address("LOYALTY_RECOMMENDATIONS_ADDR", config->recommendations_addr);
+        config->settings_cache_ms = env.Int("LOYALTY_CHECKOUT_SETTINGS_CACHE_MS", 1000, 0, 60000);
+        config->recommendations_timeout_ms =
+            env.Int("LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
+        config->place_order_attempts = env.Int("LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS", 3, 1, 10);
+      },
+      [config](common::ServiceHost& host) {
+        auto service = std::make_shared<checkout::CheckoutService>(host, *config);
+        host.AddService(service.get());
+        return service;
+      });
+}
