@@ -141,14 +141,25 @@ PoolStats Database::Stats() const {
   return {open_ - idle, idle, capacity_};
 }
 
-void Database::SetStatementTimeout(pqxx::transaction_base& tx, Deadline deadline, bool local) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  if (left <= 0) {
+int64_t StatementTimeoutMs(int64_t left_ms) {
+  if (left_ms <= 0) {
     throw ApiError(grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
                    "the call's deadline passed");
   }
-  tx.exec_params("SELECT set_config('statement_timeout', $1, $2)", std::to_string(left), local);
+  int64_t timeout = 1;
+  while (timeout <= left_ms / 2) timeout *= 2;
+  return timeout;
+}
+
+int64_t Database::SetStatementTimeout(pqxx::transaction_base& tx, int64_t current_ms,
+                                      Deadline deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  const int64_t want = StatementTimeoutMs(left);
+  if (want != current_ms) {
+    tx.exec_params("SELECT set_config('statement_timeout', $1, false)", std::to_string(want));
+  }
+  return want;
 }
 
 void Database::WaitBeforeRetry(int attempt, Deadline deadline) {

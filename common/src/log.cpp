@@ -1,6 +1,8 @@
 #include "loyalty/common/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <chrono>
 #include <spdlog/spdlog.h>
 
 namespace loyalty::common::log {
@@ -23,8 +25,11 @@ void Init(const std::string& service, const std::string& level) {
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
                       spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::info);
+  // Warnings and errors reach the file at once; the rest is flushed every second, so the per-call
+  // lines cost no write system call each (a flushed line per call cost 13 µs of a 108 µs leaf).
+  logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 ScopedContext::ScopedContext(Context context) : previous_(std::move(tls_context)) {
@@ -53,6 +58,8 @@ std::string Fields(std::string_view message, const nlohmann::json& extra) {
 void Debug(std::string_view message, const nlohmann::json& extra) {
   Write(spdlog::level::debug, message, extra);
 }
+void Flush() { spdlog::default_logger_raw()->flush(); }
+
 void Info(std::string_view message, const nlohmann::json& extra) {
   Write(spdlog::level::info, message, extra);
 }

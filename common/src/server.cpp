@@ -15,6 +15,9 @@
 namespace loyalty::common {
 namespace {
 
+// A successful call at least this slow is logged at info; faster ones at debug.
+constexpr double kSlowCallMs = 250.0;
+
 std::string NewCorrelationId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* kHex = "0123456789abcdef";
@@ -141,8 +144,15 @@ void ServiceHost::Finish(grpc::ServerUnaryReactor* reactor, const CallContext& c
     fields["error"] = status.error_message();
     fields["reason"] = ErrorReason(status);
   }
-  if (status.ok() || status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-      status.error_code() == grpc::StatusCode::NOT_FOUND) {
+  if (status.ok()) {
+    // Every call is counted in the metrics; a line is kept for the slow ones (all at debug).
+    if (seconds * 1000.0 >= kSlowCallMs) {
+      log::Info("rpc", fields);
+    } else {
+      log::Debug("rpc", fields);
+    }
+  } else if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+             status.error_code() == grpc::StatusCode::NOT_FOUND) {
     log::Info("rpc", fields);
   } else {
     log::Warn("rpc", fields);
@@ -267,6 +277,7 @@ void ServiceHost::Shutdown() {
   }
   metrics_server_.reset();
   log::Info("stopped");
+  log::Flush();
 }
 
 int ServiceHost::Run() {

@@ -53,3 +53,25 @@ TEST(RelayBackoff, DoublesFrom100MsUpToTheCap) {
 
 }  // namespace
 }  // namespace loyalty::common
+
+namespace loyalty::common {
+namespace {
+
+TEST(StatementTimeoutMs, IsAPowerOfTwoBetweenHalfAndAllOfWhatIsLeft) {
+  EXPECT_EQ(StatementTimeoutMs(1), 1);
+  EXPECT_EQ(StatementTimeoutMs(5000), 4096);
+  EXPECT_EQ(StatementTimeoutMs(4096), 4096);
+  EXPECT_EQ(StatementTimeoutMs(4095), 2048);
+  for (int64_t left = 1; left < 100000; left += 7) {
+    const int64_t t = StatementTimeoutMs(left);
+    ASSERT_LE(t, left);
+    ASSERT_GT(t * 2, left);
+    ASSERT_EQ(t & (t - 1), 0) << t;
+  }
+  // Deadlines a few milliseconds apart share the value: no statement to set it again.
+  EXPECT_EQ(StatementTimeoutMs(4990), StatementTimeoutMs(4200));
+  EXPECT_THROW(StatementTimeoutMs(0), ApiError);
+}
+
+}  // namespace
+}  // namespace loyalty::common

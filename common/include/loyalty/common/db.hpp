@@ -35,6 +35,13 @@ struct RetryPolicy {
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 
+// The statement timeout for `left_ms` before a deadline: the largest power of two of
+// milliseconds not above it, so between half of what is left and all of it. Calls with similar
+// deadlines share a value, and a connection already set to it needs no statement to set it again
+// (a set_config per call cost more than the SELECT it guarded). Throws DEADLINE_EXCEEDED when
+// nothing is left.
+int64_t StatementTimeoutMs(int64_t left_ms);
+
 struct PoolStats {
   int in_use = 0;
   int idle = 0;
@@ -61,7 +68,8 @@ class Database {
   template <class Fn>
   auto Write(Deadline deadline, Fn&& fn, Isolation isolation = Isolation::kReadCommitted);
 
-  // Runs fn(tx) outside a transaction block: one round trip per statement, for plain reads.
+  // Runs fn(tx) outside a transaction block: one round trip per statement, each autocommitted,
+  // for plain reads and single-statement writes.
   template <class Fn>
   auto Read(Deadline deadline, Fn&& fn);
 
@@ -73,13 +81,16 @@ class Database {
   struct Pooled {
     std::unique_ptr<pqxx::connection> conn;
     size_t prepared = 0;  // how many of statements_ this connection has prepared
+    int64_t timeout_ms = 0;  // the session's statement_timeout as we last set it; 0: unknown
   };
   Lease Acquire(Deadline deadline);
   void Release(Pooled pooled, bool broken);
   Pooled Ready(Pooled pooled);
-  // In a transaction the timeout is local to it; outside one it stays on the session until the
-  // next Read or Write sets it again.
-  static void SetStatementTimeout(pqxx::transaction_base& tx, Deadline deadline, bool local);
+  // Sets the session's statement timeout for `deadline` unless it already has that value (see
+  // StatementTimeoutMs); returns the value to record once the setting is sure to have stuck
+  // (at once outside a transaction block, after COMMIT inside one).
+  static int64_t SetStatementTimeout(pqxx::transaction_base& tx, int64_t current_ms,
+                                     Deadline deadline);
   void WaitBeforeRetry(int attempt, Deadline deadline);
 
   std::string url_;
@@ -101,6 +112,7 @@ class Database::Lease {
     if (pooled_.conn) db_->Release(std::move(pooled_), broken_);
   }
   pqxx::connection& conn() { return *pooled_.conn; }
+  int64_t& timeout_ms() { return pooled_.timeout_ms; }
   void MarkBroken() { broken_ = true; }
 
  private:
@@ -115,13 +127,16 @@ auto Database::Write(Deadline deadline, Fn&& fn, Isolation isolation) {
     auto lease = Acquire(deadline);
     try {
       auto run = [&](pqxx::transaction_base& tx) {
-        SetStatementTimeout(tx, deadline, true);
+        // A rollback undoes the setting: record it only once committed.
+        const int64_t timeout = SetStatementTimeout(tx, lease.timeout_ms(), deadline);
         if constexpr (std::is_void_v<decltype(fn(tx))>) {
           fn(tx);
           tx.commit();
+          lease.timeout_ms() = timeout;
         } else {
           auto result = fn(tx);
           tx.commit();
+          lease.timeout_ms() = timeout;
           return result;
         }
       };
@@ -155,7 +170,7 @@ auto Database::Read(Deadline deadline, Fn&& fn) {
   auto lease = Acquire(deadline);
   try {
     pqxx::nontransaction tx(lease.conn());
-    SetStatementTimeout(tx, deadline, false);
+    lease.timeout_ms() = SetStatementTimeout(tx, lease.timeout_ms(), deadline);
     return fn(static_cast<pqxx::transaction_base&>(tx));
   } catch (const pqxx::broken_connection&) {
     lease.MarkBroken();

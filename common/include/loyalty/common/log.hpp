@@ -36,6 +36,8 @@ const Context& Current();
 std::string Fields(std::string_view message, const nlohmann::json& extra);
 
 void Debug(std::string_view message, const nlohmann::json& extra = nlohmann::json::object());
+// Writes out what is buffered (lines below warn are flushed every second otherwise).
+void Flush();
 void Info(std::string_view message, const nlohmann::json& extra = nlohmann::json::object());
 void Warn(std::string_view message, const nlohmann::json& extra = nlohmann::json::object());
 void Error(std::string_view message, const nlohmann::json& extra = nlohmann::json::object());
