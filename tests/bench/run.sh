@@ -5,6 +5,7 @@
 # fan-out echo: build/bin/loyalty-bench-echo) and the platform (customers, orders, points,
 # recommendations, gateway) on free ports, measures everything with loyalty-bench, h2load and pgbench in
 # one run, and writes the "Platform against its baselines" section of BENCHMARKS.md (or --out).
+# The minimal baselines (loyalty-bench-minimal, tests/bench/essential/) carry no framework of ours.
 # --smoke: seconds and tiny rates; checks that every tool works, writes only to --out.
 # Environment: LOYALTY_BUILD_DIR (default build/), LOYALTY_BENCH_SECONDS (default 10),
 # LOYALTY_BENCH_KEEP=1 keeps the work directory (logs, captured SQL, raw results).
@@ -39,7 +40,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-for tool in "$BIN/loyalty-bench" "$BIN/loyalty-bench-echo" "$BIN/loyalty-orders" "$BIN/loyalty-checkout" "$BIN/loyalty-gateway" "$PG_BIN/pgbench"; do
+for tool in "$BIN/loyalty-bench" "$BIN/loyalty-bench-echo" "$BIN/loyalty-bench-minimal" "$BIN/loyalty-orders" "$BIN/loyalty-checkout" "$BIN/loyalty-gateway" "$PG_BIN/pgbench"; do
   [ -x "$tool" ] || die "missing $tool (build first: ./dev build)"
 done
 command -v h2load >/dev/null || die "h2load is missing (apt-get install nghttp2-client)"
@@ -132,6 +133,17 @@ for i in $(seq 1 "$FANOUT"); do wait_serving "leaf$i"; done
 start front loyalty-bench-echo LOYALTY_BENCH_MODE=front LOYALTY_BENCH_FANOUT="$FANOUT" \
   LOYALTY_BENCH_DOWNSTREAM="$(IFS=,; echo "${LEAVES[*]}")"
 wait_serving front
+# The same shapes without our framework (tests/bench/minimal_server.cpp): plain gRPC callback
+# servers, the leaf's SELECT through libpqxx `nontransaction`, the front's calls all async.
+MLEAVES=()
+for i in $(seq 1 "$FANOUT"); do
+  start "mleaf$i" loyalty-bench-minimal LOYALTY_BENCH_MODE=leaf
+  MLEAVES+=("127.0.0.1:${PORT[mleaf$i]}")
+done
+for i in $(seq 1 "$FANOUT"); do wait_serving "mleaf$i"; done
+start mfront loyalty-bench-minimal LOYALTY_BENCH_MODE=front LOYALTY_BENCH_FANOUT="$FANOUT" \
+  LOYALTY_BENCH_DOWNSTREAM="$(IFS=,; echo "${MLEAVES[*]}")"
+wait_serving mfront
 
 # ---- loyalty-bench against h2load on the bare echo ----
 say "bare echo: h2load, then loyalty-bench"
@@ -169,6 +181,49 @@ else
     --start-rate 1000 --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
 fi
 
+if [ "$SMOKE" = 1 ]; then
+  bench --workload echo --target "127.0.0.1:${PORT[mfront]}" --label mfanout --rate 50 --seconds "$SECS" --warmup "$WARM" >>"$R"
+else
+  bench --workload echo --target "127.0.0.1:${PORT[mfront]}" --label mfanout --find-max --p99-ms 20 \
+    --start-rate 500 --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+fi
+
+# ---- CPU per call (issue 13): each stream alone at a fixed rate, every process that served it,
+# Postgres included, from /proc before and after (tests/bench/cpu_snapshot.sh) ----
+declare -A CPU
+# cpu_run NAME RATE "PIDS" BENCH-ARGS...: runs loyalty-bench at RATE with the snapshots around the
+# load (after any seeding), waits for the outbox when it is there, sets CPU[NAME] in µs per call.
+# With --gateway, the stream goes through the gateway on a store it seeds first (like gw).
+cpu_run() {
+  local name="$1" rate="$2" pids="$3"
+  shift 3
+  local snapshot="bash $HERE/cpu_snapshot.sh $WORK/cpu-$name.0 $PG_PID $pids"
+  if [ "$1" = --gateway ]; then
+    shift
+    bench --target "$GATEWAY" --operator-token "$OPERATOR" "${SEED[@]}" "$@" --label "$name" \
+      --rate "$rate" --seconds "$SECS" --warmup "$WARM" \
+      --before-load "bash $WORK/drained.sh && $snapshot" >>"$R"
+  else
+    bench "$@" --label "$name" --rate "$rate" --seconds "$SECS" --warmup "$WARM" \
+      --before-load "$snapshot" >>"$R"
+  fi
+  if [ -n "${ORDERS:-}" ]; then bash "$WORK/drained.sh"; fi
+  # shellcheck disable=SC2086
+  bash "$HERE/cpu_snapshot.sh" "$WORK/cpu-$name.1" "$PG_PID" $pids
+  CPU[$name]="$(awk -v a="$(cat "$WORK/cpu-$name.0")" -v b="$(cat "$WORK/cpu-$name.1")" \
+    -v n="$(awk -v r="$rate" -v s="$SECS" -v w="$WARM" 'BEGIN { print r * (s + w) }')" \
+    'BEGIN { printf "%.0f", (b - a) / n }')"
+}
+L_RATE=$([ "$SMOKE" = 1 ] && echo 50 || echo 500)
+F_RATE=$([ "$SMOKE" = 1 ] && echo 20 || echo 200)
+say "L1, L2: CPU per call of the framework's leaf and fan-out against the minimal ones"
+ALL_LEAVES="$(for i in $(seq 1 "$FANOUT"); do echo -n "${PID[leaf$i]} "; done)"
+ALL_MLEAVES="$(for i in $(seq 1 "$FANOUT"); do echo -n "${PID[mleaf$i]} "; done)"
+cpu_run l1-framework "$L_RATE" "${PID[leaf1]}" --workload echo --target "127.0.0.1:${PORT[leaf1]}"
+cpu_run l1-minimal "$L_RATE" "${PID[mleaf1]}" --workload echo --target "127.0.0.1:${PORT[mleaf1]}"
+cpu_run l2-framework "$F_RATE" "${PID[front]} $ALL_LEAVES" --workload echo --target "127.0.0.1:${PORT[front]}"
+cpu_run l2-minimal "$F_RATE" "${PID[mfront]} $ALL_MLEAVES" --workload echo --target "127.0.0.1:${PORT[mfront]}"
+
 # ---- pgbench: single-row insert, 8 clients ----
 say "pgbench: single-row insert, 8 clients"
 psql_q "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, store_id text NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
@@ -176,6 +231,25 @@ echo "INSERT INTO bench_insert (store_id, payload) VALUES ('$STORE', 'an order-s
 PGAPPNAME=bench-pgbench "$PG_BIN/pgbench" -n -c 8 -j 2 -T "$SECS" -f "$WORK/insert.sql" "$URL" >"$WORK/pgbench-insert.txt" 2>&1 ||
   die "pgbench insert failed: $(tail -5 "$WORK/pgbench-insert.txt")"
 INSERT_TPS="$(awk '/^tps = / { printf "%.0f", $3; exit }' "$WORK/pgbench-insert.txt")"
+
+# ---- pgbench: the essential checkout (tests/bench/essential/): flat out, then at a fixed rate
+# for its CPU per checkout (Postgres and pgbench) ----
+say "pgbench: the essential checkout, 8 clients"
+PGAPPNAME=bench-probe "$PG_BIN/psql" "$URL" -XqAt -v ON_ERROR_STOP=1 -f "$HERE/essential/schema.sql" >/dev/null
+PGAPPNAME=bench-pgbench "$PG_BIN/pgbench" -n -M prepared -c 8 -j 2 -T "$SECS" \
+  -f "$HERE/essential/checkout.sql" "$URL" >"$WORK/pgbench-essential.txt" 2>&1 ||
+  die "pgbench essential checkout failed: $(tail -5 "$WORK/pgbench-essential.txt")"
+ESSENTIAL_TPS="$(awk '/^tps = / { printf "%.0f", $3; exit }' "$WORK/pgbench-essential.txt")"
+C2_RATE=$([ "$SMOKE" = 1 ] && echo 5 || echo 20)
+bash "$HERE/cpu_snapshot.sh" "$WORK/cpu-essential.0" "$PG_PID"
+{ time PGAPPNAME=bench-pgbench "$PG_BIN/pgbench" -n -M prepared -c 2 -j 1 -R "$C2_RATE" -T "$SECS" \
+    -f "$HERE/essential/checkout.sql" "$URL" >"$WORK/pgbench-essential-rate.txt" 2>&1; } 2>"$WORK/pgbench-essential.cpu" ||
+  die "pgbench essential checkout at a fixed rate failed: $(tail -5 "$WORK/pgbench-essential-rate.txt")"
+bash "$HERE/cpu_snapshot.sh" "$WORK/cpu-essential.1" "$PG_PID"
+ESSENTIAL_N="$(awk '/^number of transactions actually processed/ { print $NF; exit }' "$WORK/pgbench-essential-rate.txt")"
+CPU[essential]="$(awk -v a="$(cat "$WORK/cpu-essential.0")" -v b="$(cat "$WORK/cpu-essential.1")" \
+  -v t="$(awk '{ print ($1 + $2) * 1000000 }' "$WORK/pgbench-essential.cpu")" -v n="$ESSENTIAL_N" \
+  'BEGIN { printf "%.0f", (b - a + t) / (n > 0 ? n : 1) }')"
 
 # ---- The platform's services ----
 say "starting customers, orders, points, recommendations, checkout, gateway"
@@ -323,12 +397,13 @@ per_call() { awk -v a="$1" -v b="$2" -v n="$P2_CALLS" 'BEGIN { printf "%.0f", (b
 # The snapshot is taken once the store is seeded, just before the load (--before-load).
 cat >"$WORK/cpu-snapshot.sh" <<EOF
 cpu() { local t=0 p; for p in "\$@"; do t=\$((t + \$(awk '{ print \$14 + \$15 }' /proc/\$p/stat 2>/dev/null || echo 0))); done; echo \$((t * 1000000 / $(getconf CLK_TCK))); }
-echo "\$(cpu ${PID[gateway]}) \$(cpu ${PID[points]}) \$(cpu ${PID[recommendations]}) \$(cpu $PG_PID \$(pgrep -P $PG_PID))" >"$WORK/cpu0"
+echo "\$(cpu ${PID[gateway]}) \$(cpu ${PID[points]}) \$(cpu ${PID[recommendations]}) \$(cpu $PG_PID \$(pgrep -P $PG_PID)) \$(cpu ${PID[checkout]} ${PID[customers]})" >"$WORK/cpu0"
 EOF
 gw --workload quote-cart --label p2-quote --rate "$P2_RATE" --seconds "$SECS" --warmup "$WARM" \
   --before-load "bash $WORK/drained.sh && bash $WORK/cpu-snapshot.sh" >>"$R"
-read -r G0 P0 C0 D0 <"$WORK/cpu0"
+read -r G0 P0 C0 D0 K0 <"$WORK/cpu0"
 Q_GW="$(per_call "$G0" "$(cpu_us "${PID[gateway]}")")"
+Q_CO="$(per_call "$K0" "$(cpu_us "${PID[checkout]}" "${PID[customers]}")")"
 Q_PTS="$(per_call "$P0" "$(cpu_us "${PID[points]}")")"
 Q_RECS="$(per_call "$C0" "$(cpu_us "${PID[recommendations]}")")"
 Q_PG="$(per_call "$D0" "$(cpu_us $(pg_processes))")"
@@ -340,6 +415,20 @@ bench --workload echo --target "127.0.0.1:${PORT[front]}" --label p2-fanout --ra
 F_FRONT="$(per_call "$F0" "$(cpu_us "${PID[front]}")")"
 F_LEAVES="$(per_call "$L0" "$(cpu_us "${LEAF_PIDS[@]}")")"
 F_PG="$(per_call "$E0" "$(cpu_us $(pg_processes))")"
+PLATFORM_PIDS="${PID[gateway]} ${PID[checkout]} ${PID[orders]} ${PID[points]} ${PID[customers]} ${PID[recommendations]}"
+say "C1: CPU per call of QuoteCart and of the minimal fan-out, each alone at $P2_RATE/s"
+cpu_run c1-quote "$P2_RATE" "$PLATFORM_PIDS" --gateway --workload quote-cart
+cpu_run c1-minimal "$P2_RATE" "${PID[mfront]} $ALL_MLEAVES" --workload echo --target "127.0.0.1:${PORT[mfront]}"
+P0_RATE=$([ "$SMOKE" = 1 ] && echo 10 || echo 50)
+say "P0: QuoteCart and the minimal fan-out at $P0_RATE/s, p50"
+gw --workload quote-cart --label p0-quote --rate "$P0_RATE" --seconds "$SECS" --warmup "$WARM" >>"$R"
+bench --workload echo --target "127.0.0.1:${PORT[mfront]}" --label p0-mfanout --rate "$P0_RATE" \
+  --seconds "$SECS" --warmup "$WARM" >>"$R"
+say "P8: CPU per call of QuoteCart, 3 lines × 5 rules and 100 lines × 100 rules, each alone at $P8_RATE/s"
+cpu_run p8-small-cpu "$P8_RATE" "$PLATFORM_PIDS" --gateway --workload quote-cart --lines 3 --rules 5
+cpu_run p8-large-cpu "$P8_RATE" "$PLATFORM_PIDS" --gateway --workload quote-cart --lines 100 --rules 100
+say "C2: CPU per order of PlaceOrder through the gateway, event deliveries included, at $C2_RATE/s"
+cpu_run c2-place "$C2_RATE" "$PLATFORM_PIDS" --gateway --workload gateway-place-order
 say "P8: QuoteCart, 3 lines under 5 rules and 100 lines under 100 rules, at once, $P8_RATE/s each"
 # Both seed first, then wait for the outbox and a moment, so that their loads overlap.
 gw --workload quote-cart --label p8-small --lines 3 --rules 5 --rate "$P8_RATE" --seconds "$SECS" \
@@ -364,7 +453,7 @@ fi
 # ---- P7: resident memory, the processes that took the load, idle ----
 sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS
-for s in customers orders points recommendations gateway echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
+for s in customers orders points recommendations checkout gateway echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
 
 # Every stream must have run with no errors (bare-sat overloads the echo on purpose: its
 # RESOURCE_EXHAUSTED answers are the point).
@@ -388,7 +477,7 @@ P5_CART="$(ratio "$(field "$R" rec-cart p99)" "$P5_SEL")"
 P6_RATIO="$(ratio "$(field "$R" p6.1 p99)" "$(field "$R" p6.0 p99)")"
 P6_P50="$(ratio "$(field "$R" p6.1 p50)" "$(field "$R" p6.0 p50)")"
 P4_S="$(awk -v v="$P4_P99" 'BEGIN { if (v == "") print "n/a"; else printf "%.3f", v / 1000 }')"
-RSS_MAX="$(printf '%s\n' "${RSS[customers]}" "${RSS[orders]}" "${RSS[points]}" "${RSS[recommendations]}" "${RSS[gateway]}" | sort -n | tail -1)"
+RSS_MAX="$(printf '%s\n' "${RSS[customers]}" "${RSS[orders]}" "${RSS[points]}" "${RSS[recommendations]}" "${RSS[checkout]}" "${RSS[gateway]}" | sort -n | tail -1)"
 QUOTE_RATE="$(field "$R" quote rate)"
 P1_RATIO="$(ratio "$QUOTE_RATE" "$FAN_RATE")"
 P1_BARE="$(ratio "$QUOTE_RATE" "$BARE_RATE")"
@@ -401,6 +490,17 @@ P8_RATIO="$(ratio "$(field "$R" p8-large p99)" "$(field "$R" p8-small p99)")"
 P8_VERDICT="$(verdict "$P8_RATIO" "<=" 3)"
 # Overloaded, both streams queue and the ratio says nothing.
 [ "$(verdict "$(field "$R" p8-small p99)" "<=" 100)" = "**missed**" ] && P8_VERDICT="not valid: the 3-line stream was overloaded (p99 > 100 ms)"
+# Issue 13: per-call CPU and rates against the baselines built without our framework.
+MFAN_RATE="$(field "$R" mfanout rate)"
+L1_RATIO="$(ratio "${CPU[l1-framework]}" "${CPU[l1-minimal]}")"
+L2_RATIO="$(ratio "${CPU[l2-framework]}" "${CPU[l2-minimal]}")"
+C1_RATIO="$(ratio "${CPU[c1-quote]}" "${CPU[c1-minimal]}")"
+C2_RATIO="$(ratio "${CPU[c2-place]}" "${CPU[essential]}")"
+P0_RATIO="$(ratio "$(field "$R" p0-quote p50)" "$(field "$R" p0-mfanout p50)")"
+P1_MINIMAL="$(ratio "$(field "$R" quote rate)" "$MFAN_RATE")"
+GW_PLACE_RATE="$(field "$R" gw-place rate)"
+P3_ESSENTIAL="$(ratio "$GW_PLACE_RATE" "$ESSENTIAL_TPS")"
+P8_CPU="$(ratio "${CPU[p8-large-cpu]}" "${CPU[p8-small-cpu]}")"
 SAT_OK="$(field "$R" bare-sat ok_per_s)"
 GEN_RATIO="$(ratio "$SAT_OK" "$H2_RPS")"
 PG_SETTINGS="$(psql_q "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
@@ -435,6 +535,29 @@ SECTION="$WORK/section.md"
   echo "$FANOUT leaf processes from a worker, as many as QuoteCart makes (points GetSettings and GetBalance, then points"
   echo "PreviewEarn and recommendations RecommendForCart: two parallel pairs; the settings are cached for a second)."
   echo
+  echo "### Per-call cost against baselines built without our framework (issue 13)"
+  echo
+  echo "CPU per call is every process that served the call, Postgres included (user + system from /proc"
+  echo "before and after a run at a fixed rate, each stream alone, ÷ the calls sent); the load generator's"
+  echo "own CPU is not counted. Minimal leaf and fan-out: \`loyalty-bench-minimal\`"
+  echo "(tests/bench/minimal_server.cpp): a plain gRPC callback server, the same prepared primary-key SELECT"
+  echo "through libpqxx \`nontransaction\` on 4 connections, no per-call log; the front makes $FANOUT async calls"
+  echo "and the last answer finishes the call. Essential checkout: tests/bench/essential/ under pgbench, the"
+  echo "fewest writes a checkout must make (the order, its lines and its event; the hold's commit, the"
+  echo "earning transfer and lot and the balance with the points receipt; the recommendations receipt; the"
+  echo "relay's acknowledgement), its CPU being Postgres's and pgbench's."
+  echo
+  echo "| figure | measured | baseline beside it | target | verdict |"
+  echo "|---|---|---|---|---|"
+  echo "| L1 framework leaf ÷ minimal leaf, CPU per call at $L_RATE/s | **$L1_RATIO** (${CPU[l1-framework]} µs) | minimal leaf ${CPU[l1-minimal]} µs | <= 1.3 | $(verdict "$L1_RATIO" "<=" 1.3) |"
+  echo "| L2 framework fan-out ÷ minimal fan-out, CPU per call at $F_RATE/s | **$L2_RATIO** (${CPU[l2-framework]} µs) | minimal fan-out ×$FANOUT ${CPU[l2-minimal]} µs | <= 1.3 | $(verdict "$L2_RATIO" "<=" 1.3) |"
+  echo "| C1 QuoteCart (3 lines, 5 rules) ÷ minimal fan-out, CPU per call at $P2_RATE/s | **$C1_RATIO** (${CPU[c1-quote]} µs) | minimal fan-out ${CPU[c1-minimal]} µs | <= 2 | $(verdict "$C1_RATIO" "<=" 2) |"
+  echo "| C2 PlaceOrder through the gateway, deliveries included ÷ essential checkout, CPU per order at $C2_RATE/s | **$C2_RATIO** (${CPU[c2-place]} µs) | essential checkout ${CPU[essential]} µs | <= 3 | $(verdict "$C2_RATIO" "<=" 3) |"
+  echo "| P0 QuoteCart p50 ÷ minimal fan-out p50, $P0_RATE/s | **$P0_RATIO** ($(field "$R" p0-quote p50) ms) | minimal fan-out p50 $(field "$R" p0-mfanout p50) ms | <= 1.3 | $(verdict "$P0_RATIO" "<=" 1.3) |"
+  echo "| P1 QuoteCart highest rate (p99 <= 20 ms) ÷ minimal fan-out's | **$P1_MINIMAL** ($(field "$R" quote rate)/s) | minimal fan-out $MFAN_RATE/s; old P1 ÷ framework fan-out: $P1_RATIO | >= 0.4 | $(verdict "$P1_MINIMAL" ">=" 0.4) |"
+  echo "| P3 PlaceOrder through the gateway, highest rate (p99 <= 100 ms) ÷ essential checkout TPS | **$P3_ESSENTIAL** ($GW_PLACE_RATE/s) | essential checkout $ESSENTIAL_TPS tps (8 clients); old P3 (orders alone ÷ its replay): $P3_RATIO | >= 0.25 | $(verdict "$P3_ESSENTIAL" ">=" 0.25) |"
+  echo "| P8 QuoteCart 100 lines × 100 rules ÷ 3 × 5, CPU per call at $P8_RATE/s | **$P8_CPU** (${CPU[p8-large-cpu]} µs) | 3 lines × 5 rules ${CPU[p8-small-cpu]} µs | <= 2 | $(verdict "$P8_CPU" "<=" 2) |"
+  echo
   echo "### Figures"
   echo
   echo "| figure | measured | baseline beside it | target | verdict |"
@@ -446,7 +569,7 @@ SECTION="$WORK/section.md"
   echo "| P5 RecommendForProduct p99 ÷ prepared PK SELECT p99 | **$P5_PROD** | SELECT p99 $P5_SEL ms | <= 5 (recommendations issue) | $(verdict "$P5_PROD" "<=" 5) |"
   echo "| P5 RecommendForCart p99 ÷ prepared PK SELECT p99 | **$P5_CART** | SELECT p99 $P5_SEL ms | <= 20 (recommendations issue) | $(verdict "$P5_CART" "<=" 20) |"
   echo "| P6 replayed PlaceOrder p99 ÷ fresh PlaceOrder p99 | **$P6_RATIO** (p50 ratio $P6_P50) | fresh PlaceOrder, interleaved, same rate | <= 0.5 | $(verdict "$P6_RATIO" "<=" 0.5) |"
-  echo "| P7 VmRSS of each service after the load, idle (largest) | **$RSS_MAX MiB** (customers ${RSS[customers]}, orders ${RSS[orders]}, points ${RSS[points]}, recommendations ${RSS[recommendations]}, gateway ${RSS[gateway]}) | bare echo ${RSS[echo]} MiB, front ${RSS[front]}, leaf ${RSS[leaf1]} | <= 40 MB | $(verdict "$RSS_MAX" "<=" 38.1) |"
+  echo "| P7 VmRSS of each service after the load, idle (largest) | **$RSS_MAX MiB** (customers ${RSS[customers]}, orders ${RSS[orders]}, points ${RSS[points]}, recommendations ${RSS[recommendations]}, checkout ${RSS[checkout]}, gateway ${RSS[gateway]}) | bare echo ${RSS[echo]} MiB, front ${RSS[front]}, leaf ${RSS[leaf1]} | <= 40 MB | $(verdict "$RSS_MAX" "<=" 38.1) |"
   echo "| P8 QuoteCart p99, 100 lines × 100 rules ÷ 3 lines × 5 rules, $P8_RATE/s each | **$P8_RATIO** ($(field "$R" p8-large p99) ms) | 3 lines × 5 rules: p99 $(field "$R" p8-small p99) ms, same moments | <= 3 | $P8_VERDICT |"
   echo "| generator overhead: loyalty-bench ÷ h2load on the bare echo | **$GEN_RATIO** (loyalty-bench offered h2load's rate, open loop: $SAT_OK OK/s; at p99 <= 20 ms: $BARE_RATE/s); CPU per call: loyalty-bench $(field "$R" bare-sat cpu_us_per_call) µs | h2load $H2_RPS req/s (4 connections × 10 streams, closed loop; $H2_OK HTTP 200s, gRPC status not checked by h2load); CPU per call: h2load $H2_CPU_US µs | >= 1, or explained | $(verdict "$GEN_RATIO" ">=" 1) (see below) |"
   echo
@@ -458,6 +581,18 @@ SECTION="$WORK/section.md"
   row "bare echo offered h2load's rate (generator ceiling)" bare-sat
   row "leaf echo: one prepared PK SELECT (highest rate, p99 <= 20 ms)" leaf
   row "fan-out echo ×$FANOUT (highest rate, p99 <= 20 ms)" fanout
+  row "minimal fan-out ×$FANOUT (highest rate, p99 <= 20 ms)" mfanout
+  row "framework leaf (L1, CPU run)" l1-framework
+  row "minimal leaf (L1, CPU run)" l1-minimal
+  row "framework fan-out (L2, CPU run)" l2-framework
+  row "minimal fan-out (L2, CPU run)" l2-minimal
+  row "QuoteCart (C1, CPU run)" c1-quote
+  row "minimal fan-out (C1, CPU run)" c1-minimal
+  row "QuoteCart (P0)" p0-quote
+  row "minimal fan-out (P0)" p0-mfanout
+  row "QuoteCart 3 × 5 (P8, CPU run)" p8-small-cpu
+  row "QuoteCart 100 × 100 (P8, CPU run)" p8-large-cpu
+  row "PlaceOrder through the gateway (C2, CPU run)" c2-place
   row "QuoteCart, 3 lines, 5 rules (P1: highest rate, p99 <= 20 ms)" quote
   row "QuoteCart at half that rate (P2)" p2-quote
   row "fan-out echo at the same rate (P2)" p2-fanout
@@ -494,8 +629,8 @@ SECTION="$WORK/section.md"
   echo "that took the load, after a few idle seconds."
   echo
   echo "Where QuoteCart's time goes (CPU per call at the P2 rate, user + system, from /proc; the gateway"
-  echo "seeding's CPU excluded): gateway $Q_GW µs, points $Q_PTS µs, recommendations $Q_RECS µs, Postgres"
-  echo "$Q_PG µs, total $((Q_GW + Q_PTS + Q_RECS + Q_PG)) µs. The fan-out echo at the same rate: front $F_FRONT µs, $FANOUT leaves"
+  echo "seeding's CPU excluded): gateway $Q_GW µs, checkout and customers $Q_CO µs, points $Q_PTS µs,"
+  echo "recommendations $Q_RECS µs, Postgres $Q_PG µs, total $((Q_GW + Q_CO + Q_PTS + Q_RECS + Q_PG)) µs. The fan-out echo at the same rate: front $F_FRONT µs, $FANOUT leaves"
   echo "$F_LEAVES µs, Postgres $F_PG µs, total $((F_FRONT + F_LEAVES + F_PG)) µs."
   echo
   echo "The gateway workloads (P1, P2, P8, GetLoyaltyStatus, the gateway's PlaceOrder) each seed a store of"

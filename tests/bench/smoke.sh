@@ -14,8 +14,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ ! -x "$BUILD_DIR/bin/loyalty-bench" ] || [ ! -x "$BUILD_DIR/bin/loyalty-bench-echo" ]; then
-  cmake --build "$BUILD_DIR" --target loyalty-bench loyalty-bench-echo loyalty-health \
+if [ ! -x "$BUILD_DIR/bin/loyalty-bench" ] || [ ! -x "$BUILD_DIR/bin/loyalty-bench-echo" ] ||
+   [ ! -x "$BUILD_DIR/bin/loyalty-bench-minimal" ]; then
+  cmake --build "$BUILD_DIR" --target loyalty-bench loyalty-bench-echo loyalty-bench-minimal loyalty-health \
     loyalty-customers loyalty-orders loyalty-points loyalty-recommendations loyalty-checkout \
     loyalty-gateway
 fi
@@ -23,4 +24,8 @@ out="$(mktemp /tmp/loyalty-bench-smoke.XXXXXX.md)"
 trap 'rm -f "$out"' EXIT
 LOYALTY_BUILD_DIR="$BUILD_DIR" bash "$ROOT/tests/bench/run.sh" --smoke --out "$out" >/dev/null
 grep -q '^| P3 PlaceOrder' "$out" || { echo "bench smoke: no figures written" >&2; exit 1; }
+# Every per-call CPU figure was measured (a missing one prints as an empty cell).
+if grep -E '^\| (L1|L2|C1|C2|P8) ' "$out" | grep -q '( µs)'; then
+  echo "bench smoke: a CPU-per-call figure is missing" >&2; exit 1
+fi
 echo "bench smoke: ok"
