@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "async_call.hpp"
+#include "quote_flow.hpp"
 #include "loyalty/common/failpoint.hpp"
 #include "loyalty/common/hex.hpp"
 #include "loyalty/common/idempotency.hpp"
@@ -15,9 +15,6 @@ using common::ThrowDownstream;
 using common::Validator;
 
 namespace {
-
-// The most lines recommendations.RecommendForCart accepts.
-constexpr int kMaxSuggestionCartLines = 100;
 
 // Codes after which an order may or may not exist: retry with the same order id.
 bool OutcomeUnknown(grpc::StatusCode code) {
@@ -39,10 +36,6 @@ bool OutcomeUnknown(grpc::StatusCode code) {
 void CheckStore(Validator& v, const v1::Store& store) {
   v.RequireId(store.store_id(), "store.store_id");
   v.Check(store.currency_code().size() == 3, "store.currency_code", "must be an ISO 4217 code");
-}
-
-bool EmptyBalance(const points::v1::Balance& b) {
-  return b.pending() == 0 && b.available() == 0 && b.held() == 0 && b.debt() == 0;
 }
 
 }  // namespace
@@ -85,106 +78,28 @@ void CheckoutService::RequireCustomer(const CallContext& call, const std::string
   const auto status =
       customers_->GetCustomer(common::DownstreamContext(call).get(), request, &response);
   if (status.ok()) return;
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-    throw ApiError(grpc::StatusCode::NOT_FOUND, "CUSTOMER_NOT_FOUND",
-                   "customer " + customer_id + " is not registered in this store",
-                   {{"cart.customer_id", "is not a customer of this store"}});
-  }
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw CustomerNotFound(customer_id);
   ThrowDownstream(status);
 }
 
 grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext* context,
                                                      const v1::QuoteCartRequest* request,
                                                      gateway::v1::QuoteCartResponse* response) {
-  return host_.Serve(context, "QuoteCart", request->store().store_id(), [=, this](CallContext& call) {
-    const auto& store = request->store();
-    const auto& cart = request->quote().cart();
-    Validator v;
-    CheckStore(v, store);
-    CheckCart(v, cart, store.currency_code(), false);
-    v.Check(request->quote().suggestion_limit() >= 0 && request->quote().suggestion_limit() <= 50,
-            "suggestion_limit", "must be 0 to 50");
-    v.ThrowIfInvalid();
-    const std::string& store_id = store.store_id();
-
-    // Phase 1: the shopper's balance (in flight) and the store's settings (usually cached).
-    using Balance = AsyncCall<points::v1::GetBalanceRequest, points::v1::GetBalanceResponse>;
-    std::shared_ptr<Balance> balance;
-    if (!cart.customer_id().empty()) {
-      points::v1::GetBalanceRequest req;
-      req.set_store_id(store_id);
-      req.set_customer_id(cart.customer_id());
-      balance = Balance::Begin(common::DownstreamContext(call), std::move(req),
-                               [&](auto... a) { points_->async()->GetBalance(a...); });
-    }
-    const auto settings = Settings(call, store_id, false);
-    int64_t available = 0;
-    if (balance) {
-      const auto status = balance->Wait();
-      if (!status.ok()) ThrowDownstream(status);
-      // The ledger answers zeros for anyone; only an empty balance needs the customers check.
-      if (EmptyBalance(balance->response().balance())) {
-        RequireCustomer(call, store_id, cart.customer_id());
-      }
-      available = balance->response().balance().available();
-    }
-    const auto quote = PriceCart(cart, settings, available);
-
-    // Phase 2: suggestions (on a budget of their own: a slow service only makes the quote
-    // partial) beside the points this cart would earn on its nets.
-    using Recs = AsyncCall<recommendations::v1::RecommendForCartRequest,
-                           recommendations::v1::RecommendForCartResponse>;
-    recommendations::v1::RecommendForCartRequest recs_req;
-    recs_req.set_store_id(store_id);
-    for (const auto& l : cart.lines()) {
-      // Suggestions come from the first 100 lines rather than the quote being partial.
-      if (recs_req.lines_size() == kMaxSuggestionCartLines) break;
-      auto* line = recs_req.add_lines();
-      line->set_sku(l.sku());
-      line->set_quantity(l.quantity());
-    }
-    recs_req.set_customer_id(cart.customer_id());
-    recs_req.set_free_shipping_missing_minor(quote.priced.free_shipping_gap);
-    recs_req.set_limit(request->quote().suggestion_limit());
-    auto recs_ctx = common::DownstreamContext(call);
-    recs_ctx->set_deadline(std::min(
-        call.deadline,
-        common::Clock::now() + std::chrono::milliseconds(config_.recommendations_timeout_ms)));
-    auto recs = Recs::Begin(std::move(recs_ctx), std::move(recs_req),
-                            [&](auto... a) { recs_->async()->RecommendForCart(a...); });
-
-    points::v1::PreviewEarnRequest earn_req;
-    earn_req.set_store_id(store_id);
-    earn_req.set_customer_id(cart.customer_id());
-    for (int i = 0; i < cart.lines_size(); ++i) {
-      auto* line = earn_req.add_lines();
-      line->set_line_id(cart.lines(i).line_id());
-      line->set_sku(cart.lines(i).sku());
-      line->set_category(cart.lines(i).category());
-      line->set_net_minor(quote.priced.lines[static_cast<size_t>(i)].net);
-    }
-    points::v1::PreviewEarnResponse earn;
-    const auto earn_status =
-        points_->PreviewEarn(common::DownstreamContext(call).get(), earn_req, &earn);
-    const auto recs_status = recs->Wait();  // bounded by its own deadline
-    if (!earn_status.ok()) ThrowDownstream(earn_status);
-
-    FillTotals(quote, store.currency_code(), available, response);
-    response->set_points_to_earn(earn.total_points());
-    *response->mutable_line_points() = earn.lines();
-    response->set_rule_version(earn.rule_version());
-    response->set_free_shipping_threshold_minor(settings.free_shipping_threshold_minor());
-    if (recs_status.ok()) {
-      const auto& r = recs->response();
-      *response->mutable_free_shipping_gap_closers() = r.free_shipping_gap_closers();
-      *response->mutable_cross_sell() = r.cross_sell();
-      *response->mutable_upsell() = r.upsell();
-      *response->mutable_gift_wrap() = r.gift_wrap();
-    } else {
-      response->set_partial(true);
-      response->add_missing_parts("recommendations");
-    }
-  });
+  return host_.ServeAsync(
+      context, "QuoteCart", request->store().store_id(),
+      [=, this](CallContext& call, const common::Done& done) {
+        const auto& store = request->store();
+        Validator v;
+        CheckStore(v, store);
+        CheckCart(v, request->quote().cart(), store.currency_code(), false);
+        v.Check(request->quote().suggestion_limit() >= 0 &&
+                    request->quote().suggestion_limit() <= 50,
+                "suggestion_limit", "must be 0 to 50");
+        v.ThrowIfInvalid();
+        QuoteFlow::Start({*points_, *recs_, *customers_,
+                          std::chrono::milliseconds(config_.recommendations_timeout_ms)},
+                         call, *request, Settings(call, store.store_id(), false), response, done);
+      });
 }
 
 grpc::ServerUnaryReactor* CheckoutService::PlaceOrder(grpc::CallbackServerContext* context,
@@ -256,6 +171,9 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     attempts = attempt;
     status = orders_->PlaceOrder(common::DownstreamContext(call).get(), order_req, &order_resp);
     if (status.ok() || !OutcomeUnknown(status.error_code())) break;
+    common::log::Warn("orders.PlaceOrder outcome unknown",
+                      {{"attempt", attempt}, {"code", static_cast<int>(status.error_code())},
+                       {"error", status.error_message()}});
     const auto pause = std::chrono::milliseconds(100 * attempt);
     if (attempt >= config_.place_order_attempts || common::Clock::now() + pause >= call.deadline) {
       // The order may or may not exist: the hold stays; the points service's expiry job asks the

@@ -26,6 +26,25 @@ checkout::v1::Store StoreOf(const Principal& p) {
   return store;
 }
 
+// Passes one call on to `start` (an async stub method) and finishes ours with its answer, holding
+// no worker while it runs.
+template <class Request, class Response, class Start>
+void Forward(const CallContext& call, const common::Done& done, Request request,
+             Response* response, Start start) {
+  struct Pending {
+    std::unique_ptr<grpc::ClientContext> context;
+    Request request;
+  };
+  auto pending = std::make_shared<Pending>(Pending{common::DownstreamContext(call), std::move(request)});
+  start(pending->context.get(), &pending->request, response,
+        [pending, done](grpc::Status status) {
+          common::RunStep(done, [&] {
+            if (!status.ok()) ThrowDownstream(status);
+            done(grpc::Status::OK);
+          });
+        });
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* StorefrontService::RegisterCustomer(
@@ -133,27 +152,29 @@ grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
 grpc::ServerUnaryReactor* StorefrontService::QuoteCart(grpc::CallbackServerContext* context,
                                                        const v1::QuoteCartRequest* request,
                                                        v1::QuoteCartResponse* response) {
-  return host_.Serve(context, "QuoteCart", request->store_id(), [=, this](CallContext& call) {
-    const auto p = Auth(context, call, request->store_id());
-    checkout::v1::QuoteCartRequest req;
-    *req.mutable_store() = StoreOf(p);
-    *req.mutable_quote() = *request;
-    CallOrThrow(call, gw_.checkout(), &checkout::v1::CheckoutService::Stub::QuoteCart, req,
-                response);
-  });
+  return host_.ServeAsync(context, "QuoteCart", request->store_id(),
+                          [=, this](CallContext& call, const common::Done& done) {
+                            const auto p = Auth(context, call, request->store_id());
+                            checkout::v1::QuoteCartRequest req;
+                            *req.mutable_store() = StoreOf(p);
+                            *req.mutable_quote() = *request;
+                            Forward(call, done, std::move(req), response,
+                                    [this](auto... a) { gw_.checkout().async()->QuoteCart(a...); });
+                          });
 }
 
 grpc::ServerUnaryReactor* StorefrontService::PlaceOrder(grpc::CallbackServerContext* context,
                                                         const v1::PlaceOrderRequest* request,
                                                         v1::PlaceOrderResponse* response) {
-  return host_.Serve(context, "PlaceOrder", request->store_id(), [=, this](CallContext& call) {
-    const auto p = Auth(context, call, request->store_id());
-    checkout::v1::PlaceOrderRequest req;
-    *req.mutable_store() = StoreOf(p);
-    *req.mutable_order() = *request;
-    CallOrThrow(call, gw_.checkout(), &checkout::v1::CheckoutService::Stub::PlaceOrder, req,
-                response);
-  });
+  return host_.ServeAsync(context, "PlaceOrder", request->store_id(),
+                          [=, this](CallContext& call, const common::Done& done) {
+                            const auto p = Auth(context, call, request->store_id());
+                            checkout::v1::PlaceOrderRequest req;
+                            *req.mutable_store() = StoreOf(p);
+                            *req.mutable_order() = *request;
+                            Forward(call, done, std::move(req), response,
+                                    [this](auto... a) { gw_.checkout().async()->PlaceOrder(a...); });
+                          });
 }
 
 grpc::ServerUnaryReactor* StorefrontService::FulfillOrder(grpc::CallbackServerContext* context,

@@ -21,6 +21,20 @@ using common::NowMicros;
 
 void RequireStore(Validator& v, const std::string& store_id) { v.RequireId(store_id, "store_id"); }
 
+// A customer's balance as the API shows it (debt as a positive number of points owed).
+void FillBalance(const BalanceRow& balance, const v1::Settings* settings,
+                 const std::string& customer_id, v1::Balance* out) {
+  out->set_customer_id(customer_id);
+  out->set_pending(balance.pending);
+  out->set_available(balance.available);
+  out->set_held(balance.held);
+  out->set_debt(-balance.debt);
+  out->set_available_value_minor(
+      settings ? common::PointsValue(balance.available, settings->redeem_points(),
+                                     settings->redeem_value_minor())
+               : 0);
+}
+
 }  // namespace
 
 PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders)
@@ -149,6 +163,7 @@ grpc::ServerUnaryReactor* PointsService::PreviewEarn(grpc::CallbackServerContext
     Validator v;
     RequireStore(v, request->store_id());
     v.Check(request->lines_size() <= 1000, "lines", "at most 1000");
+    if (request->include_balance()) v.RequireId(request->customer_id(), "customer_id");
     int64_t order_net = 0;
     for (int i = 0; i < request->lines_size(); ++i) {
       const auto& line = request->lines(i);
@@ -172,6 +187,11 @@ grpc::ServerUnaryReactor* PointsService::PreviewEarn(grpc::CallbackServerContext
         out->set_points(points);
         response->set_total_points(response->total_points() + points);
       }
+      if (request->include_balance()) {
+        const auto balance = store_.ReadBalance(tx, request->store_id(), request->customer_id())
+                                 .value_or(BalanceRow{});
+        FillBalance(balance, &settings, request->customer_id(), response->mutable_balance());
+      }
       return 0;
     });
   });
@@ -189,16 +209,8 @@ grpc::ServerUnaryReactor* PointsService::GetBalance(grpc::CallbackServerContext*
       const auto settings = store_.Settings(tx, request->store_id());
       const auto balance =
           store_.ReadBalance(tx, request->store_id(), request->customer_id()).value_or(BalanceRow{});
-      auto* b = response->mutable_balance();
-      b->set_customer_id(request->customer_id());
-      b->set_pending(balance.pending);
-      b->set_available(balance.available);
-      b->set_held(balance.held);
-      b->set_debt(-balance.debt);
-      b->set_available_value_minor(
-          settings ? common::PointsValue(balance.available, settings->redeem_points(),
-                                         settings->redeem_value_minor())
-                   : 0);
+      FillBalance(balance, settings ? &*settings : nullptr, request->customer_id(),
+                  response->mutable_balance());
       for (const auto& lot : store_.SpendableLots(tx, request->store_id(), request->customer_id(),
                                                   false, 5)) {
         auto* out = response->add_expiring_soonest();

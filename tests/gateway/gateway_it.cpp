@@ -343,6 +343,18 @@ TEST_F(GatewayIT, OneCustomerStoryThroughTheGateway) {
   EXPECT_TRUE(closers.count("C")) << q.DebugString();
   EXPECT_FALSE(closers.count("D"));
 
+  // The same cart paying no points takes one round (PreviewEarn brings the balance): the same
+  // balance and cap, no points used.
+  *quote.mutable_cart() = TwoLineCart(customer, 0);
+  v1::QuoteCartResponse unpaid;
+  status = storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &unpaid);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(unpaid.points_available(), 1000);
+  EXPECT_EQ(unpaid.max_points_redeemable(), 1000);
+  EXPECT_EQ(unpaid.totals().points_used(), 0);
+  EXPECT_EQ(unpaid.totals().total_minor(), 5499);
+  EXPECT_EQ(unpaid.points_to_earn(), 50);
+
   // Order paying partly with points.
   v1::PlaceOrderResponse placed;
   status = Place(s, "order-1", TwoLineCart(customer, 500), &placed);

@@ -40,6 +40,9 @@ struct CallContext {
   std::string internal_token;  // this service's own token, for downstream calls
 };
 
+// Finishes an asynchronous call (ServiceHost::ServeAsync) with its status; effective once.
+using Done = std::function<void(const grpc::Status&)>;
+
 // A client context for a call to another service: the caller's remaining deadline, its
 // correlation id and the internal token.
 std::unique_ptr<grpc::ClientContext> DownstreamContext(const CallContext& call);
@@ -78,6 +81,14 @@ class ServiceHost {
   template <class Handler>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* method,
                                   const std::string& store_id, Handler handler);
+
+  // Like Serve, for a handler that waits on downstream calls without parking a worker thread:
+  // `handler(call, done)` starts its calls and returns; `done(status)` (a Done, callable from any
+  // thread, effective once) finishes the call, typically from the last callback. If the handler
+  // throws before handing off, the call finishes with the mapped status, as Serve does.
+  template <class Handler>
+  grpc::ServerUnaryReactor* ServeAsync(grpc::CallbackServerContext* context, const char* method,
+                                       const std::string& store_id, Handler handler);
 
   // Starts serving; returns at once. The port is known after this (for port 0 in tests).
   void Start();
@@ -145,6 +156,44 @@ grpc::ServerUnaryReactor* ServiceHost::Serve(grpc::CallbackServerContext* contex
                .ToStatus());
   }
   return reactor;
+}
+
+template <class Handler>
+grpc::ServerUnaryReactor* ServiceHost::ServeAsync(grpc::CallbackServerContext* context,
+                                                  const char* method, const std::string& store_id,
+                                                  Handler handler) {
+  auto* reactor = context->DefaultReactor();
+  const auto started = std::chrono::steady_clock::now();
+  auto call = std::make_shared<CallContext>(BeginCall(context, method, store_id));
+  if (auto refused = Admit(*context)) {
+    Finish(reactor, *call, started, *refused);
+    return reactor;
+  }
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  Done done = [this, reactor, call, started, finished](const grpc::Status& status) {
+    if (!finished->exchange(true)) Finish(reactor, *call, started, status);
+  };
+  const bool queued = workers_.TrySubmit([this, call, handler, done]() mutable {
+    const auto status = RunHandler(*call, [&] { handler(*call, done); });
+    if (!status.ok()) done(status);
+  });
+  if (!queued) {
+    done(ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED, "OVERLOADED",
+                  "the service is overloaded; retry with backoff")
+             .ToStatus());
+  }
+  return reactor;
+}
+
+// Runs `step` and finishes the call with `done` if it throws: for the callbacks of ServeAsync
+// handlers, which run on gRPC's threads where nothing else would catch.
+template <class Step>
+void RunStep(const Done& done, Step&& step) {
+  try {
+    step();
+  } catch (...) {
+    done(StatusFromException(std::current_exception()));
+  }
 }
 
 // Blocks SIGTERM and SIGINT in the calling thread (and so in every thread it starts later), so

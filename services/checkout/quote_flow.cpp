@@ -1,0 +1,166 @@
+#include "quote_flow.hpp"
+
+namespace loyalty::checkout {
+
+using common::RunStep;
+using common::ThrowDownstream;
+
+namespace {
+
+// The most lines recommendations.RecommendForCart accepts.
+constexpr int kMaxSuggestionCartLines = 100;
+
+bool EmptyBalance(const points::v1::Balance& b) {
+  return b.pending() == 0 && b.available() == 0 && b.held() == 0 && b.debt() == 0;
+}
+
+}  // namespace
+
+common::ApiError CustomerNotFound(const std::string& customer_id) {
+  return common::ApiError(grpc::StatusCode::NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                          "customer " + customer_id + " is not registered in this store",
+                          {{"cart.customer_id", "is not a customer of this store"}});
+}
+
+QuoteFlow::QuoteFlow(Stubs stubs, const common::CallContext& call,
+                     const v1::QuoteCartRequest& request, points::v1::Settings settings,
+                     gateway::v1::QuoteCartResponse* response, common::Done done)
+    : stubs_(stubs),
+      call_(call),
+      request_(request),
+      settings_(std::move(settings)),
+      response_(response),
+      done_(std::move(done)) {}
+
+void QuoteFlow::Start(Stubs stubs, const common::CallContext& call,
+                      const v1::QuoteCartRequest& request, points::v1::Settings settings,
+                      gateway::v1::QuoteCartResponse* response, common::Done done) {
+  std::shared_ptr<QuoteFlow> flow(
+      new QuoteFlow(stubs, call, request, std::move(settings), response, std::move(done)));
+  const auto& cart = flow->cart();
+  if (cart.points_to_redeem() > 0) {
+    flow->FetchBalance();  // validation made sure there is a customer
+  } else {
+    flow->FetchEarnAndSuggestions(!cart.customer_id().empty());
+  }
+}
+
+void QuoteFlow::FetchBalance() {
+  balance_context_ = common::DownstreamContext(call_);
+  balance_request_.set_store_id(request_.store().store_id());
+  balance_request_.set_customer_id(cart().customer_id());
+  stubs_.points.async()->GetBalance(
+      balance_context_.get(), &balance_request_, &balance_response_,
+      [self = shared_from_this()](grpc::Status status) {
+        RunStep(self->done_, [&] {
+          if (!status.ok()) ThrowDownstream(status);
+          self->available_ = self->balance_response_.balance().available();
+          self->empty_balance_ = EmptyBalance(self->balance_response_.balance());
+          self->FetchEarnAndSuggestions(false);
+        });
+      });
+}
+
+void QuoteFlow::FetchEarnAndSuggestions(bool with_balance) {
+  with_balance_ = with_balance;
+  const std::string& store_id = request_.store().store_id();
+  // The nets: with no points paid they do not depend on the balance.
+  const auto quote = PriceCart(cart(), settings_, available_);
+
+  earn_context_ = common::DownstreamContext(call_);
+  earn_request_.set_store_id(store_id);
+  earn_request_.set_customer_id(cart().customer_id());
+  earn_request_.set_include_balance(with_balance);
+  for (int i = 0; i < cart().lines_size(); ++i) {
+    const auto& l = cart().lines(i);
+    auto* line = earn_request_.add_lines();
+    line->set_line_id(l.line_id());
+    line->set_sku(l.sku());
+    line->set_category(l.category());
+    line->set_net_minor(quote.priced.lines[static_cast<size_t>(i)].net);
+  }
+
+  // Suggestions have a budget of their own: a slow service only makes the quote partial.
+  recs_context_ = common::DownstreamContext(call_);
+  recs_context_->set_deadline(
+      std::min(call_.deadline, common::Clock::now() + stubs_.recommendations_timeout));
+  recs_request_.set_store_id(store_id);
+  for (const auto& l : cart().lines()) {
+    // Suggestions come from the first 100 lines rather than the quote being partial.
+    if (recs_request_.lines_size() == kMaxSuggestionCartLines) break;
+    auto* line = recs_request_.add_lines();
+    line->set_sku(l.sku());
+    line->set_quantity(l.quantity());
+  }
+  recs_request_.set_customer_id(cart().customer_id());
+  recs_request_.set_free_shipping_missing_minor(quote.priced.free_shipping_gap);
+  recs_request_.set_limit(request_.quote().suggestion_limit());
+
+  legs_ = 2;
+  auto self = shared_from_this();
+  stubs_.points.async()->PreviewEarn(earn_context_.get(), &earn_request_, &earn_response_,
+                                     [self](grpc::Status status) {
+                                       self->earn_status_ = std::move(status);
+                                       self->LegDone();
+                                     });
+  stubs_.recommendations.async()->RecommendForCart(recs_context_.get(), &recs_request_,
+                                                   &recs_response_, [self](grpc::Status status) {
+                                                     self->recs_status_ = std::move(status);
+                                                     self->LegDone();
+                                                   });
+}
+
+void QuoteFlow::LegDone() {
+  if (legs_.fetch_sub(1) != 1) return;  // the last answer goes on
+  RunStep(done_, [&] { Answer(); });
+}
+
+void QuoteFlow::Answer() {
+  if (!earn_status_.ok()) ThrowDownstream(earn_status_);
+  if (with_balance_) {
+    available_ = earn_response_.balance().available();
+    empty_balance_ = EmptyBalance(earn_response_.balance());
+  }
+  // The ledger answers zeros for anyone: only an empty balance needs the customers check.
+  if (!cart().customer_id().empty() && empty_balance_) return CheckCustomerThenAnswer();
+  Fill();
+  done_(grpc::Status::OK);
+}
+
+void QuoteFlow::CheckCustomerThenAnswer() {
+  customer_context_ = common::DownstreamContext(call_);
+  customer_request_.set_store_id(request_.store().store_id());
+  customer_request_.set_customer_id(cart().customer_id());
+  stubs_.customers.async()->GetCustomer(
+      customer_context_.get(), &customer_request_, &customer_response_,
+      [self = shared_from_this()](grpc::Status status) {
+        RunStep(self->done_, [&] {
+          if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+            throw CustomerNotFound(self->cart().customer_id());
+          }
+          if (!status.ok()) ThrowDownstream(status);
+          self->Fill();
+          self->done_(grpc::Status::OK);
+        });
+      });
+}
+
+void QuoteFlow::Fill() {
+  const auto quote = PriceCart(cart(), settings_, available_);
+  FillTotals(quote, request_.store().currency_code(), available_, response_);
+  response_->set_points_to_earn(earn_response_.total_points());
+  *response_->mutable_line_points() = earn_response_.lines();
+  response_->set_rule_version(earn_response_.rule_version());
+  response_->set_free_shipping_threshold_minor(settings_.free_shipping_threshold_minor());
+  if (recs_status_.ok()) {
+    *response_->mutable_free_shipping_gap_closers() = recs_response_.free_shipping_gap_closers();
+    *response_->mutable_cross_sell() = recs_response_.cross_sell();
+    *response_->mutable_upsell() = recs_response_.upsell();
+    *response_->mutable_gift_wrap() = recs_response_.gift_wrap();
+  } else {
+    response_->set_partial(true);
+    response_->add_missing_parts("recommendations");
+  }
+}
+
+}  // namespace loyalty::checkout
