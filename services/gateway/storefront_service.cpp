@@ -1,7 +1,6 @@
 #include "storefront_service.hpp"
 
 #include <condition_variable>
-#include <future>
 #include <thread>
 
 #include "loyalty/common/time.hpp"
@@ -102,35 +101,25 @@ grpc::ServerUnaryReactor* StorefrontService::UpdateCustomer(
   });
 }
 
-grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
-    grpc::CallbackServerContext* context, const v1::GetLoyaltyStatusRequest* request,
-    v1::GetLoyaltyStatusResponse* response) {
-  return host_.Serve(context, "GetLoyaltyStatus", request->store_id(), [=, this](CallContext& call) {
-    const auto p = Auth(context, call, request->store_id());
-    Validator v;
-    v.RequireId(request->customer_id(), "customer_id");
-    v.Check(request->expiring_within_days() >= 0 && request->expiring_within_days() <= 3660,
-            "expiring_within_days", "must be 0 to 3660");
-    v.ThrowIfInvalid();
-    // Both calls at once.
-    auto settings = std::async(std::launch::async,
-                               [&] { return gw_.PreviewSettings(call, p.store.store_id); });
-    points::v1::GetBalanceRequest req;
-    req.set_store_id(p.store.store_id);
-    req.set_customer_id(request->customer_id());
-    points::v1::GetBalanceResponse balance;
-    CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::GetBalance, req, &balance);
-    const auto& b = balance.balance();
-    if (b.pending() == 0 && b.available() == 0 && b.held() == 0 && b.debt() == 0) {
-      // The ledger answers zeros for anyone: a stranger is NOT_FOUND (CUSTOMER_NOT_FOUND).
-      customers::v1::GetCustomerRequest who;
-      who.set_store_id(p.store.store_id);
-      who.set_customer_id(request->customer_id());
-      customers::v1::GetCustomerResponse found;
-      CallOrThrow(call, gw_.customers(), &customers::v1::CustomersService::Stub::GetCustomer, who,
-                  &found);
-    }
-    const auto s = settings.get();
+namespace {
+
+// GetLoyaltyStatus's downstream calls and what they answer, alive until the call finishes.
+struct StatusCall {
+  common::CallContext call;
+  const v1::GetLoyaltyStatusRequest* request = nullptr;
+  v1::GetLoyaltyStatusResponse* response = nullptr;
+  common::Done done;
+  std::string currency_code;
+  points::v1::Settings settings;
+  std::unique_ptr<grpc::ClientContext> balance_context;
+  points::v1::GetBalanceRequest balance_request;
+  points::v1::GetBalanceResponse balance;
+  std::unique_ptr<grpc::ClientContext> customer_context;
+  customers::v1::GetCustomerRequest customer_request;
+  customers::v1::GetCustomerResponse customer;
+
+  void Fill() const {
+    const auto& s = settings;
     int days = request->expiring_within_days();
     if (days == 0) days = s.expiry_warning_days() > 0 ? s.expiry_warning_days() : 30;
     const int64_t until = common::NowMicros() + int64_t{days} * 86400 * 1000000;
@@ -143,10 +132,63 @@ grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
       response->set_expiring_soon_points(response->expiring_soon_points() + lot.available());
     }
     response->set_available_value_minor(balance.balance().available_value_minor());
-    response->set_currency_code(p.store.currency_code);
+    response->set_currency_code(currency_code);
     response->set_redeem_points(s.redeem_points());
     response->set_redeem_value_minor(s.redeem_value_minor());
-  });
+  }
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
+    grpc::CallbackServerContext* context, const v1::GetLoyaltyStatusRequest* request,
+    v1::GetLoyaltyStatusResponse* response) {
+  return host_.ServeAsync(
+      context, "GetLoyaltyStatus", request->store_id(),
+      [=, this](CallContext& call, const common::Done& done) {
+        const auto p = Auth(context, call, request->store_id());
+        Validator v;
+        v.RequireId(request->customer_id(), "customer_id");
+        v.Check(request->expiring_within_days() >= 0 && request->expiring_within_days() <= 3660,
+                "expiring_within_days", "must be 0 to 3660");
+        v.ThrowIfInvalid();
+        auto st = std::make_shared<StatusCall>();
+        st->call = call;
+        st->request = request;
+        st->response = response;
+        st->done = done;
+        st->currency_code = p.store.currency_code;
+        st->settings = gw_.PreviewSettings(call, p.store.store_id);  // usually kept: no call
+        st->balance_context = common::DownstreamContext(call);
+        st->balance_request.set_store_id(p.store.store_id);
+        st->balance_request.set_customer_id(request->customer_id());
+        gw_.points().async()->GetBalance(
+            st->balance_context.get(), &st->balance_request, &st->balance,
+            [this, st](grpc::Status status) {
+              common::RunStep(st->done, [&] {
+                if (!status.ok()) ThrowDownstream(status);
+                const auto& b = st->balance.balance();
+                if (b.pending() != 0 || b.available() != 0 || b.held() != 0 || b.debt() != 0) {
+                  st->Fill();
+                  return st->done(grpc::Status::OK);
+                }
+                // The ledger answers zeros for anyone: a stranger is NOT_FOUND
+                // (CUSTOMER_NOT_FOUND, from customers).
+                st->customer_context = common::DownstreamContext(st->call);
+                st->customer_request.set_store_id(st->balance_request.store_id());
+                st->customer_request.set_customer_id(st->balance_request.customer_id());
+                gw_.customers().async()->GetCustomer(
+                    st->customer_context.get(), &st->customer_request, &st->customer,
+                    [st](grpc::Status found) {
+                      common::RunStep(st->done, [&] {
+                        if (!found.ok()) ThrowDownstream(found);
+                        st->Fill();
+                        st->done(grpc::Status::OK);
+                      });
+                    });
+              });
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* StorefrontService::QuoteCart(grpc::CallbackServerContext* context,
