@@ -27,6 +27,15 @@ CustomerLedger::CustomerLedger(pqxx::transaction_base& tx, const PointsStore& st
   balance_ = store_.LockBalance(tx_, store_id_, customer_id_);
 }
 
+CustomerLedger::CustomerLedger(pqxx::transaction_base& tx, const PointsStore& store,
+                               std::string store_id, std::string customer_id,
+                               const BalanceRow& locked)
+    : tx_(tx),
+      store_(store),
+      store_id_(std::move(store_id)),
+      customer_id_(std::move(customer_id)),
+      balance_(locked) {}
+
 int64_t& CustomerLedger::Field(const std::string& account) {
   if (account == "pending") return balance_.pending;
   if (account == "available") return balance_.available;

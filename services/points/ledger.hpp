@@ -17,6 +17,9 @@ class CustomerLedger {
  public:
   CustomerLedger(pqxx::transaction_base& tx, const PointsStore& store, std::string store_id,
                  std::string customer_id);
+  // For a caller that locked the balance row itself (batch jobs lock many in one statement).
+  CustomerLedger(pqxx::transaction_base& tx, const PointsStore& store, std::string store_id,
+                 std::string customer_id, const BalanceRow& locked);
 
   const BalanceRow& balance() const { return balance_; }
   const std::string& customer_id() const { return customer_id_; }

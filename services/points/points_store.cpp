@@ -118,7 +118,8 @@ PointsStore::PointsStore(common::Database& db) {
              "available_at = " FROM_MICROS("$7") ", expires_at = " FROM_MICROS("$8") " "
              "WHERE store_id = $1 AND lot_id = $2");
   db.Prepare("points_warned",
-             "UPDATE points.lots SET warned = true WHERE store_id = $1 AND lot_id = $2");
+             "UPDATE points.lots SET warned = true "
+             "WHERE (store_id, lot_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
   db.Prepare("points_insert_hold",
              "INSERT INTO points.holds (store_id, hold_id, customer_id, order_id, points, "
              "value_minor, state, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', " FROM_MICROS("$7") ")");
@@ -139,6 +140,12 @@ PointsStore::PointsStore(common::Database& db) {
   db.Prepare("points_append_event",
              "INSERT INTO points.events (store_id, type, customer_id, order_id, points, details) "
              "VALUES ($1, $2, $3, $4, $5, $6::jsonb)");
+  // WITH ORDINALITY ... ORDER BY: event ids follow the order of the arrays.
+  db.Prepare("points_append_events",
+             "INSERT INTO points.events (store_id, type, customer_id, order_id, points, details) "
+             "SELECT s, t, c, o, p, d::jsonb FROM unnest($1::text[], $2::text[], $3::text[], "
+             "$4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS e(s, t, c, o, p, d, n) "
+             "ORDER BY n");
   // Only below the oldest running transaction: nothing can commit there any more.
   db.Prepare("points_events",
              "SELECT event_id, txid::text, type, customer_id, order_id, points, details::text, "
@@ -154,14 +161,36 @@ PointsStore::PointsStore(common::Database& db) {
              "SELECT store_id, lot_id, customer_id FROM points.lots "
              "WHERE available > 0 AND expires_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
              "ORDER BY expires_at, lot_id COLLATE \"C\" LIMIT $3");
+  // One probe of lots_to_warn per store (its own horizon), then the earliest across stores.
   db.Prepare("points_lots_to_warn",
-             "SELECT store_id, lot_id, customer_id FROM points.lots "
-             "WHERE available > 0 AND NOT warned AND expires_at <= " FROM_MICROS("$2") " "
-             "AND ($1 = '' OR store_id = $1) ORDER BY expires_at LIMIT $3");
+             "SELECT l.store_id, l.lot_id, l.customer_id "
+             "FROM unnest($1::text[], $2::bigint[]) AS s(store_id, warn_before) "
+             "CROSS JOIN LATERAL (SELECT store_id, lot_id, customer_id, expires_at "
+             "  FROM points.lots WHERE store_id = s.store_id AND available > 0 AND NOT warned "
+             "  AND expires_at <= " FROM_MICROS("s.warn_before") " ORDER BY expires_at LIMIT $3) l "
+             "ORDER BY l.expires_at, l.lot_id COLLATE \"C\" LIMIT $3");
+  // Pages by (expires_at in microseconds, as the rows carry it: exact, unlike a timestamp made
+  // back from a double), in the order the holds expired.
   db.Prepare("points_holds_to_expire",
-             "SELECT store_id, hold_id, customer_id FROM points.holds "
+             "SELECT store_id, hold_id, customer_id, order_id, points, value_minor, state, "
+             MICROS("expires_at") " FROM points.holds "
              "WHERE state = 'active' AND expires_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
-             "ORDER BY expires_at, hold_id COLLATE \"C\" LIMIT $3");
+             "AND (" MICROS("expires_at") ", hold_id COLLATE \"C\") > ($3, $4) "
+             "ORDER BY expires_at, hold_id COLLATE \"C\" LIMIT $5");
+  db.Prepare("points_current_settings",
+             "SELECT DISTINCT ON (store_id) store_id, version, settings, " MICROS("created_at")
+             " FROM points.settings WHERE ($1 = '' OR store_id = $1) "
+             "ORDER BY store_id, version DESC");
+  // FOR UPDATE locks rows in the ORDER BY order (the lock is taken above the sort).
+  db.Prepare("points_lock_balances",
+             "SELECT store_id, customer_id, pending, available, held, debt FROM points.balances "
+             "WHERE (store_id, customer_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) "
+             "ORDER BY store_id, customer_id FOR UPDATE");
+  db.Prepare("points_lock_lots",
+             std::string("SELECT ") + kLotColumns +
+                 ", warned, store_id FROM points.lots "
+                 "WHERE (store_id, lot_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) "
+                 "ORDER BY store_id, customer_id, lot_id COLLATE \"C\" FOR UPDATE");
   db.Prepare("points_ledger",
              "SELECT transfer_id, customer_id, from_account, to_account, amount, kind, reason, "
              "order_id, line_id, rule_version, request_id, " MICROS("created_at")
@@ -332,9 +361,13 @@ void PointsStore::SaveLot(pqxx::transaction_base& tx, const std::string& store,
                    l.paid_back, l.available_at_us, l.expires_at_us);
 }
 
-void PointsStore::MarkWarned(pqxx::transaction_base& tx, const std::string& store,
-                             const std::string& lot_id) const {
-  tx.exec_prepared("points_warned", store, lot_id);
+void PointsStore::MarkWarned(pqxx::transaction_base& tx, const std::vector<LockedLot>& lots) const {
+  std::vector<std::string> stores, ids;
+  for (const auto& l : lots) {
+    stores.push_back(l.store_id);
+    ids.push_back(l.lot.lot_id);
+  }
+  tx.exec_prepared("points_warned", common::PgTextArray(stores), common::PgTextArray(ids));
 }
 
 void PointsStore::InsertHold(pqxx::transaction_base& tx, const std::string& store,
@@ -392,6 +425,24 @@ void PointsStore::AppendEvent(pqxx::transaction_base& tx, const std::string& sto
   tx.exec_prepared("points_append_event", store, type, customer, order, points, details.dump());
 }
 
+void PointsStore::AppendEvents(pqxx::transaction_base& tx,
+                               const std::vector<EventRow>& events) const {
+  if (events.empty()) return;
+  std::vector<std::string> stores, types, customers, orders, details;
+  std::vector<int64_t> points;
+  for (const auto& e : events) {
+    stores.push_back(e.store_id);
+    types.push_back(e.type);
+    customers.push_back(e.customer_id);
+    orders.push_back(e.order_id);
+    points.push_back(e.points);
+    details.push_back(e.details.dump());
+  }
+  tx.exec_prepared("points_append_events", common::PgTextArray(stores), common::PgTextArray(types),
+                   common::PgTextArray(customers), common::PgTextArray(orders),
+                   common::PgIntArray(points), common::PgTextArray(details));
+}
+
 std::vector<v1::PointsEvent> PointsStore::Events(pqxx::transaction_base& tx,
                                                  const std::string& store,
                                                  const std::string& after_txid, int64_t after_id,
@@ -422,15 +473,77 @@ std::vector<DueItem> PointsStore::LotsToExpire(pqxx::transaction_base& tx, const
   return ToDue(tx.exec_prepared("points_lots_to_expire", store, as_of_us, limit));
 }
 
-std::vector<DueItem> PointsStore::LotsToWarn(pqxx::transaction_base& tx, const std::string& store,
-                                             int64_t warn_before_us, int limit) const {
-  return ToDue(tx.exec_prepared("points_lots_to_warn", store, warn_before_us, limit));
+std::vector<DueItem> PointsStore::LotsToWarn(
+    pqxx::transaction_base& tx, const std::vector<std::pair<std::string, int64_t>>& horizons,
+    int limit) const {
+  std::vector<std::string> stores;
+  std::vector<int64_t> before;
+  for (const auto& [store, warn_before_us] : horizons) {
+    stores.push_back(store);
+    before.push_back(warn_before_us);
+  }
+  return ToDue(tx.exec_prepared("points_lots_to_warn", common::PgTextArray(stores),
+                                common::PgIntArray(before), limit));
 }
 
-std::vector<DueItem> PointsStore::HoldsToExpire(pqxx::transaction_base& tx,
+std::vector<DueHold> PointsStore::HoldsToExpire(pqxx::transaction_base& tx,
                                                 const std::string& store, int64_t as_of_us,
-                                                int limit) const {
-  return ToDue(tx.exec_prepared("points_holds_to_expire", store, as_of_us, limit));
+                                                int64_t after_expiry_us,
+                                                const std::string& after_hold, int limit) const {
+  std::vector<DueHold> due;
+  for (const auto& r : tx.exec_prepared("points_holds_to_expire", store, as_of_us, after_expiry_us,
+                                        after_hold, limit)) {
+    due.push_back({r[0].as<std::string>(),
+                   HoldRow{r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                           r[4].as<int64_t>(), r[5].as<int64_t>(), r[6].as<std::string>(),
+                           r[7].as<int64_t>()}});
+  }
+  return due;
+}
+
+std::vector<std::pair<std::string, v1::Settings>> PointsStore::CurrentSettings(
+    pqxx::transaction_base& tx, const std::string& store) const {
+  std::vector<std::pair<std::string, v1::Settings>> out;
+  for (const auto& r : tx.exec_prepared("points_current_settings", store)) {
+    v1::Settings s;
+    s.ParseFromString(pqxx::binarystring(r[2]).str());
+    s.set_version(r[1].as<int32_t>());
+    *s.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(r[3].as<int64_t>());
+    out.emplace_back(r[0].as<std::string>(), std::move(s));
+  }
+  return out;
+}
+
+std::vector<LockedBalance> PointsStore::LockBalances(pqxx::transaction_base& tx,
+                                                     const std::vector<DueItem>& lots) const {
+  std::vector<std::string> stores, customers;
+  for (const auto& l : lots) {
+    stores.push_back(l.store_id);
+    customers.push_back(l.customer_id);
+  }
+  std::vector<LockedBalance> out;
+  for (const auto& r : tx.exec_prepared("points_lock_balances", common::PgTextArray(stores),
+                                        common::PgTextArray(customers))) {
+    const BalanceRow balance{r[2].as<int64_t>(), r[3].as<int64_t>(), r[4].as<int64_t>(),
+                             r[5].as<int64_t>()};
+    out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), balance});
+  }
+  return out;
+}
+
+std::vector<LockedLot> PointsStore::LockLots(pqxx::transaction_base& tx,
+                                             const std::vector<DueItem>& lots) const {
+  std::vector<std::string> stores, ids;
+  for (const auto& l : lots) {
+    stores.push_back(l.store_id);
+    ids.push_back(l.id);
+  }
+  std::vector<LockedLot> out;
+  for (const auto& r : tx.exec_prepared("points_lock_lots", common::PgTextArray(stores),
+                                        common::PgTextArray(ids))) {
+    out.push_back({r[16].as<std::string>(), ToLot(r), r[15].as<bool>()});
+  }
+  return out;
 }
 
 std::vector<v1::Transfer> PointsStore::Ledger(pqxx::transaction_base& tx, const std::string& store,

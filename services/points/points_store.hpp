@@ -69,6 +69,36 @@ struct DueItem {
   std::string customer_id;
 };
 
+// A customer's balance row as a batch job locked it.
+struct LockedBalance {
+  std::string store_id;
+  std::string customer_id;
+  BalanceRow balance;
+};
+
+// A lot as a batch job locked it.
+struct LockedLot {
+  std::string store_id;
+  LotRow lot;
+  bool warned = false;  // its expiry warning went out
+};
+
+// A hold a job must process, with its store.
+struct DueHold {
+  std::string store_id;
+  HoldRow hold;
+};
+
+// One entry of the store's event log, for AppendEvents.
+struct EventRow {
+  std::string store_id;
+  std::string type;
+  std::string customer_id;
+  std::string order_id;
+  int64_t points = 0;
+  nlohmann::json details = nlohmann::json::object();
+};
+
 class PointsStore {
  public:
   explicit PointsStore(common::Database& db);
@@ -102,8 +132,8 @@ class PointsStore {
   std::vector<LotRow> SpendableLots(pqxx::transaction_base& tx, const std::string& store,
                                     const std::string& customer, bool lock, int limit) const;
   void SaveLot(pqxx::transaction_base& tx, const std::string& store, const LotRow& lot) const;
-  void MarkWarned(pqxx::transaction_base& tx, const std::string& store,
-                  const std::string& lot_id) const;
+  // Marks the lots' expiry warnings as sent, in one statement.
+  void MarkWarned(pqxx::transaction_base& tx, const std::vector<LockedLot>& lots) const;
 
   void InsertHold(pqxx::transaction_base& tx, const std::string& store, const HoldRow& hold) const;
   std::optional<HoldRow> ReadHold(pqxx::transaction_base& tx, const std::string& store,
@@ -121,18 +151,41 @@ class PointsStore {
   void AppendEvent(pqxx::transaction_base& tx, const std::string& store, const std::string& type,
                    const std::string& customer, const std::string& order, int64_t points,
                    const nlohmann::json& details = nlohmann::json::object()) const;
+  // Many events in one statement, logged in the order given.
+  void AppendEvents(pqxx::transaction_base& tx, const std::vector<EventRow>& events) const;
   std::vector<v1::PointsEvent> Events(pqxx::transaction_base& tx, const std::string& store,
                                       const std::string& after_txid, int64_t after_id,
                                       int limit) const;
 
+  // The jobs' questions. Each answers only what is due, through a partial index whose range
+  // ends at the due time, so "nothing due" is one index probe however many rows exist. An empty
+  // `store` means every store. Lots come in the order they fell due.
   std::vector<DueItem> LotsToRelease(pqxx::transaction_base& tx, const std::string& store,
                                      int64_t as_of_us, int limit) const;
   std::vector<DueItem> LotsToExpire(pqxx::transaction_base& tx, const std::string& store,
                                     int64_t as_of_us, int limit) const;
-  std::vector<DueItem> LotsToWarn(pqxx::transaction_base& tx, const std::string& store,
-                                  int64_t warn_before_us, int limit) const;
-  std::vector<DueItem> HoldsToExpire(pqxx::transaction_base& tx, const std::string& store,
-                                     int64_t as_of_us, int limit) const;
+  // Lots not yet warned that expire by their store's horizon: (store, warn every lot expiring
+  // at or before this time).
+  std::vector<DueItem> LotsToWarn(pqxx::transaction_base& tx,
+                                  const std::vector<std::pair<std::string, int64_t>>& horizons,
+                                  int limit) const;
+  // Active holds expired by `as_of_us`, in the order they expired (expiry, hold id), after
+  // (after_expiry_us, after_hold): a pass pages through them, so holds that must stay (their
+  // order exists) do not hide the ones behind them.
+  std::vector<DueHold> HoldsToExpire(pqxx::transaction_base& tx, const std::string& store,
+                                     int64_t as_of_us, int64_t after_expiry_us,
+                                     const std::string& after_hold, int limit) const;
+  // The settings in force of every store that has any (or of `store` only).
+  std::vector<std::pair<std::string, v1::Settings>> CurrentSettings(pqxx::transaction_base& tx,
+                                                                    const std::string& store) const;
+  // Batch jobs lock as every ledger transaction does, balance before lots, and always in the
+  // same order, so a batch never deadlocks with another batch or with a call. LockBalances
+  // locks the balance rows of the items' customers in (store, customer) order; LockLots then
+  // locks the items' lots in (store, customer, lot) order. Both in one statement.
+  std::vector<LockedBalance> LockBalances(pqxx::transaction_base& tx,
+                                          const std::vector<DueItem>& lots) const;
+  std::vector<LockedLot> LockLots(pqxx::transaction_base& tx,
+                                  const std::vector<DueItem>& lots) const;
 
   std::vector<v1::Transfer> Ledger(pqxx::transaction_base& tx, const std::string& store,
                                    const std::string& customer, int64_t before_id, int limit) const;

@@ -44,6 +44,189 @@ TEST_F(PointsIT, EarnsPendingPointsThatBecomeAvailableOnlyWhenTheWindowEnds) {
   EXPECT_EQ(Balance("c1").available(), 173);
 }
 
+// Calls of the points service's own statements (those naming its ledger tables) on this test's
+// database, from pg_stat_statements; -1 when the cluster does not load it (it must be in
+// shared_preload_libraries), in which case the statement bounds below are not checked.
+int64_t LedgerStatementCalls(const std::string& url) {
+  try {
+    pqxx::connection conn(url);
+    pqxx::nontransaction tx(conn);
+    if (!tx.exec1("SELECT current_setting('shared_preload_libraries') ~ 'pg_stat_statements'")[0]
+             .as<bool>()) {
+      return -1;
+    }
+    tx.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    return tx.exec1("SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements "
+                    "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND query ~ 'points[.](lots|holds|hold_lots|balances|settings|transfers|"
+                    "events)' "
+                    "AND query !~ 'pg_stat_statements'")[0]
+        .as<int64_t>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// The jobs do work in proportion to what is due, not to what exists: 200 lots that are not due
+// cost a pass a few statements and touch nothing; once due, each is processed exactly once.
+TEST_F(PointsIT, JobsTouchOnlyWhatIsDueAndEachDueItemOnce) {
+  // 40 customers, 5 lines each: 200 lots; half placed 10 days after the other half.
+  const std::vector<std::pair<int64_t, int>> lines(5, {10000, 1});  // 100 points a line
+  for (int i = 0; i < 40; ++i) {
+    const std::string n = std::to_string(i);
+    if (i < 20) {
+      Place(MakeOrder("o" + n, "c" + n, lines, now_));
+    } else {
+      orders::v1::OrderPlaced placed;
+      *placed.mutable_order() = MakeOrder("o" + n, "c" + n, lines, now_ + 10 * kDay);
+      ASSERT_TRUE(Deliver("order.placed", "o" + n, 1, placed).ok());
+    }
+  }
+  ASSERT_EQ(Scalar("SELECT count(*) FROM points.lots"), 200);
+  const bool counting = LedgerStatementCalls(db_.url()) >= 0;
+  if (!counting) std::printf("pg_stat_statements is not loaded: statement counts not checked\n");
+  // Statements of one pass of the three jobs (lots as of `as_of`, holds as of `holds_as_of`);
+  // the items each job processed are added up in `processed`.
+  auto pass = [&](int64_t as_of, int64_t holds_as_of, int64_t* processed) {
+    const int64_t before = LedgerStatementCalls(db_.url());
+    *processed = RunJob("release", as_of) + RunJob("expiry", as_of) + RunJob("holds", holds_as_of);
+    return LedgerStatementCalls(db_.url()) - before;
+  };
+  int64_t processed = 0;
+  // Nothing is due: the pass touches nothing, and costs a few statements, not one per lot.
+  int64_t statements = pass(now_ + 29 * kDay, now_, &processed);
+  EXPECT_EQ(processed, 0);
+  if (counting) {
+    std::printf("idle pass, 200 pending lots: %lld statements\n",
+                static_cast<long long>(statements));
+    EXPECT_LE(statements, 8);
+  }
+
+  // Due in two waves: each lot is released once, and a second run finds nothing.
+  int64_t before = LedgerStatementCalls(db_.url());
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(RunJob("release", now_ + 30 * kDay), 100);
+  std::printf("releasing 100 lots of 20 customers: %lld statements (-1: not counted), %lld ms\n",
+              static_cast<long long>(counting ? LedgerStatementCalls(db_.url()) - before : -1),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count()));
+  EXPECT_EQ(RunJob("release", now_ + 30 * kDay), 0);
+  // Two runs at once (the scheduler and a RunReleaseJob call): each lot once, no deadlock.
+  auto one = std::async(std::launch::async, [&] { return RunJob("release", now_ + 40 * kDay); });
+  auto other = std::async(std::launch::async, [&] { return RunJob("release", now_ + 40 * kDay); });
+  EXPECT_EQ(one.get() + other.get(), 100);
+  EXPECT_EQ(RunJob("release", now_ + 40 * kDay), 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers WHERE kind = 'release'"), 200);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.events WHERE type = 'points.available'"), 200);
+  EXPECT_EQ(Balance("c0").available(), 500);
+
+  // Holds that have not expired yet (the server's clock: they last 60 s).
+  for (int i = 0; i < 5; ++i) {
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(Reserve("c" + n, 50, "hold-" + n, "never-" + n).ok());
+  }
+  const int64_t clock_now = TimeUtil::GetCurrentTime().seconds();
+
+  // 200 available lots expiring within a year but outside the 14-day warning window, and 5 live
+  // holds: still nothing due, still a few statements.
+  statements = pass(now_ + 41 * kDay, clock_now, &processed);
+  EXPECT_EQ(processed, 0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.events WHERE type = 'points.expiring'"), 0);
+  if (counting) {
+    std::printf("idle pass, 200 available lots expiring within a year, 5 live holds: %lld "
+                "statements\n",
+                static_cast<long long>(statements));
+    EXPECT_LE(statements, 8);
+  }
+
+  // The holds expire once.
+  EXPECT_EQ(RunJob("holds", now_ + 50 * kDay), 5);
+  EXPECT_EQ(RunJob("holds", now_ + 50 * kDay), 0);
+  EXPECT_EQ(Balance("c0").held(), 0);
+
+  // Warnings once, within the window; then expiry once. The waves expire about 10 days apart.
+  const int64_t first =
+      Scalar("SELECT extract(epoch FROM min(expires_at))::bigint FROM points.lots");
+  const int64_t last =
+      Scalar("SELECT extract(epoch FROM max(expires_at))::bigint FROM points.lots");
+  ASSERT_GE(last - first, 9 * kDay);  // 10 days, give or take a February 29 on the way
+  ASSERT_LE(last - first, 11 * kDay);
+  const auto warnings = [&] {
+    return Scalar("SELECT count(*) FROM points.events WHERE type = 'points.expiring'");
+  };
+  EXPECT_EQ(RunJob("expiry", first - 7 * kDay), 0);
+  EXPECT_EQ(warnings(), 100) << "the first wave, 7 days ahead";
+  EXPECT_EQ(RunJob("expiry", first - 7 * kDay), 0);
+  EXPECT_EQ(warnings(), 100) << "once";
+  before = LedgerStatementCalls(db_.url());
+  started = std::chrono::steady_clock::now();
+  EXPECT_EQ(RunJob("expiry", first), 100);
+  std::printf("expiring 100 lots, warning about 100: %lld statements (-1: not counted), %lld ms\n",
+              static_cast<long long>(counting ? LedgerStatementCalls(db_.url()) - before : -1),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count()));
+  EXPECT_EQ(warnings(), 200) << "the second wave is now about 10 days ahead";
+  EXPECT_EQ(RunJob("expiry", first), 0);
+  EXPECT_EQ(RunJob("expiry", last), 100);
+  EXPECT_EQ(Scalar("SELECT count(DISTINCT details->>'lot_id') FROM points.events "
+                   "WHERE type = 'points.expiring'"), 200);
+  statements = pass(last, last, &processed);
+  EXPECT_EQ(processed, 0);
+  if (counting) {
+    EXPECT_LE(statements, 8);
+  }
+  EXPECT_EQ(warnings(), 200);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers WHERE kind = 'expire'"), 200);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.events WHERE type = 'points.expired'"), 200);
+  EXPECT_EQ(Scalar("SELECT sum(available) FROM points.balances"), 0);
+}
+
+// Every store is warned by its own warning period when the scheduler runs the jobs for all
+// stores at once (store_id empty).
+TEST_F(PointsIT, ExpiryWarningsFollowEachStoresOwnPeriod) {
+  v1::UpdateSettingsRequest settings;
+  settings.set_store_id("s2");
+  settings.set_request_id("settings-s2");
+  v1::GetSettingsRequest get;
+  get.set_store_id("s1");
+  v1::GetSettingsResponse current;
+  ASSERT_TRUE(stub_->GetSettings(testing::InternalContext().get(), get, &current).ok());
+  *settings.mutable_settings() = current.settings();
+  settings.mutable_settings()->clear_version();
+  settings.mutable_settings()->clear_created_at();
+  settings.mutable_settings()->set_expiry_warning_days(365);
+  v1::UpdateSettingsResponse updated;
+  ASSERT_TRUE(stub_->UpdateSettings(testing::InternalContext().get(), settings, &updated).ok());
+  ASSERT_TRUE(Adjust("c1", 100, "grant-s1").ok());  // s1: 14 days' warning
+  v1::AdjustPointsRequest grant;
+  grant.set_store_id("s2");
+  grant.set_request_id("grant-s2");
+  grant.set_customer_id("c1");
+  grant.set_points(100);
+  grant.set_reason("test adjustment");
+  v1::AdjustPointsResponse granted;
+  ASSERT_TRUE(stub_->AdjustPoints(testing::InternalContext().get(), grant, &granted).ok());
+
+  v1::RunJobRequest all;  // every store, as the scheduler runs it
+  all.mutable_as_of()->set_seconds(TimeUtil::GetCurrentTime().seconds() + 30 * kDay);
+  v1::RunJobResponse ran;
+  ASSERT_TRUE(stub_->RunExpiryJob(testing::InternalContext(std::chrono::seconds(60)).get(), all,
+                                  &ran).ok());
+  EXPECT_EQ(ran.processed(), 0);
+  const std::string warned_in =
+      "SELECT count(*) FROM points.events WHERE type = 'points.expiring' AND store_id = ";
+  EXPECT_EQ(Scalar(warned_in + "'s2'"), 1) << "s2 warns a year ahead";
+  EXPECT_EQ(Scalar(warned_in + "'s1'"), 0) << "s1 only 14 days ahead";
+  all.mutable_as_of()->set_seconds(TimeUtil::GetCurrentTime().seconds() + 400 * kDay);
+  ASSERT_TRUE(stub_->RunExpiryJob(testing::InternalContext(std::chrono::seconds(60)).get(), all,
+                                  &ran).ok());
+  EXPECT_EQ(ran.processed(), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.events WHERE type = 'points.expiring'"), 2);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.events WHERE type = 'points.expired'"), 2);
+}
+
 TEST_F(PointsIT, TransfersAreImmutableAndVerifyFindsPlantedCorruption) {
   Place(MakeOrder("o1", "c1", {{10000, 1}}, now_));
   pqxx::connection conn(db_.url());
