@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <stdexcept>
 
 #include "loyalty/common/errors.hpp"
 #include "loyalty/common/failpoint.hpp"
@@ -22,16 +23,30 @@ std::string Name(const char* statement, const std::string& schema) {
   return std::string(statement) + ":" + schema;
 }
 
+// Subscriber names are recorded on delivery rows, and the relay writes them into its SQL.
+void CheckSubscriberName(const std::string& name) {
+  static const std::regex kName("^[a-z][a-z0-9_]*$");
+  if (!std::regex_match(name, kName)) throw std::invalid_argument("bad subscriber name: " + name);
+}
+
+// Due rows of one subscriber that are the first pending event of their aggregate, so events
+// arrive in sequence. The name is a literal, not a parameter: see the Relay constructor.
+std::string DueRows(const std::string& s, const std::string& subscriber) {
+  return "WHERE d.subscriber = '" + subscriber + "' AND d.state = 'pending' "
+         "  AND d.next_attempt_at <= now() "
+         "  AND NOT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery e "
+         "    WHERE e.store_id = d.store_id AND e.subscriber = d.subscriber "
+         "      AND e.aggregate_id = d.aggregate_id AND e.state = 'pending' "
+         "      AND e.sequence < d.sequence) ";
+}
+
 }  // namespace
 
 std::string OutboxChannel(const std::string& schema) { return "loyalty_outbox_" + schema; }
 
 OutboxWriter::OutboxWriter(Database& db, std::string schema, std::vector<std::string> subscribers)
     : schema_(std::move(schema)) {
-  static const std::regex kName("^[a-z][a-z0-9_]*$");
-  for (const auto& sub : subscribers) {
-    if (!std::regex_match(sub, kName)) throw std::invalid_argument("bad subscriber name: " + sub);
-  }
+  for (const auto& sub : subscribers) CheckSubscriberName(sub);
   subscribers_ = PgTextArray(subscribers);
   const std::string& s = schema_;
   db.Prepare(Name("outbox_append", s),
@@ -64,25 +79,48 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
              std::string internal_token, RelayOptions options)
     : db_(db),
       schema_(std::move(schema)),
-      subscribers_(std::move(subscribers)),
       internal_token_(std::move(internal_token)),
       options_(options) {
   const std::string& s = schema_;
-  // Due rows of one subscriber, skipping rows another relay holds, and only the first pending
-  // event of each aggregate, so events arrive in sequence.
-  db_.Prepare(Name("relay_claim", s),
-              "SELECT d.store_id, d.event_id::text, o.type, o.aggregate_id, o.sequence, "
-              "  (extract(epoch FROM o.created_at) * 1000000)::bigint, o.payload, d.attempts "
-              "FROM " + s + ".outbox_delivery d JOIN " + s + ".outbox o USING (store_id, event_id) "
-              "WHERE d.subscriber = $1 AND d.state = 'pending' AND d.next_attempt_at <= now() "
-              "  AND NOT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery e "
-              "    WHERE e.store_id = d.store_id AND e.subscriber = d.subscriber "
-              "      AND e.aggregate_id = d.aggregate_id AND e.state = 'pending' "
-              "      AND e.sequence < d.sequence) "
-              "ORDER BY d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED");
+  // The hot statements have no parameters (the subscriber and the batch size are written in),
+  // so each connection plans them once and reuses the plan: with parameters Postgres planned the
+  // claim afresh on every run once rows were pending (custom plans, 0.4-1 ms each).
+  for (auto& sub : subscribers) {
+    CheckSubscriberName(sub.name);
+    auto lane = std::make_unique<Lane>();
+    const std::string batch = std::to_string(options_.batch_size);
+    lane->claim = Name("relay_claim", s) + ":" + sub.name + ":" + batch;
+    lane->due = Name("relay_due", s) + ":" + sub.name;
+    db_.Prepare(lane->claim,
+                "SELECT d.store_id, d.event_id::text, o.type, o.aggregate_id, o.sequence, "
+                "  (extract(epoch FROM o.created_at) * 1000000)::bigint, o.payload, d.attempts "
+                "FROM " + s + ".outbox_delivery d "
+                "JOIN " + s + ".outbox o USING (store_id, event_id) " + DueRows(s, sub.name) +
+                "ORDER BY d.next_attempt_at LIMIT " + batch + " FOR UPDATE OF d SKIP LOCKED");
+    // The same rows without locking them: an autocommitted look before a poll tick's claim.
+    db_.Prepare(lane->due, "SELECT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery d " +
+                               DueRows(s, sub.name) + ")");
+    lane->stub = loyalty::events::v1::EventSinkService::NewStub(InternalChannel(sub.address));
+    lane->subscriber = std::move(sub);
+    lane->next_poll = std::chrono::steady_clock::now() + options_.poll_interval;
+    lanes_.push_back(std::move(lane));
+  }
+  // Returns whether a later event of the aggregate is pending: acknowledging this one frees it.
+  // Every claim so far skipped that event, so the worker that acknowledged claims it.
   db_.Prepare(Name("relay_delivered", s),
-              "UPDATE " + s + ".outbox_delivery SET state = 'delivered', finished_at = now(), "
-              "attempts = attempts + 1 WHERE store_id = $1 AND event_id = $2::uuid AND subscriber = $3");
+              "UPDATE " + s + ".outbox_delivery d SET state = 'delivered', finished_at = now(), "
+              "attempts = d.attempts + 1 "
+              "WHERE d.store_id = $1 AND d.event_id = $2::uuid AND d.subscriber = $3 "
+              "RETURNING EXISTS (SELECT 1 FROM " + s + ".outbox_delivery n "
+              "  WHERE n.store_id = d.store_id AND n.subscriber = d.subscriber "
+              "    AND n.aggregate_id = d.aggregate_id AND n.state = 'pending' "
+              "    AND n.sequence > d.sequence)");
+  // Whether any of these aggregates still has a pending event, once a pass has committed.
+  db_.Prepare(Name("relay_pending_of", s),
+              "SELECT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery d "
+              "  JOIN unnest($2::text[], $3::text[]) AS a (store_id, aggregate_id) "
+              "    USING (store_id, aggregate_id) "
+              "  WHERE d.subscriber = $1 AND d.state = 'pending')");
   db_.Prepare(Name("relay_retry", s),
               "UPDATE " + s + ".outbox_delivery SET attempts = attempts + 1, last_error = $4, "
               "next_attempt_at = now() + make_interval(secs => $5::double precision / 1000) "
@@ -97,62 +135,122 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
               "SELECT subscriber, count(*), "
               "  COALESCE(extract(epoch FROM now() - min(created_at)), 0)::double precision "
               "FROM " + s + ".outbox_delivery WHERE state = 'pending' GROUP BY subscriber");
-  for (const auto& sub : subscribers_) {
-    stubs_[sub.name] = loyalty::events::v1::EventSinkService::NewStub(InternalChannel(sub.address));
-  }
+}
+
+// The statement timeout follows the deadline in power-of-two steps: the claim and the
+// autocommitted looks share one deadline, so they share a step and never reset each other's.
+Deadline Relay::PassDeadline() const {
+  return Clock::now() + options_.deliver_timeout * (options_.batch_size + 1) +
+         std::chrono::seconds(5);
 }
 
 int Relay::DeliverOnce(const Subscriber& subscriber) {
-  auto& stub = *stubs_.at(subscriber.name);
-  const auto deadline =
-      Clock::now() + options_.deliver_timeout * (options_.batch_size + 1) + std::chrono::seconds(5);
-  return db_.Write(deadline, [&](pqxx::transaction_base& tx) {
-    const auto rows = tx.exec_prepared(Name("relay_claim", schema_), subscriber.name,
-                                       options_.batch_size);
+  for (auto& lane : lanes_) {
+    if (lane->subscriber.name == subscriber.name) return Deliver(*lane).claimed;
+  }
+  throw std::out_of_range("not a subscriber of this relay: " + subscriber.name);
+}
+
+int64_t Relay::claims(const std::string& subscriber) const {
+  for (const auto& lane : lanes_) {
+    if (lane->subscriber.name == subscriber) return lane->claims.load();
+  }
+  throw std::out_of_range("not a subscriber of this relay: " + subscriber);
+}
+
+namespace {
+void FillEvent(const pqxx::row& row, Event& event) {
+  event.set_store_id(row[0].as<std::string>());
+  event.set_event_id(row[1].as<std::string>());
+  event.set_type(row[2].as<std::string>());
+  event.set_aggregate_id(row[3].as<std::string>());
+  event.set_sequence(row[4].as<int64_t>());
+  *event.mutable_occurred_at() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(row[5].as<int64_t>());
+  event.mutable_payload()->ParseFromString(pqxx::binarystring(row[6]).str());
+}
+}  // namespace
+
+Relay::Pass Relay::Deliver(Lane& lane) {
+  Acked acked;
+  Pass pass = db_.Write(PassDeadline(), [&](pqxx::transaction_base& tx) {
+    Pass p;
+    acked = {};
+    ++lane.claims;
+    const auto rows = tx.exec_prepared(lane.claim);
+    p.claimed = static_cast<int>(rows.size());
+    if (p.claimed >= options_.batch_size) {
+      // More may be due: a peer claims the next batch while we deliver this one.
+      WakePeer(lane);
+      p.more_due = true;
+    }
     for (const auto& row : rows) {
       DeliverEventRequest request;
-      Event& event = *request.mutable_event();
-      event.set_store_id(row[0].as<std::string>());
-      event.set_event_id(row[1].as<std::string>());
-      event.set_type(row[2].as<std::string>());
-      event.set_aggregate_id(row[3].as<std::string>());
-      event.set_sequence(row[4].as<int64_t>());
-      *event.mutable_occurred_at() =
-          google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(row[5].as<int64_t>());
-      event.mutable_payload()->ParseFromString(pqxx::binarystring(row[6]).str());
-      const int attempts = row[7].as<int>();
-
-      grpc::ClientContext context;
-      context.set_deadline(Clock::now() + options_.deliver_timeout);
-      context.AddMetadata(kInternalTokenHeader, internal_token_);
-      context.AddMetadata(kCorrelationHeader, event.event_id());
-      DeliverEventResponse response;
-      const grpc::Status status = stub.DeliverEvent(&context, request, &response);
-
+      FillEvent(row, *request.mutable_event());
+      const grpc::Status status = Send(lane, request);
       // A crash here means the subscriber applied the event but we never recorded it:
       // the row stays pending and is delivered again.
       failpoint::Hit("relay.before_ack");
+      if (acked.stores.empty()) acked.notified = Notified(lane);
+      if (Record(tx, lane, request.event(), row[7].as<int>(), status)) p.more_due = true;
       if (status.ok()) {
-        tx.exec_prepared(Name("relay_delivered", schema_), event.store_id(), event.event_id(),
-                         subscriber.name);
-      } else if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-        log::Error("event dead-lettered", {{"subscriber", subscriber.name},
-                                           {"event_id", event.event_id()},
-                                           {"type", event.type()},
-                                           {"error", status.error_message()}});
-        tx.exec_prepared(Name("relay_dead", schema_), event.store_id(), event.event_id(),
-                         subscriber.name, status.error_message());
-      } else {
-        const auto wait = RelayBackoff(attempts + 1, options_.max_backoff);
-        log::Warn("event delivery failed; will retry",
-                  {{"subscriber", subscriber.name}, {"event_id", event.event_id()},
-                   {"code", static_cast<int>(status.error_code())},
-                   {"retry_in_ms", wait.count()}});
-        tx.exec_prepared(Name("relay_retry", schema_), event.store_id(), event.event_id(),
-                         subscriber.name, status.error_message(), wait.count());
+        acked.stores.push_back(request.event().store_id());
+        acked.aggregates.push_back(request.event().aggregate_id());
       }
     }
-    return static_cast<int>(rows.size());
+    failpoint::Hit("relay.before_commit");  // a test holds the pass open here (see below)
+    return p;
+  });
+  // An event committed after its predecessor's acknowledgement is not in that answer, and a peer
+  // woken by its NOTIFY may have claimed before we committed and skipped it behind our row. Such
+  // a NOTIFY is the sign: then one autocommitted look at the acknowledged aggregates tells
+  // (most such NOTIFYs are another aggregate's, and a claim would cost a transaction).
+  if (!pass.more_due && !acked.stores.empty() && Notified(lane) != acked.notified) {
+    pass.more_due = AnyPendingOf(lane, acked);
+  }
+  return pass;
+}
+
+grpc::Status Relay::Send(Lane& lane, const DeliverEventRequest& request) {
+  grpc::ClientContext context;
+  context.set_deadline(Clock::now() + options_.deliver_timeout);
+  context.AddMetadata(kInternalTokenHeader, internal_token_);
+  context.AddMetadata(kCorrelationHeader, request.event().event_id());
+  DeliverEventResponse response;
+  return lane.stub->DeliverEvent(&context, request, &response);
+}
+
+bool Relay::Record(pqxx::transaction_base& tx, Lane& lane, const Event& event, int attempts,
+                   const grpc::Status& status) {
+  const std::string& name = lane.subscriber.name;
+  if (status.ok()) {
+    return tx.exec_prepared1(Name("relay_delivered", schema_), event.store_id(), event.event_id(),
+                             name)[0]
+        .as<bool>();
+  }
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    log::Error("event dead-lettered", {{"subscriber", name},
+                                       {"event_id", event.event_id()},
+                                       {"type", event.type()},
+                                       {"error", status.error_message()}});
+    tx.exec_prepared(Name("relay_dead", schema_), event.store_id(), event.event_id(), name,
+                     status.error_message());
+    return true;  // the aggregate's next event may be free now (dead letters are rare: look)
+  }
+  const auto wait = RelayBackoff(attempts + 1, options_.max_backoff);
+  log::Warn("event delivery failed; will retry",
+            {{"subscriber", name}, {"event_id", event.event_id()},
+             {"code", static_cast<int>(status.error_code())}, {"retry_in_ms", wait.count()}});
+  tx.exec_prepared(Name("relay_retry", schema_), event.store_id(), event.event_id(), name,
+                   status.error_message(), wait.count());
+  return false;
+}
+
+bool Relay::AnyPendingOf(Lane& lane, const Acked& acked) {
+  return db_.Read(PassDeadline(), [&](pqxx::transaction_base& tx) {
+    return tx.exec_prepared1(Name("relay_pending_of", schema_), lane.subscriber.name,
+                             PgTextArray(acked.stores), PgTextArray(acked.aggregates))[0]
+        .as<bool>();
   });
 }
 
@@ -169,11 +267,52 @@ class Wakeup : public pqxx::notification_receiver {
 }  // namespace
 
 void Relay::Wake() {
-  {
-    std::lock_guard lock(wake_mutex_);
-    ++wake_count_;
+  for (auto& lane : lanes_) {
+    {
+      std::lock_guard lock(lane->mutex);
+      ++lane->notified;
+      // One claim sees everything committed before it, so NOTIFYs arriving together wake one.
+      lane->wakes = std::max(lane->wakes, 1);
+    }
+    lane->woken.notify_one();
   }
-  woken_.notify_all();
+}
+
+void Relay::WakePeer(Lane& lane) {
+  {
+    std::lock_guard lock(lane.mutex);
+    lane.wakes = std::min(lane.wakes + 1, std::max(1, options_.workers_per_subscriber));
+  }
+  lane.woken.notify_one();
+}
+
+uint64_t Relay::Notified(Lane& lane) {
+  std::lock_guard lock(lane.mutex);
+  return lane.notified;
+}
+
+Relay::Reason Relay::Await(std::stop_token stop, Lane& lane) {
+  std::unique_lock lock(lane.mutex);
+  for (;;) {
+    if (stop.stop_requested()) return Reason::kStopped;
+    if (lane.wakes > 0) {
+      --lane.wakes;
+      return Reason::kWoken;
+    }
+    // The poll tick goes to whichever worker sees it first; the others sleep on.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= lane.next_poll) {
+      lane.next_poll = now + options_.poll_interval;
+      return Reason::kPollTick;
+    }
+    lane.woken.wait_until(lock, stop, lane.next_poll, [&] { return lane.wakes > 0; });
+  }
+}
+
+bool Relay::AnyDue(Lane& lane) {
+  return db_.Read(PassDeadline(), [&](pqxx::transaction_base& tx) {
+    return tx.exec_prepared1(lane.due)[0].as<bool>();
+  });
 }
 
 void Relay::Listen(std::stop_token stop) {
@@ -193,30 +332,33 @@ void Relay::Listen(std::stop_token stop) {
 void Relay::Run(std::stop_token stop) {
   std::vector<std::jthread> threads;
   threads.emplace_back([this, stop](std::stop_token) { Listen(stop); });
-  for (const auto& sub : subscribers_) {
+  for (auto& lane : lanes_) {
     for (int w = 0; w < std::max(1, options_.workers_per_subscriber); ++w) {
-      threads.emplace_back([this, stop, &sub](std::stop_token) { Work(stop, sub); });
+      threads.emplace_back([this, stop, l = lane.get()](std::stop_token) { Work(stop, *l); });
     }
   }
   // The threads see `stop` themselves; jthreads join here once it is requested.
 }
 
-void Relay::Work(std::stop_token stop, const Subscriber& sub) {
+// A worker sleeps until asked to claim. After a pass it claims again at once only when it saw
+// more due (a full batch, or an aggregate's next event freed by its acknowledgement); one that
+// claimed nothing wakes nobody.
+void Relay::Work(std::stop_token stop, Lane& lane) {
+  bool more_due = false;
   while (!stop.stop_requested()) {
-    uint64_t seen;
-    {
-      std::lock_guard lock(wake_mutex_);
-      seen = wake_count_;
-    }
-    int delivered = 0;
     try {
-      delivered = DeliverOnce(sub);
+      if (!more_due) {
+        const Reason reason = Await(stop, lane);
+        if (reason == Reason::kStopped) return;
+        // A tick usually finds nothing: one autocommitted statement says so, where an empty
+        // claim costs a transaction (BEGIN, SELECT, COMMIT).
+        if (reason == Reason::kPollTick && !AnyDue(lane)) continue;
+      }
+      more_due = Deliver(lane).more_due;
     } catch (const std::exception& e) {
-      log::Warn("relay pass failed", {{"subscriber", sub.name}, {"error", e.what()}});
+      more_due = false;
+      log::Warn("relay pass failed", {{"subscriber", lane.subscriber.name}, {"error", e.what()}});
     }
-    if (delivered >= options_.batch_size) continue;  // more may be due right now
-    std::unique_lock lock(wake_mutex_);
-    woken_.wait_for(lock, stop, options_.poll_interval, [&] { return wake_count_ != seen; });
   }
 }
 
@@ -224,12 +366,13 @@ void Relay::RegisterMetrics(Metrics& metrics) {
   auto read = [this](int column) {
     return db_.Read(Clock::now() + std::chrono::seconds(2), [&](pqxx::transaction_base& tx) {
       std::vector<Metrics::Sample> samples;
-      for (const auto& sub : subscribers_) {
+      for (const auto& lane : lanes_) {
+        const std::string& name = lane->subscriber.name;
         double value = 0;
         for (const auto& row : tx.exec_prepared(Name("relay_lag", schema_))) {
-          if (row[0].as<std::string>() == sub.name) value = row[column].as<double>();
+          if (row[0].as<std::string>() == name) value = row[column].as<double>();
         }
-        samples.push_back({"subscriber=\"" + LabelValue(sub.name) + "\"", value});
+        samples.push_back({"subscriber=\"" + LabelValue(name) + "\"", value});
       }
       return samples;
     });

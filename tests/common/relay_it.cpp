@@ -2,6 +2,7 @@
 // subscribers (real gRPC servers with inboxes on a real Postgres).
 #include <gtest/gtest.h>
 
+#include <google/protobuf/any.pb.h>
 #include <google/protobuf/wrappers.pb.h>
 
 #include <atomic>
@@ -68,6 +69,16 @@ class RelayIT : public ::testing::Test {
                      "(PARTITION BY aggregate_id ORDER BY n) AS pos FROM " + schema +
                      ".applied) x WHERE sequence <> pos"),
               0);
+  }
+
+  // Polls `done` for up to ten seconds.
+  template <class Fn>
+  static bool WaitUntil(Fn&& done) {
+    for (int i = 0; i < 2000; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return done();
   }
 
   void DrainAll(Relay& relay, const Subscriber& sub) {
@@ -246,6 +257,142 @@ TEST_F(RelayIT, InboxRefusesAGapAndIgnoresARedelivery) {
   auto status = stub->DeliverEvent(testing::InternalContext().get(), bad, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ErrorFields(status).size(), 5u);
+}
+
+// A NOTIFY wakes one worker per subscriber, not all of them: events published one at a time cost
+// about one claim each, where waking all four workers cost four (three of them claimed nothing).
+TEST_F(RelayIT, ANotifyWakesOneWorkerPerSubscriber) {
+  const int port_a = testing::FreePort();
+  const int port_b = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  TestSubscriber b(test_db_.url(), "sub_b", port_b, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  const Subscriber sub_b{"b", "127.0.0.1:" + std::to_string(port_b)};
+  RelayOptions options;
+  options.workers_per_subscriber = 4;
+  options.poll_interval = std::chrono::seconds(60);  // no poll tick: only NOTIFYs wake it
+  Relay relay(*publisher_db_, "pub", {sub_a, sub_b}, testing::kTestInternalToken, options);
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  // The listener's first act is one catch-up claim per subscriber: then it is listening.
+  ASSERT_TRUE(WaitUntil([&] { return relay.claims("a") >= 1 && relay.claims("b") >= 1; }));
+  const int64_t before_a = relay.claims("a");
+  const int64_t before_b = relay.claims("b");
+
+  const int events = 20;
+  for (int i = 0; i < events; ++i) {
+    Publish({"order-" + std::to_string(i)}, 1, 1);
+    ASSERT_TRUE(WaitUntil([&] {
+      return Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE state = 'delivered'") ==
+             2 * (i + 1);
+    })) << "event " << i;
+  }
+  running.request_stop();
+  running.join();
+  EXPECT_EQ(a.deliveries(), events);
+  EXPECT_EQ(b.deliveries(), events);
+  // One claim per event, with slack for a claim that raced the one before it. Waking every
+  // worker cost four per event (about 80 here).
+  for (const int64_t claims : {relay.claims("a") - before_a, relay.claims("b") - before_b}) {
+    EXPECT_GE(claims, events);
+    EXPECT_LE(claims, events + events / 2);
+  }
+}
+
+// An event whose NOTIFY was lost is delivered at the next poll tick, and a tick that finds
+// nothing due claims nothing (it looks with one autocommitted statement instead).
+TEST_F(RelayIT, APollTickDeliversALostNotifyAndAnIdleTickClaimsNothing) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
+  RelayOptions options;
+  options.poll_interval = std::chrono::milliseconds(50);
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken, options);
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  ASSERT_TRUE(WaitUntil([&] { return relay.claims("a") >= 1; }));  // the catch-up claim
+
+  // Written without pg_notify, as if the notification had been lost.
+  google::protobuf::Any payload;
+  payload.PackFrom(google::protobuf::StringValue());
+  publisher_db_->Write(Soon(), [&](pqxx::transaction_base& tx) {
+    tx.exec_params(
+        "WITH e AS (INSERT INTO pub.outbox (store_id, aggregate_id, sequence, type, payload) "
+        "  VALUES ('store-1', 'order-1', 1, 'test.happened', $1) RETURNING event_id) "
+        "INSERT INTO pub.outbox_delivery (store_id, event_id, subscriber, aggregate_id, sequence) "
+        "SELECT 'store-1', event_id, 'a', 'order-1', 1 FROM e",
+        pqxx::binarystring(payload.SerializeAsString()));
+  });
+  ASSERT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 1; }));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE state = 'delivered'") == 1;
+  }));
+  std::this_thread::sleep_for(options.poll_interval * 2);  // a tick that saw it pending is over
+
+  // Twenty ticks with nothing due: not one claim.
+  const int64_t claims = relay.claims("a");
+  std::this_thread::sleep_for(options.poll_interval * 20);
+  EXPECT_EQ(relay.claims("a"), claims);
+  running.request_stop();
+}
+
+// Every claim skips an aggregate's event while the one before it is pending, so the worker that
+// acknowledges the one before claims it at once, whether it was there at the acknowledgement or
+// committed between the acknowledgement and the commit. No poll tick is needed.
+TEST_F(RelayIT, AnAggregatesNextEventGoesWithoutWaitingForThePoll) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
+  Publish({"order-1"}, 1, 3);  // 2 and 3 wait behind 1
+  RelayOptions options;
+  options.poll_interval = std::chrono::seconds(60);
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken, options);
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  EXPECT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 3; }));
+
+  // Event 2 of order-2 commits while the pass that acknowledged event 1 has not committed yet:
+  // a worker woken by its NOTIFY finds it behind event 1 and claims nothing.
+  failpoint::Set("relay.before_commit", "sleep:1000");
+  Publish({"order-2"}, 1, 1);
+  ASSERT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 4; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the acknowledgement is sent
+  Publish({"order-2"}, 2, 2);
+  EXPECT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 5; }));
+  failpoint::Clear();
+  running.request_stop();
+  running.join();
+  ExpectAppliedInOrder("sub_a", 1, 5);
+}
+
+// A worker that claims a full batch wakes one more, so with a backlog every worker delivers: here
+// four passes hold their claims open at once (each an open transaction), where the NOTIFY woke one.
+TEST_F(RelayIT, AFullBatchWakesAnotherWorker) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
+  std::vector<std::string> aggregates;
+  for (int i = 0; i < 8; ++i) aggregates.push_back("order-" + std::to_string(i));
+  Publish(aggregates, 1, 1);
+  RelayOptions options;
+  options.workers_per_subscriber = 4;
+  options.batch_size = 2;
+  options.poll_interval = std::chrono::seconds(60);
+  failpoint::Set("relay.before_ack", "sleep:500");  // passes last long enough to be seen
+  Database relay_db(test_db_.url(), RelayPoolSize(1, options));  // as the services give it
+  relay_db.SetAvailable(true);
+  Relay relay(relay_db, "pub", {sub_a}, testing::kTestInternalToken, options);
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  EXPECT_TRUE(WaitUntil([&] {
+    return Scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND backend_type = 'client backend' AND xact_start IS NOT NULL "
+                  "AND pid <> pg_backend_pid()") == 4;
+  }));
+  EXPECT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 8; }));
+  failpoint::Clear();
+  running.request_stop();
+  running.join();
+  ExpectAppliedInOrder("sub_a", 8, 1);
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 #include <google/protobuf/message.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -75,6 +77,9 @@ std::chrono::milliseconds RelayBackoff(int attempts, std::chrono::milliseconds c
 // FOR UPDATE SKIP LOCKED and held while delivering, so a relay that dies between delivery and
 // acknowledgement leaves the row pending and it is delivered again (the inbox makes that safe).
 // Each subscriber has its own workers, so a stopped subscriber never holds up another.
+// A NOTIFY or a poll tick wakes one worker per subscriber, not all of them: the others would only
+// claim nothing. A worker that claims a full batch wakes one more, so the number claiming at once
+// grows with the backlog.
 class Relay {
  public:
   Relay(Database& db, std::string schema, std::vector<Subscriber> subscribers,
@@ -85,23 +90,59 @@ class Relay {
   // One pass for one subscriber: claims up to batch_size due rows, delivers them, records the
   // outcome. Returns how many were attempted. For tests and for Run.
   int DeliverOnce(const Subscriber& subscriber);
+  // Claim statements run for a subscriber so far, whether they found rows or not (each is a
+  // transaction): what waking the workers costs. For tests.
+  int64_t claims(const std::string& subscriber) const;
   // Pending deliveries and the age of the oldest, per subscriber; registered as gauges.
   void RegisterMetrics(Metrics& metrics);
 
  private:
+  // One subscriber's workers and what wakes them.
+  struct Lane {
+    Subscriber subscriber;
+    std::unique_ptr<loyalty::events::v1::EventSinkService::Stub> stub;
+    std::string claim;  // names of its prepared statements (see the constructor)
+    std::string due;
+    std::mutex mutex;
+    std::condition_variable_any woken;
+    int wakes = 0;             // workers asked to claim and not yet woken
+    uint64_t notified = 0;     // NOTIFYs seen so far
+    std::chrono::steady_clock::time_point next_poll;
+    std::atomic<int64_t> claims{0};
+  };
+  enum class Reason { kWoken, kPollTick, kStopped };
+  struct Pass {
+    int claimed = 0;
+    bool more_due = false;  // more is, or may be, due now: claim again without waiting
+  };
+  // The aggregates a pass acknowledged, and the NOTIFYs seen at its first acknowledgement.
+  struct Acked {
+    std::vector<std::string> stores;
+    std::vector<std::string> aggregates;
+    uint64_t notified = 0;
+  };
+
   void Listen(std::stop_token stop);
-  void Work(std::stop_token stop, const Subscriber& subscriber);
-  void Wake();
+  void Work(std::stop_token stop, Lane& lane);
+  // Sleeps until this worker is asked to claim or the lane's poll tick is due.
+  Reason Await(std::stop_token stop, Lane& lane);
+  void Wake();                // after a NOTIFY: one worker per subscriber
+  void WakePeer(Lane& lane);  // after a full batch: one more worker of the lane
+  uint64_t Notified(Lane& lane);
+  bool AnyDue(Lane& lane);
+  Pass Deliver(Lane& lane);
+  grpc::Status Send(Lane& lane, const loyalty::events::v1::DeliverEventRequest& request);
+  // Records a delivery's outcome; returns whether the aggregate's next event may be due now.
+  bool Record(pqxx::transaction_base& tx, Lane& lane, const loyalty::events::v1::Event& event,
+              int attempts, const grpc::Status& status);
+  bool AnyPendingOf(Lane& lane, const Acked& acked);
+  Deadline PassDeadline() const;
 
   Database& db_;
   std::string schema_;
-  std::vector<Subscriber> subscribers_;
   std::string internal_token_;
   RelayOptions options_;
-  std::map<std::string, std::unique_ptr<loyalty::events::v1::EventSinkService::Stub>> stubs_;
-  std::mutex wake_mutex_;
-  std::condition_variable_any woken_;
-  uint64_t wake_count_ = 0;
+  std::vector<std::unique_ptr<Lane>> lanes_;  // one per subscriber, in their order
 };
 
 // Deletes delivered and dead outbox rows, and inbox rows, older than `retention`. Returns rows
