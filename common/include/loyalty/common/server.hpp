@@ -139,23 +139,12 @@ template <class Handler>
 grpc::ServerUnaryReactor* ServiceHost::Serve(grpc::CallbackServerContext* context,
                                              const char* method, const std::string& store_id,
                                              Handler handler) {
-  auto* reactor = context->DefaultReactor();
-  const auto started = std::chrono::steady_clock::now();
-  auto call = std::make_shared<CallContext>(BeginCall(context, method, store_id));
-  if (auto refused = Admit(*context)) {
-    Finish(reactor, *call, started, *refused);
-    return reactor;
-  }
-  const bool queued = workers_.TrySubmit([this, reactor, call, started, handler]() mutable {
-    Finish(reactor, *call, started, RunHandler(*call, [&] { handler(*call); }));
-  });
-  if (!queued) {
-    Finish(reactor, *call, started,
-           ApiError(grpc::StatusCode::RESOURCE_EXHAUSTED, "OVERLOADED",
-                    "the service is overloaded; retry with backoff")
-               .ToStatus());
-  }
-  return reactor;
+  // A synchronous handler is an asynchronous one that is done when it returns.
+  return ServeAsync(context, method, store_id,
+                    [handler](CallContext& call, const Done& done) mutable {
+                      handler(call);
+                      done(grpc::Status::OK);
+                    });
 }
 
 template <class Handler>
