@@ -8,6 +8,7 @@
 
 #include "loyalty/common/errors.hpp"
 #include "loyalty/common/failpoint.hpp"
+#include "loyalty/common/listen.hpp"
 #include "loyalty/common/log.hpp"
 
 namespace loyalty::common {
@@ -254,18 +255,6 @@ bool Relay::AnyPendingOf(Lane& lane, const Acked& acked) {
   });
 }
 
-namespace {
-class Wakeup : public pqxx::notification_receiver {
- public:
-  Wakeup(pqxx::connection_base& conn, const std::string& channel, std::function<void()> wake)
-      : pqxx::notification_receiver(conn, channel), wake_(std::move(wake)) {}
-  void operator()(const std::string&, int) override { wake_(); }
-
- private:
-  std::function<void()> wake_;
-};
-}  // namespace
-
 void Relay::Wake() {
   for (auto& lane : lanes_) {
     {
@@ -316,17 +305,10 @@ bool Relay::AnyDue(Lane& lane) {
 }
 
 void Relay::Listen(std::stop_token stop) {
-  while (!stop.stop_requested()) {
-    try {
-      auto conn = Connect(db_.url());
-      Wakeup wakeup(*conn, OutboxChannel(schema_), [this] { Wake(); });
-      Wake();  // catch up on anything committed while we were not listening
-      while (!stop.stop_requested()) conn->await_notification(0, 200000);
-    } catch (const std::exception& e) {
-      log::Warn("outbox listener lost its connection", {{"error", e.what()}});
-      SleepUnlessStopped(stop, std::chrono::seconds(1));
-    }
-  }
+  // On (re)connecting, catch up on anything committed while nobody listened.
+  ListenLoop(
+      stop, db_.url(), OutboxChannel(schema_), [this](const std::string&) { Wake(); },
+      [this] { Wake(); });
 }
 
 void Relay::Run(std::stop_token stop) {

@@ -6,6 +6,7 @@
 #include "loyalty/common/failpoint.hpp"
 #include "loyalty/common/hex.hpp"
 #include "loyalty/common/idempotency.hpp"
+#include "loyalty/common/listen.hpp"
 
 namespace loyalty::checkout {
 
@@ -51,7 +52,16 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr))),
       points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr))),
       recs_(recommendations::v1::RecommendationsService::NewStub(
-          common::InternalChannel(config_.recommendations_addr))) {}
+          common::InternalChannel(config_.recommendations_addr))) {
+  // A store's settings are kept until the points service announces a change (or, should the
+  // announcement be lost with the connection, everything is dropped on reconnecting).
+  host.AddBackground("program-listener", [this](std::stop_token stop) {
+    common::ListenLoop(
+        stop, host_.db().url(), common::kProgramChangedChannel,
+        [this](const std::string& store_id) { settings_.Erase(store_id); },
+        [this] { settings_.Clear(); });
+  });
+}
 
 points::v1::Settings CheckoutService::Settings(const CallContext& call,
                                                const std::string& store_id, bool fresh) {

@@ -21,7 +21,7 @@ struct CheckoutConfig {
   std::string orders_addr = "127.0.0.1:50053";           // LOYALTY_ORDERS_ADDR
   std::string points_addr = "127.0.0.1:50054";           // LOYALTY_POINTS_ADDR
   std::string recommendations_addr = "127.0.0.1:50055";  // LOYALTY_RECOMMENDATIONS_ADDR
-  int settings_cache_ms = 1000;           // LOYALTY_CHECKOUT_SETTINGS_CACHE_MS (quotes only)
+  int settings_cache_ms = 30000;          // LOYALTY_CHECKOUT_SETTINGS_CACHE_MS (quotes only)
   int recommendations_timeout_ms = 300;   // LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS
   int place_order_attempts = 3;           // LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS
 };

@@ -234,7 +234,7 @@ grpc::ServerUnaryReactor* AdminService::UpdateSettings(grpc::CallbackServerConte
                points::v1::UpdateSettingsResponse resp;
                CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::UpdateSettings,
                            req, &resp);
-               gw_.ForgetSettings(p.store.store_id);  // this gateway's quotes see it at once
+               gw_.ForgetSettings(p.store.store_id);  // here at once; elsewhere on the announcement
                *response->mutable_settings() = resp.settings();
                gw_.Audit(call, p, "UpdateSettings", *request,
                          got.ok() ? ToJson(before.settings()) : "", ToJson(resp.settings()));

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "loyalty/common/errors.hpp"
+#include "loyalty/common/listen.hpp"
 
 namespace loyalty::gateway {
 
@@ -48,7 +49,15 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
       recs_(recommendations::v1::RecommendationsService::NewStub(
           common::InternalChannel(config_.recommendations_addr))),
       checkout_(checkout::v1::CheckoutService::NewStub(
-          common::InternalChannel(config_.checkout_addr))) {}
+          common::InternalChannel(config_.checkout_addr))) {
+  // Settings kept for loyalty status are dropped when the points service announces a change.
+  host.AddBackground("program-listener", [this](std::stop_token stop) {
+    common::ListenLoop(
+        stop, host_.db().url(), common::kProgramChangedChannel,
+        [this](const std::string& store_id) { settings_.Erase(store_id); },
+        [this] { settings_.Clear(); });
+  });
+}
 
 bool Gateway::IsOperator(const grpc::ServerContextBase& context) const {
   const std::string header = AuthorizationHeader(context);

@@ -33,7 +33,7 @@ struct GatewayConfig {
   std::string operator_token = kDefaultOperatorToken;    // LOYALTY_OPERATOR_TOKEN
   int default_rate_limit = 100;       // LOYALTY_GATEWAY_RATE_LIMIT: calls/s per key by default
   int key_cache_ms = 2000;            // LOYALTY_GATEWAY_KEY_CACHE_MS: revocation delay at most
-  int settings_cache_ms = 1000;  // LOYALTY_GATEWAY_SETTINGS_CACHE_MS: loyalty status's settings
+  int settings_cache_ms = 30000;  // LOYALTY_GATEWAY_SETTINGS_CACHE_MS: loyalty status's settings
 };
 
 enum class Surface { kStorefront, kAdmin };
@@ -72,8 +72,8 @@ class Gateway {
 
   // The store's points settings, read now (admin).
   points::v1::Settings Settings(const common::CallContext& call, const std::string& store_id);
-  // The same for loyalty status, kept settings_cache_ms. ForgetSettings drops the copy when
-  // this gateway changes them.
+  // The same for loyalty status, kept settings_cache_ms or until points announces a change.
+  // ForgetSettings drops the copy at once when this gateway changes them.
   points::v1::Settings PreviewSettings(const common::CallContext& call, const std::string& store_id);
   void ForgetSettings(const std::string& store_id);
 

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
         }
         config->default_rate_limit = env.Int("LOYALTY_GATEWAY_RATE_LIMIT", 100, 1, 1000000);
         config->key_cache_ms = env.Int("LOYALTY_GATEWAY_KEY_CACHE_MS", 2000, 0, 60000);
-        config->settings_cache_ms = env.Int("LOYALTY_GATEWAY_SETTINGS_CACHE_MS", 1000, 0, 60000);
+        config->settings_cache_ms = env.Int("LOYALTY_GATEWAY_SETTINGS_CACHE_MS", 30000, 0, 3600000);
         const std::string cert = env.String("LOYALTY_TLS_CERT_FILE", "");
         const std::string key = env.String("LOYALTY_TLS_KEY_FILE", "");
         if (cert.empty() != key.empty()) {

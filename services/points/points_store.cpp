@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "loyalty/common/listen.hpp"
+
 namespace loyalty::points {
 namespace {
 
@@ -60,6 +62,7 @@ std::vector<DueItem> ToDue(const pqxx::result& rows) {
 }  // namespace
 
 PointsStore::PointsStore(common::Database& db) {
+  db.Prepare("pts_program_changed", "SELECT pg_notify($1, $2)");
   db.Prepare("points_settings",
              "SELECT version, settings, " MICROS("created_at") " FROM points.settings "
              "WHERE store_id = $1 ORDER BY version DESC LIMIT 1");
@@ -257,8 +260,15 @@ std::optional<v1::Settings> PointsStore::Settings(pqxx::transaction_base& tx,
   return s;
 }
 
+void PointsStore::AnnounceProgramChange(pqxx::transaction_base& tx,
+                                        const std::string& store) const {
+  // Delivered when (and only if) the transaction commits.
+  tx.exec_prepared("pts_program_changed", common::kProgramChangedChannel, store);
+}
+
 v1::Settings PointsStore::InsertSettings(pqxx::transaction_base& tx, const std::string& store,
                                          v1::Settings settings) const {
+  AnnounceProgramChange(tx, store);
   settings.clear_version();
   settings.clear_created_at();
   auto row = tx.exec_prepared1("points_insert_settings", store,
@@ -292,6 +302,7 @@ std::vector<v1::RuleVersion> PointsStore::AllRules(pqxx::transaction_base& tx,
 v1::RuleVersion PointsStore::InsertRules(pqxx::transaction_base& tx, const std::string& store,
                                          int64_t effective_from_us,
                                          const v1::EarnRules& rules) const {
+  AnnounceProgramChange(tx, store);
   return ToRuleVersion(tx.exec_prepared1("points_insert_rules", store, effective_from_us,
                                          pqxx::binarystring(rules.SerializeAsString())));
 }

@@ -104,6 +104,9 @@ class PointsStore {
   explicit PointsStore(common::Database& db);
 
   std::optional<v1::Settings> Settings(pqxx::transaction_base& tx, const std::string& store) const;
+  // Tells other processes that the store's settings or rules changed (common/listen.hpp), so
+  // that their copies are dropped at once; part of the caller's transaction.
+  void AnnounceProgramChange(pqxx::transaction_base& tx, const std::string& store) const;
   v1::Settings InsertSettings(pqxx::transaction_base& tx, const std::string& store,
                               v1::Settings settings) const;
   std::optional<v1::RuleVersion> RulesAt(pqxx::transaction_base& tx, const std::string& store,

@@ -533,9 +533,10 @@ TEST_F(GatewayIT, QuoteIsPartialWhenRecommendationsIsDownOrSlow) {
   check("slow");
 }
 
-// Quotes keep the store's settings for a moment (LOYALTY_CHECKOUT_SETTINGS_CACHE_MS, 1 s); a
-// checkout always reads them fresh, so an order right after a change follows it.
-TEST_F(GatewayIT, CheckoutFollowsASettingsChangeAtOnceAndQuotesWithinASecond) {
+// Quotes keep the store's settings (LOYALTY_CHECKOUT_SETTINGS_CACHE_MS, 30 s) until the points
+// service announces a change; a checkout always reads them fresh. So an order right after a change
+// follows it, and a quote does within moments, far sooner than the cache's age.
+TEST_F(GatewayIT, CheckoutsAndQuotesFollowASettingsChangeAtOnce) {
   const auto s = CreateStore("settings-cache");
   SetUpProgram(s);  // free shipping from 6,000
   const auto customer = Register(s, "gus@example.com");
@@ -566,7 +567,7 @@ TEST_F(GatewayIT, CheckoutFollowsASettingsChangeAtOnceAndQuotesWithinASecond) {
     return storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &after).ok() &&
            after.free_shipping_threshold_minor() == 4000;
   }));
-  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, 2500ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - changed_at, 2500ms) << "the announcement was missed";
   EXPECT_EQ(after.free_shipping_gap_minor(), 0);
   EXPECT_EQ(after.totals().shipping_minor(), 0);
 }

@@ -32,6 +32,10 @@ class ExpiringCache {
     std::lock_guard lock(mutex_);
     entries_.erase(key);
   }
+  void Clear() {
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+  }
 
  private:
   struct Entry {
