@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace loyalty::recommendations {
 namespace {
@@ -106,42 +108,91 @@ std::vector<Ranked> MergeForCart(std::vector<Anchor> anchors) {
   anchors.erase(std::unique(anchors.begin(), anchors.end(),
                             [](const Anchor& a, const Anchor& b) { return a.sku == b.sku; }),
                 anchors.end());
-  std::set<std::string> cart;
+  // Hashed by views of the anchors' strings (alive until the end): a large cart merges 500
+  // candidates, and ordered maps of strings spent most of the call comparing SKUs.
+  size_t total = 0;
+  for (const auto& a : anchors) total += a.candidates.size();
+  std::unordered_set<std::string_view> cart;
   for (const auto& a : anchors) cart.insert(a.sku);
   struct Acc {
     double score = 0;
-    std::vector<std::pair<double, std::string>> parts;
+    std::vector<std::pair<double, const std::string*>> parts;
   };
-  std::map<std::string, Acc> merged;
-  for (const auto& anchor : anchors) {
-    std::set<std::string> seen;
+  std::unordered_map<std::string_view, Acc> merged;
+  merged.reserve(total);
+  std::unordered_set<std::string_view> seen;
+  for (const auto& anchor : anchors) {  // in SKU order: every score sums in the same order
+    seen.clear();
     for (const auto& c : anchor.candidates) {
       if (cart.contains(c.sku) || !seen.insert(c.sku).second) continue;
       const double cos = Cosine(c.together, anchor.orders, c.orders);
       auto& acc = merged[c.sku];
       acc.score += cos;
-      acc.parts.emplace_back(cos, anchor.sku);
+      acc.parts.emplace_back(cos, &anchor.sku);
     }
   }
   std::vector<Ranked> out;
+  out.reserve(merged.size());
   for (auto& [sku, acc] : merged) {
     std::sort(acc.parts.begin(), acc.parts.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
+      return a.first != b.first ? a.first > b.first : *a.second < *b.second;
     });
     Ranked r;
-    r.sku = sku;
+    r.sku = std::string(sku);
     r.score = acc.score;
-    for (const auto& part : acc.parts) r.related.push_back(part.second);
+    r.related.reserve(acc.parts.size());
+    for (const auto& part : acc.parts) r.related.push_back(*part.second);
     out.push_back(std::move(r));
   }
-  std::stable_sort(out.begin(), out.end(), [](const Ranked& a, const Ranked& b) {
+  // SKUs are distinct: the order is total, whatever the hash map's.
+  std::sort(out.begin(), out.end(), [](const Ranked& a, const Ranked& b) {
     return a.score != b.score ? a.score > b.score : a.sku < b.sku;
   });
   return out;
 }
 
+std::vector<std::string> PickPopular(std::vector<PopularOption> options,
+                                     const std::set<std::string>& taken, int need) {
+  std::sort(options.begin(), options.end(), [](const PopularOption& a, const PopularOption& b) {
+    return a.orders != b.orders ? a.orders > b.orders : a.sku < b.sku;
+  });
+  std::vector<std::string> out;
+  for (const auto& o : options) {
+    if (static_cast<int>(out.size()) >= need) break;
+    if (taken.contains(o.sku) || (!out.empty() && out.back() == o.sku)) continue;
+    out.push_back(o.sku);
+  }
+  return out;
+}
+
 bool InUpsellBand(int64_t base_price, int64_t price) {
   return price > base_price && static_cast<Wide>(price) * 2 <= static_cast<Wide>(base_price) * 3;
+}
+
+Upsells PickUpsells(const std::vector<UpsellItem>& items, const std::set<std::string>& in_cart,
+                    int limit) {
+  Upsells out;
+  std::set<std::string> picked;
+  for (const auto& item : items) {
+    if (static_cast<int>(out.picks.size()) >= limit) break;
+    if (!item.premium.empty()) {
+      if (picked.insert(item.premium).second) out.picks.push_back({item.premium, item.sku, true});
+      continue;
+    }
+    if (!item.band_read) {
+      out.needs_bands = true;
+      break;
+    }
+    for (const auto& [sku, price] : item.band) {
+      if (in_cart.contains(sku) || picked.contains(sku) || !InUpsellBand(item.price_minor, price)) {
+        continue;
+      }
+      picked.insert(sku);
+      out.picks.push_back({sku, item.sku, false});
+      break;
+    }
+  }
+  return out;
 }
 
 std::vector<GapCloser> RankGapClosers(int64_t missing, const std::vector<GapOption>& options,

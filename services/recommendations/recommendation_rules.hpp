@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,14 @@ inline constexpr int kPairSkusPerOrder = 20;
 // A product's candidates: its partners (that may be suggested) bought together most often.
 // Cosine ranks them. The default of LOYALTY_RECOMMENDATIONS_CANDIDATES.
 inline constexpr int kDefaultCandidates = 50;
+// A cart of up to this many learnt items gets each item's `candidates` partners; a larger cart
+// shares this many items' worth among its items, at least kMinCandidatesPerItem each, so that
+// a 100-line cart costs about what a 10-line one does (see README, "Cart").
+inline constexpr int kExactCartItems = 10;
+inline constexpr int kMinCandidatesPerItem = 5;
+// Upsell band candidates read per cart item, so that two items of one category can get two
+// upsells.
+inline constexpr int kBandPerItem = 3;
 // Upper bound for money fields, so that band arithmetic (3 x price) cannot overflow.
 inline constexpr int64_t kMaxMoneyMinor = 1'000'000'000'000'000;
 inline constexpr int kMaxLimit = 50;
@@ -105,11 +114,51 @@ struct Anchor {
 // whatever order the cart lists them in). Highest first, ties by SKU.
 std::vector<Ranked> MergeForCart(std::vector<Anchor> anchors);
 
+// ---- Popular fill ----
+
+struct PopularOption {
+  std::string sku;
+  int64_t orders = 0;
+};
+
+// The `need` most ordered options not in `taken`, ties by SKU, each SKU once.
+std::vector<std::string> PickPopular(std::vector<PopularOption> options,
+                                     const std::set<std::string>& taken, int need);
+
 // ---- Upsell ----
 
 // The band for an upsell in the same category: dearer than the item by at most half,
 // base < price <= 1.5 x base (integer arithmetic: 2 x price <= 3 x base).
 bool InUpsellBand(int64_t base_price, int64_t price);
+
+// A catalogued cart item, as the upsell sees it.
+struct UpsellItem {
+  std::string sku;
+  int64_t price_minor = 0;
+  // Its premium version when it may be suggested and is not in the cart; "" otherwise.
+  std::string premium;
+  // Its category's band (sku, price), best first; read only for items without a premium.
+  bool band_read = false;
+  std::vector<std::pair<std::string, int64_t>> band;
+};
+
+struct UpsellPick {
+  std::string sku;
+  std::string item;  // the cart item it upgrades
+  bool premium = false;
+};
+
+struct Upsells {
+  std::vector<UpsellPick> picks;
+  // The picks stopped short at an item whose band was not read: read it and pick again.
+  bool needs_bands = false;
+};
+
+// Per cart item in cart order, until `limit` picks: its premium version unless already picked;
+// an item with no premium gets the first product of its band that is in the band, not in the
+// cart and not already picked. An item whose premium was already picked gets nothing.
+Upsells PickUpsells(const std::vector<UpsellItem>& items, const std::set<std::string>& in_cart,
+                    int limit);
 
 // ---- Free-shipping gap closers ----
 

@@ -15,10 +15,6 @@ std::string TimeToMicros(const std::string& column) {
   return "(extract(epoch FROM " + column + ") * 1000000)::bigint";
 }
 
-constexpr const char* kProductColumns =
-    "sku, coalesce(name, '') AS name, coalesce(category, '') AS category, "
-    "coalesce(price_minor, 0) AS price_minor, orders_count";
-
 ProductRow ToProductRow(const pqxx::row& r, int at = 0) {
   ProductRow p;
   p.sku = r[at].as<std::string>();
@@ -29,11 +25,256 @@ ProductRow ToProductRow(const pqxx::row& r, int at = 0) {
   return p;
 }
 
-std::vector<ProductRow> ToProductRows(const pqxx::result& rows) {
-  std::vector<ProductRow> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back(ToProductRow(r));
-  return out;
+// A band's order: most ordered first, then cheapest, then by SKU (as BandSql reads it).
+void SortBand(std::vector<ProductRow>& band) {
+  std::sort(band.begin(), band.end(), [](const ProductRow& a, const ProductRow& b) {
+    if (a.orders != b.orders) return a.orders > b.orders;
+    if (a.price_minor != b.price_minor) return a.price_minor < b.price_minor;
+    return a.sku < b.sku;
+  });
+}
+
+// Cheapest first, then by SKU.
+void SortByPrice(std::vector<ProductRow>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const ProductRow& a, const ProductRow& b) {
+    return a.price_minor != b.price_minor ? a.price_minor < b.price_minor : a.sku < b.sku;
+  });
+}
+
+// The rows of RecommendationStore's cart statement (see CartSql), each list in its own order.
+CartView ToCartView(const pqxx::result& rows) {
+  CartView view;
+  // Rows name their cart item by position: the items' rows (kind a) say which SKU that is.
+  std::map<int, std::string> item_at;
+  for (const auto& r : rows) {
+    if (r[0].c_str()[0] == 'a') item_at.emplace(r[1].as<int>(), r[2].as<std::string>());
+  }
+  for (const auto& r : rows) {
+    // Columns: kind, position, the product shown (5), together, catalogued, gift-wrappable.
+    const char kind = r[0].c_str()[0];
+    if (kind == 'a') {
+      ItemRow item;
+      item.position = r[1].as<int>();
+      item.sku = item_at.at(item.position);
+      item.category = r[4].as<std::string>();
+      item.price_minor = r[5].as<int64_t>();
+      item.orders = r[6].as<int64_t>();
+      item.catalogued = r[8].as<bool>();
+      item.gift_wrappable = item.catalogued && r[9].as<bool>();
+      view.items.push_back(std::move(item));
+    } else if (kind == 'c') {
+      view.candidates.push_back({r[1].as<int>(), r[7].as<int64_t>(), ToProductRow(r, 2)});
+    } else if (kind == 'p') {
+      view.premiums.emplace(item_at.at(r[1].as<int>()), ToProductRow(r, 2));
+    } else if (kind == 'b') {
+      view.bands[item_at.at(r[1].as<int>())].push_back(ToProductRow(r, 2));
+    } else {
+      auto& list = kind == 'k'   ? view.popular_in_categories
+                   : kind == 's' ? view.popular_in_store
+                   : kind == 'g' ? view.cheapest
+                                 : view.gift_wraps;
+      list.push_back(ToProductRow(r, 2));
+    }
+  }
+  // Rows of one kind come in no promised order: put each list back in its own.
+  std::sort(view.items.begin(), view.items.end(),
+            [](const ItemRow& a, const ItemRow& b) { return a.position < b.position; });
+  for (auto& [item, band] : view.bands) SortBand(band);
+  SortByPrice(view.cheapest);
+  SortByPrice(view.gift_wraps);
+  return view;
+}
+
+// ---- Read statements ----
+//
+// A cart is answered by one statement whatever its size: every part of the answer is a CTE over
+// the same cart items, returned as rows tagged by kind. Each part is bounded (a LIMIT per cart
+// item or per answer); the cart's exclusions are hashed once per statement (`NOT IN (SELECT
+// product_id FROM excluded)`: a `<> ALL (array)` compared every row with every SKU of the cart);
+// the parts an answer may not need (popular fill, gap closers, gift wrap) are guarded by a
+// condition Postgres tests once, so they read nothing when not needed. A product page is one
+// statement too, and a second one only for a product little or never bought together. The
+// service runs every statement with a generic plan (see main.cpp): none is planned per call.
+
+// What a suggestion shows of product `p`, in ToProductRow's order and names.
+std::string Shown(const std::string& p) {
+  return p + ".sku, coalesce(" + p + ".name, '') AS name, coalesce(" + p +
+         ".category, '') AS category, coalesce(" + p + ".price_minor, 0) AS price_minor, " + p +
+         ".orders_count";
+}
+
+// The upsell band of anchor `a` (columns category and price_minor): up to 3 suggestible products
+// of its category priced above it by at most half, most ordered first, then cheapest, then by
+// SKU, none of them in `not_in` (an SQL set of product ids). One range of
+// products_category_price. (With custom plans and no statistics on store_id, the planner once
+// preferred the store-wide price index here; the generic plan, with average-store estimates,
+// takes the category's range.)
+std::string BandSql(const std::string& not_in) {
+  return "SELECT " + Shown("p") +
+         " FROM recommendations.products p WHERE p.store_id = $1 AND p.eligible "
+         "AND p.category = a.category AND p.price_minor > a.price_minor "
+         "AND p.price_minor <= a.price_minor + a.price_minor / 2 AND p.product_id NOT IN (" +
+         not_in + ") ORDER BY p.orders_count DESC, p.price_minor, p.sku LIMIT " +
+         std::to_string(kBandPerItem);
+}
+
+// Up to `limit` partners of the product `anchor_id` that may be suggested and are not excluded,
+// bought together most often first (ties: the product the store saw first). One range of
+// pairs_rank, and a key lookup per partner for its stock and count.
+std::string PartnersSql(const std::string& anchor_id, const std::string& limit) {
+  return "SELECT " + Shown("q") +
+         ", x.together, q.product_id FROM recommendations.pairs x "
+         "JOIN recommendations.products q ON q.store_id = x.store_id AND q.product_id = x.other_id "
+         "WHERE x.store_id = $1 AND x.product_id = " + anchor_id + " AND q.eligible "
+         "AND x.other_id NOT IN (SELECT product_id FROM excluded) "
+         "ORDER BY x.together DESC, x.other_id LIMIT " +
+         limit;
+}
+
+// The most ordered suggestible products (orders > 0), `where` narrowing them (a category) and
+// `not_excluded` removing what may not be suggested, at most `limit`.
+std::string PopularSql(const std::string& where, const std::string& not_excluded,
+                       const std::string& limit) {
+  return "SELECT " + Shown("p") +
+         " FROM recommendations.products p WHERE p.store_id = $1 AND p.eligible " + where +
+         " AND p.orders_count > 0 AND " + not_excluded +
+         " ORDER BY p.orders_count DESC, p.sku LIMIT " + limit;
+}
+
+// In RecommendForCart's statement: neither excluded nor a candidate.
+constexpr const char* kNotExcludedNorCandidate =
+    "p.product_id NOT IN (SELECT product_id FROM excluded) "
+    "AND p.product_id NOT IN (SELECT product_id FROM cands)";
+
+// RecommendForCart's statement. $1 store, $2 the cart's distinct SKUs in cart order, $3 the
+// customer ('' for none), $4 candidates per item (LOYALTY_RECOMMENDATIONS_CANDIDATES), $5 the
+// answer's limit, $6 the free-shipping gap (0: none), $7 how many items' upsell bands to read.
+// Rows (kind, position of the cart item a row belongs to, the product shown, together,
+// catalogued, gift_wrappable):
+//   a  a cart item the store knows (position in the cart, its category, price and count)
+//   p  the item's premium version, when it may be suggested and is not in the cart
+//   b  the item's upsell band, for the first $7 catalogued items without such a premium
+//   c  a co-purchase candidate of an item (together: orders holding both)
+//   k  popular in the cart's categories (best $5 of each), s popular in the store (best 2 x $5):
+//      only when the candidates number fewer than $5, i.e. when cross-sell needs filling
+//   g  the cheapest $5 products priced at least $6 that are not candidates (gap closers)
+//   w  the store's gift wraps, cheapest $5, when a cart item is gift-wrappable
+std::string CartSql() {
+  const std::string exact = std::to_string(kExactCartItems);
+  const std::string at_least = std::to_string(kMinCandidatesPerItem);
+  return
+      "WITH cart AS MATERIALIZED ("
+      "  SELECT sku, n FROM unnest($2::text[]) WITH ORDINALITY AS c(sku, n)), "
+      // Key lookups, one per item (LIMIT 1 keeps each a lookup: as a join, the planner may
+      // prefer hashing the store's whole catalogue).
+      "anchors AS MATERIALIZED ("
+      "  SELECT c.n, p.* FROM cart c CROSS JOIN LATERAL ("
+      "    SELECT p.product_id, p.sku, p.catalogued, p.orders_count, "
+      "    coalesce(p.category, '') AS category, coalesce(p.price_minor, 0) AS price_minor, "
+      "    p.gift_wrappable, p.premium_sku FROM recommendations.products p "
+      "    WHERE p.store_id = $1 AND p.sku = c.sku LIMIT 1) p), "
+      "premiums AS MATERIALIZED ("
+      "  SELECT a.n, q.* FROM anchors a CROSS JOIN LATERAL ("
+      "    SELECT " + Shown("q") + " FROM recommendations.products q "
+      "    WHERE q.store_id = $1 AND q.sku = a.premium_sku AND q.eligible LIMIT 1) q "
+      "  WHERE a.catalogued AND a.premium_sku IS NOT NULL "
+      "  AND q.sku NOT IN (SELECT sku FROM cart)), "
+      // What the customer bought (orders not cancelled, lines not fully refunded), 1,000 at most.
+      "owned AS MATERIALIZED ("
+      "  SELECT p.product_id FROM recommendations.products p "
+      "  WHERE p.store_id = $1 AND p.product_id IN ("
+      "    SELECT l.product_id FROM recommendations.orders o "
+      "    JOIN recommendations.order_lines l ON l.store_id = o.store_id "
+      "    AND l.order_key = o.order_key WHERE $3 <> '' AND o.store_id = $1 "
+      "    AND o.customer_id = $3 AND NOT o.cancelled AND l.quantity > l.refunded) "
+      "  ORDER BY p.sku LIMIT 1000), "
+      "excluded AS MATERIALIZED ("
+      "  SELECT product_id FROM anchors UNION SELECT product_id FROM owned), "
+      "learnt AS MATERIALIZED ("
+      "  SELECT n, sku, product_id FROM anchors WHERE orders_count > 0), "
+      // Up to 10 learnt items bring $4 candidates each; a larger cart shares 10 items' worth
+      // (at least 5 each), so that a 100-line cart costs about what a 10-line one does.
+      "budget AS MATERIALIZED ("
+      "  SELECT CASE WHEN count(*) <= " + exact + " THEN $4::bigint "
+      "  ELSE greatest(" + at_least + ", $4::bigint * " + exact + " / count(*)) END AS per_anchor "
+      "  FROM learnt), "
+      "cands AS MATERIALIZED ("
+      "  SELECT a.n, x.* FROM learnt a CROSS JOIN LATERAL (" +
+      PartnersSql("a.product_id", "(SELECT per_anchor FROM budget)") + ") x), "
+      "fill AS MATERIALIZED ("
+      "  SELECT count(*) < $5::bigint AS needed FROM (SELECT DISTINCT product_id FROM cands) d), "
+      "band_anchors AS ("
+      "  SELECT a.n, a.sku, a.category, a.price_minor FROM anchors a WHERE a.catalogued "
+      "  AND NOT EXISTS (SELECT 1 FROM premiums p WHERE p.n = a.n) ORDER BY a.n LIMIT $7::bigint) "
+      "SELECT 'a', n, sku, '', category, price_minor, orders_count, 0::bigint, catalogued, "
+      "  gift_wrappable FROM anchors "
+      "UNION ALL SELECT 'p', n, sku, name, category, price_minor, orders_count, 0, true, false "
+      "  FROM premiums "
+      "UNION ALL SELECT 'b', a.n, b.*, 0, true, false FROM band_anchors a "
+      "  CROSS JOIN LATERAL (" + BandSql("SELECT product_id FROM anchors") + ") b "
+      "UNION ALL SELECT 'c', n, sku, name, category, price_minor, orders_count, together, true, "
+      "  false FROM cands "
+      "UNION ALL SELECT 'k', 0, b.*, 0, true, false "
+      "  FROM (SELECT DISTINCT category FROM anchors WHERE catalogued) c CROSS JOIN LATERAL (" +
+      PopularSql("AND p.category = c.category", kNotExcludedNorCandidate, "$5::bigint") + ") b "
+      "  WHERE (SELECT needed FROM fill) "
+      "UNION ALL SELECT 's', 0, b.*, 0, true, false FROM (" +
+      PopularSql("", kNotExcludedNorCandidate, "2 * $5::bigint") +
+      ") b WHERE (SELECT needed FROM fill) "
+      "UNION ALL (SELECT 'g', 0, " + Shown("p") + ", 0, true, false "
+      "  FROM recommendations.products p WHERE $6::bigint > 0 AND p.store_id = $1 AND p.eligible "
+      "  AND p.price_minor >= $6::bigint AND p.product_id NOT IN (SELECT product_id FROM excluded) "
+      "  AND p.product_id NOT IN (SELECT product_id FROM cands) "
+      "  ORDER BY p.price_minor, p.sku LIMIT $5::bigint) "
+      "UNION ALL (SELECT 'w', 0, " + Shown("p") + ", 0, true, false "
+      "  FROM recommendations.products p "
+      "  WHERE EXISTS (SELECT 1 FROM anchors WHERE catalogued AND gift_wrappable) "
+      "  AND p.store_id = $1 AND p.kind = 'gift_wrap' AND p.catalogued AND p.in_stock "
+      "  AND NOT p.hidden AND p.product_id NOT IN (SELECT product_id FROM anchors) "
+      "  ORDER BY p.price_minor, p.sku LIMIT $5::bigint)";
+}
+
+// The upsell bands of the cart items RecommendForCart's statement did not read them for, when
+// its answer needs them. $1 store, $2, $3, $4 the items' SKUs, categories and prices, $5 the
+// cart's SKUs.
+std::string CartBandsSql() {
+  return "SELECT a.sku, b.* FROM unnest($2::text[], $3::text[], $4::bigint[]) "
+         "AS a(sku, category, price_minor) CROSS JOIN LATERAL (" +
+         BandSql("SELECT product_id FROM recommendations.products "
+                 "WHERE store_id = $1 AND sku = ANY ($5::text[])") +
+         ") b";
+}
+
+// RecommendForProduct's statement. $1 store, $2 the product's SKU, $3 SKUs excluded (the product
+// included; a request names at most 100, so comparing each partner with them costs less than
+// hashing them), $4 candidates (LOYALTY_RECOMMENDATIONS_CANDIDATES). Rows (kind, the product
+// shown, together, catalogued):
+//   a  the product itself, when the store knows it (its category and count)
+//   c  its candidates
+std::string ProductPageSql() {
+  return "SELECT 'a', sku, '', coalesce(category, ''), 0::bigint, orders_count, 0::bigint, "
+         "catalogued FROM recommendations.products WHERE store_id = $1 AND sku = $2 "
+         "UNION ALL SELECT 'c', sku, name, category, price_minor, orders_count, together, true "
+         "FROM (SELECT " + Shown("q") + ", x.together FROM recommendations.pairs x "
+         "  JOIN recommendations.products q "
+         "  ON q.store_id = x.store_id AND q.product_id = x.other_id "
+         "  WHERE x.store_id = $1 AND x.product_id = (SELECT product_id "
+         "    FROM recommendations.products WHERE store_id = $1 AND sku = $2) "
+         "  AND q.eligible AND q.sku <> ALL ($3::text[]) "
+         "  ORDER BY x.together DESC, x.other_id LIMIT $4::bigint) c";
+}
+
+// A product page's popular fill, read only when its candidates do not fill the answer (a product
+// little or never bought together). $1 store, $2 the product's category ('' for none), $3 SKUs
+// excluded (the request's, the product and its candidates), $4 the answer's limit. Rows: kind
+// (k: best $4 of the category, s: best 2 x $4 of the store), the product shown.
+std::string PopularFillSql() {
+  const std::string not_excluded = "p.sku <> ALL ($3::text[])";
+  return "SELECT 'k', b.* FROM (" +
+         PopularSql("AND p.category = $2", not_excluded, "$4::bigint") +
+         ") b WHERE $2 <> '' "
+         "UNION ALL SELECT 's', b.* FROM (" + PopularSql("", not_excluded, "2 * $4::bigint") +
+         ") b";
 }
 
 }  // namespace
@@ -137,10 +378,15 @@ RecommendationStore::RecommendationStore(common::Database& db, int candidates)
                  MicrosToTime("$2") +
                  ", now()) ON CONFLICT (store_id) DO UPDATE "
                  "SET window_start = EXCLUDED.window_start, rebuilt_at = EXCLUDED.rebuilt_at");
-  // The rebuild hashes millions of rows: memory for it, and hash joins rather than sorts.
+  // The rebuild hashes millions of rows: memory for it, and hash joins rather than sorts or
+  // nested loops (a store imported since the last ANALYZE is estimated at a few rows, and a
+  // nested loop over its lines would be quadratic). It runs once per call, so it is planned for
+  // its own window (the service's connections use generic plans otherwise, see main.cpp).
   db.Prepare("rec_rebuild_settings",
              "SELECT set_config('work_mem', '256MB', true), "
-             "set_config('enable_mergejoin', 'off', true)");
+             "set_config('enable_mergejoin', 'off', true), "
+             "set_config('enable_nestloop', 'off', true), "
+             "set_config('plan_cache_mode', 'force_custom_plan', true)");
   // The whole recount in one statement over one scan of the recorded lines. It writes only what
   // differs (a rebuild after the incremental path writes nothing); new pairs go in with a plain
   // insert in key order (nearly half the cost of INSERT ... ON CONFLICT; nothing else writes the
@@ -182,91 +428,10 @@ RecommendationStore::RecommendationStore(common::Database& db, int candidates)
                  "(SELECT count(*) FROM fresh)");
 
   // ---- Reads ----
-  db.Prepare("rec_anchors",
-             "SELECT p.sku, p.catalogued, p.orders_count, coalesce(p.category, ''), "
-             "coalesce(p.price_minor, 0), p.gift_wrappable, coalesce(p.premium_sku, ''), "
-             "coalesce(q.eligible, false), coalesce(q.name, ''), coalesce(q.category, ''), "
-             "coalesce(q.price_minor, 0), coalesce(q.orders_count, 0) "
-             "FROM recommendations.products p LEFT JOIN recommendations.products q "
-             "ON q.store_id = p.store_id AND q.sku = p.premium_sku "
-             "WHERE p.store_id = $1 AND p.sku = ANY ($2::text[])");
-  // The partners of one anchor (`anchor`: an SQL expression for its SKU) that may be suggested,
-  // best first; $1 store, $3 SKUs excluded, $4 how many.
-  const auto partners = [](const std::string& anchor, const std::string& extra_columns) {
-    return "SELECT p.sku, coalesce(p.name, '') AS name, coalesce(p.category, '') AS category, "
-           "coalesce(p.price_minor, 0) AS price_minor, p.orders_count, x.together" +
-           extra_columns +
-           " FROM recommendations.pairs x JOIN recommendations.products p "
-           "ON p.store_id = x.store_id AND p.product_id = x.other_id "
-           "WHERE x.store_id = $1 AND x.product_id = (SELECT product_id FROM "
-           "recommendations.products WHERE store_id = $1 AND sku = " +
-           anchor +
-           ") AND p.eligible AND p.sku <> ALL ($3::text[]) "
-           "ORDER BY x.together DESC, x.other_id LIMIT $4";
-  };
-  // Every anchor of a cart in one round trip (a statement per anchor made a 100-line cart ten
-  // times slower than a 3-line one: the round trips, not the work).
-  db.Prepare("rec_cart_candidates",
-             "SELECT a.sku, c.sku, c.name, c.category, c.price_minor, c.orders_count, c.together "
-             "FROM unnest($2::text[]) WITH ORDINALITY AS a(sku, n) CROSS JOIN LATERAL (" +
-                 partners("a.sku", ", x.other_id") +
-                 ") c ORDER BY a.n, c.together DESC, c.other_id");
-  // A single anchor: with no array to unnest, the generic plan is as cheap as a custom one, so
-  // Postgres stops planning it per call (planning costs more than running it).
-  const std::string candidates_sql = partners("$2", "");
-  // The product page in one round trip: the product's own row (flagged), then its candidates.
-  db.Prepare("rec_product_view",
-             "SELECT true, sku, coalesce(name, ''), coalesce(category, ''), "
-             "coalesce(price_minor, 0), orders_count, 0::bigint, catalogued "
-             "FROM recommendations.products WHERE store_id = $1 AND sku = $2 "
-             "UNION ALL (SELECT false, c.*, true FROM (" +
-                 candidates_sql + ") c)");
-  db.Prepare("rec_popular_store",
-             std::string("SELECT ") + kProductColumns +
-                 " FROM recommendations.products WHERE store_id = $1 AND eligible "
-                 "AND orders_count > 0 AND sku <> ALL ($2::text[]) "
-                 "ORDER BY orders_count DESC, sku LIMIT $3");
-  // Each category's best, every category in one round trip.
-  db.Prepare("rec_popular_categories",
-             std::string("SELECT b.* FROM unnest($2::text[]) AS c(category) CROSS JOIN LATERAL "
-                         "(SELECT ") +
-                 kProductColumns +
-                 " FROM recommendations.products WHERE store_id = $1 AND eligible "
-                 "AND category = c.category AND orders_count > 0 AND sku <> ALL ($3::text[]) "
-                 "ORDER BY orders_count DESC, sku LIMIT $4) b");
-  // Each anchor's band (its category, above its price by at most half), all in one round trip.
-  // `price_minor + 0` keeps the price out of any index condition: with the band's bounds coming
-  // from the outer row, the planner rated the price index (store, price) as cheap as the
-  // category one and scanned every category's products in the band (13 ms for a 100-line cart,
-  // against 2 ms through the category index).
-  db.Prepare("rec_upsell_band",
-             std::string("SELECT a.sku, b.* FROM unnest($2::text[], $3::text[], $4::bigint[]) "
-                         "WITH ORDINALITY AS a(sku, category, price, n) CROSS JOIN LATERAL "
-                         "(SELECT ") +
-                 kProductColumns +
-                 " FROM recommendations.products WHERE store_id = $1 AND eligible "
-                 "AND category = a.category AND price_minor + 0 > a.price "
-                 "AND price_minor + 0 <= a.price + a.price / 2 AND sku <> ALL ($5::text[]) "
-                 "ORDER BY orders_count DESC, price_minor, sku LIMIT $6) b "
-                 "ORDER BY a.n, b.orders_count DESC, b.price_minor, b.sku");
-  db.Prepare("rec_cheapest_at_least",
-             std::string("SELECT ") + kProductColumns +
-                 " FROM recommendations.products WHERE store_id = $1 AND eligible "
-                 "AND price_minor >= $2 AND sku <> ALL ($3::text[]) "
-                 "ORDER BY price_minor, sku LIMIT $4");
-  db.Prepare("rec_gift_wraps",
-             std::string("SELECT ") + kProductColumns +
-                 " FROM recommendations.products WHERE store_id = $1 AND kind = 'gift_wrap' "
-                 "AND catalogued AND in_stock AND NOT hidden AND sku <> ALL ($2::text[]) "
-                 "ORDER BY price_minor, sku LIMIT $3");
-  db.Prepare("rec_owned",
-             "SELECT DISTINCT p.sku FROM recommendations.orders o "
-             "JOIN recommendations.order_lines l "
-             "ON l.store_id = o.store_id AND l.order_key = o.order_key "
-             "JOIN recommendations.products p "
-             "ON p.store_id = l.store_id AND p.product_id = l.product_id "
-             "WHERE o.store_id = $1 AND o.customer_id = $2 AND NOT o.cancelled "
-             "AND l.quantity > l.refunded ORDER BY 1 LIMIT 1000");
+  db.Prepare("rec_cart", CartSql());
+  db.Prepare("rec_cart_bands", CartBandsSql());
+  db.Prepare("rec_product_page", ProductPageSql());
+  db.Prepare("rec_popular_fill", PopularFillSql());
 }
 
 // ---- Catalogue ----
@@ -457,157 +622,76 @@ RebuildCounts RecommendationStore::Rebuild(pqxx::transaction_base& tx, const std
 
 // ---- Reads ----
 
-std::vector<AnchorRow> RecommendationStore::Anchors(pqxx::transaction_base& tx,
-                                                    const std::string& store_id,
-                                                    const std::vector<std::string>& skus) const {
-  std::vector<AnchorRow> out;
-  for (const auto& r : tx.exec_prepared("rec_anchors", store_id, common::PgTextArray(skus))) {
-    AnchorRow a;
-    a.sku = r[0].as<std::string>();
-    a.catalogued = r[1].as<bool>();
-    a.orders = r[2].as<int64_t>();
-    a.category = r[3].as<std::string>();
-    a.price_minor = r[4].as<int64_t>();
-    a.gift_wrappable = r[5].as<bool>();
-    a.premium_sku = r[6].as<std::string>();
-    if (r[7].as<bool>()) {
-      ProductRow p;
-      p.sku = a.premium_sku;
-      p.name = r[8].as<std::string>();
-      p.category = r[9].as<std::string>();
-      p.price_minor = r[10].as<int64_t>();
-      p.orders = r[11].as<int64_t>();
-      a.premium = std::move(p);
-    }
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-std::vector<CandidateRow> RecommendationStore::Candidates(
-    pqxx::transaction_base& tx, const std::string& store_id,
-    const std::vector<std::string>& anchors, const std::vector<std::string>& exclude) const {
-  std::vector<CandidateRow> out;
-  if (anchors.empty()) return out;
-  // Up to 10 anchors each bring their `candidates_` best partners, exactly. A larger cart shares
-  // a budget of 10 anchors' worth (at least 5 each), so a 100-line cart costs about what a
-  // 10-line one does (it was 7x a 3-line cart's suggestions): its merged list is then built
-  // from each item's strongest partners only, which can miss a product that is every item's
-  // sixth best.
-  const int anchor_count = static_cast<int>(anchors.size());
-  const int per_anchor = anchor_count <= kExactCartAnchors
-                             ? candidates_
-                             : std::max(5, candidates_ * kExactCartAnchors / anchor_count);
-  const auto rows = tx.exec_prepared("rec_cart_candidates", store_id, common::PgTextArray(anchors),
-                                     common::PgTextArray(exclude), per_anchor);
-  out.reserve(rows.size());
-  for (const auto& r : rows) {
-    CandidateRow c;
-    c.anchor = r[0].as<std::string>();
-    c.product = ToProductRow(r, 1);
-    c.together = r[6].as<int64_t>();
-    out.push_back(std::move(c));
-  }
-  return out;
-}
-
-ProductView RecommendationStore::ViewProduct(pqxx::transaction_base& tx,
-                                             const std::string& store_id, const std::string& sku,
-                                             const std::vector<std::string>& exclude) const {
-  ProductView view;
-  for (const auto& r : tx.exec_prepared("rec_product_view", store_id, sku,
-                                        common::PgTextArray(exclude), candidates_)) {
-    if (r[0].as<bool>()) {
-      AnchorRow a;
-      a.sku = r[1].as<std::string>();
-      a.category = r[3].as<std::string>();
-      a.price_minor = r[4].as<int64_t>();
-      a.orders = r[5].as<int64_t>();
-      a.catalogued = r[7].as<bool>();
-      view.anchor = std::move(a);
-    } else {
-      CandidateRow c;
-      c.anchor = sku;
-      c.product = ToProductRow(r, 1);
-      c.together = r[6].as<int64_t>();
-      view.candidates.push_back(std::move(c));
-    }
+CartView RecommendationStore::ViewCart(pqxx::transaction_base& tx, const std::string& store_id,
+                                       const std::vector<std::string>& cart,
+                                       const std::string& customer_id, int limit, int64_t missing,
+                                       int band_items) const {
+  auto view = ToCartView(tx.exec_prepared("rec_cart", store_id, common::PgTextArray(cart),
+                                          customer_id, candidates_, limit, missing, band_items));
+  // Every item of the first `band_items` that needs a band was read, even when it came back empty.
+  int read = 0;
+  for (const auto& item : view.items) {
+    if (read >= band_items) break;
+    if (!item.catalogued || view.premiums.contains(item.sku)) continue;
+    view.bands.try_emplace(item.sku);
+    ++read;
   }
   return view;
 }
 
-std::vector<ProductRow> RecommendationStore::Popular(pqxx::transaction_base& tx,
-                                                     const std::string& store_id,
-                                                     const std::vector<std::string>& categories,
-                                                     const std::vector<std::string>& exclude,
-                                                     int limit) const {
-  if (limit <= 0) return {};
-  const std::string excluded = common::PgTextArray(exclude);
-  if (categories.empty()) {
-    return ToProductRows(tx.exec_prepared("rec_popular_store", store_id, excluded, limit));
-  }
-  // The best `limit` of each category, merged.
-  auto out = ToProductRows(tx.exec_prepared("rec_popular_categories", store_id,
-                                            common::PgTextArray(categories), excluded, limit));
-  std::sort(out.begin(), out.end(), [](const ProductRow& a, const ProductRow& b) {
-    return a.orders != b.orders ? a.orders > b.orders : a.sku < b.sku;
-  });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const ProductRow& a, const ProductRow& b) { return a.sku == b.sku; }),
-            out.end());
-  if (static_cast<int>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
-  return out;
-}
-
-std::vector<RecommendationStore::BandRow> RecommendationStore::UpsellBand(
-    pqxx::transaction_base& tx, const std::string& store_id, const std::vector<AnchorRow>& anchors,
-    const std::vector<std::string>& exclude, int per_anchor) const {
-  std::vector<BandRow> out;
+std::map<std::string, std::vector<ProductRow>> RecommendationStore::Bands(
+    pqxx::transaction_base& tx, const std::string& store_id, const std::vector<ItemRow>& items,
+    const std::vector<std::string>& cart) const {
+  std::map<std::string, std::vector<ProductRow>> bands;
   std::vector<std::string> skus, categories;
   std::vector<int64_t> prices;
-  for (const auto& a : anchors) {
-    if (!a.catalogued) continue;
-    skus.push_back(a.sku);
-    categories.push_back(a.category);
-    prices.push_back(a.price_minor);
+  for (const auto& item : items) {
+    bands.try_emplace(item.sku);
+    skus.push_back(item.sku);
+    categories.push_back(item.category);
+    prices.push_back(item.price_minor);
   }
-  if (skus.empty()) return out;
-  for (const auto& r : tx.exec_prepared("rec_upsell_band", store_id, common::PgTextArray(skus),
-                                        common::PgTextArray(categories), common::PgIntArray(prices),
-                                        common::PgTextArray(exclude), per_anchor)) {
-    BandRow b;
-    b.anchor = r[0].as<std::string>();
-    b.product = ToProductRow(r, 1);
-    out.push_back(std::move(b));
+  if (skus.empty()) return bands;
+  for (const auto& r : tx.exec_prepared("rec_cart_bands", store_id, common::PgTextArray(skus),
+                                        common::PgTextArray(categories),
+                                        common::PgIntArray(prices), common::PgTextArray(cart))) {
+    bands[r[0].as<std::string>()].push_back(ToProductRow(r, 1));
   }
-  return out;
+  for (auto& [item, band] : bands) SortBand(band);
+  return bands;
 }
 
-std::vector<ProductRow> RecommendationStore::CheapestAtLeast(
-    pqxx::transaction_base& tx, const std::string& store_id, int64_t minimum,
-    const std::vector<std::string>& exclude, int limit) const {
-  if (limit <= 0) return {};
-  return ToProductRows(tx.exec_prepared("rec_cheapest_at_least", store_id, minimum,
-                                        common::PgTextArray(exclude), limit));
-}
-
-std::vector<ProductRow> RecommendationStore::GiftWraps(pqxx::transaction_base& tx,
-                                                       const std::string& store_id,
-                                                       const std::vector<std::string>& exclude,
-                                                       int limit) const {
-  if (limit <= 0) return {};
-  return ToProductRows(
-      tx.exec_prepared("rec_gift_wraps", store_id, common::PgTextArray(exclude), limit));
-}
-
-std::vector<std::string> RecommendationStore::OwnedBy(pqxx::transaction_base& tx,
-                                                      const std::string& store_id,
-                                                      const std::string& customer_id) const {
-  std::vector<std::string> out;
-  for (const auto& r : tx.exec_prepared("rec_owned", store_id, customer_id)) {
-    out.push_back(r[0].as<std::string>());
+ProductView RecommendationStore::ViewProduct(pqxx::transaction_base& tx,
+                                             const std::string& store_id, const std::string& sku,
+                                             const std::vector<std::string>& exclude,
+                                             int limit) const {
+  ProductView view;
+  for (const auto& r : tx.exec_prepared("rec_product_page", store_id, sku,
+                                        common::PgTextArray(exclude), candidates_)) {
+    // Columns: kind, the product shown (5), together, catalogued.
+    if (r[0].c_str()[0] == 'a') {
+      ItemRow item;
+      item.sku = r[1].as<std::string>();
+      item.category = r[3].as<std::string>();
+      item.orders = r[5].as<int64_t>();
+      item.catalogued = r[7].as<bool>();
+      view.product = std::move(item);
+    } else {
+      view.candidates.push_back({0, r[6].as<int64_t>(), ToProductRow(r, 1)});
+    }
   }
-  return out;
+  if (static_cast<int>(view.candidates.size()) >= limit) return view;
+  // Cold start: the answer needs popular products too, none excluded nor a candidate.
+  auto taken = exclude;
+  for (const auto& c : view.candidates) taken.push_back(c.product.sku);
+  const std::string category =
+      view.product && view.product->catalogued ? view.product->category : "";
+  for (const auto& r : tx.exec_prepared("rec_popular_fill", store_id, category,
+                                        common::PgTextArray(taken), limit)) {
+    (r[0].c_str()[0] == 'k' ? view.popular_in_category : view.popular_in_store)
+        .push_back(ToProductRow(r, 1));
+  }
+  return view;
 }
 
 }  // namespace loyalty::recommendations

@@ -1,6 +1,7 @@
 // The recommendations schema: every statement this service runs, named and prepared in one place.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,23 +21,49 @@ struct ProductRow {
   int64_t orders = 0;
 };
 
-// A product the request names (the product viewed or a cart item), whether catalogued or not.
-struct AnchorRow {
+// A product a request names (the product viewed or a cart item) that the store knows, whether
+// catalogued or not.
+struct ItemRow {
   std::string sku;
+  int position = 0;  // in the cart, from 1
   bool catalogued = false;
-  int64_t orders = 0;
+  bool gift_wrappable = false;
   std::string category;
   int64_t price_minor = 0;
-  bool gift_wrappable = false;
-  std::string premium_sku;
-  std::optional<ProductRow> premium;  // set when the premium version may be suggested
+  int64_t orders = 0;
 };
 
-// A candidate of an anchor, with what a suggestion shows of it.
+// A candidate of an anchor (the product viewed, or the cart item at `item`), with what a
+// suggestion shows of it.
 struct CandidateRow {
-  std::string anchor;
+  int item = 0;  // the cart item's position (RecommendForCart)
   int64_t together = 0;
   ProductRow product;
+};
+
+// What RecommendForCart is built from, read in one statement.
+struct CartView {
+  std::vector<ItemRow> items;                            // the cart items the store knows, in order
+  std::map<std::string, ProductRow> premiums;            // by item: premium version, suggestible
+                                                         // and not in the cart
+  std::map<std::string, std::vector<ProductRow>> bands;  // by item: its upsell band, best first,
+                                                         // for the items it was read for
+  std::vector<CandidateRow> candidates;
+  // Only when the candidates do not fill the answer: the best of each cart category and of the
+  // store, none excluded nor a candidate.
+  std::vector<ProductRow> popular_in_categories;
+  std::vector<ProductRow> popular_in_store;
+  std::vector<ProductRow> cheapest;    // priced at least the gap, not candidates; cheapest first
+  std::vector<ProductRow> gift_wraps;  // cheapest first; only when an item is gift-wrappable
+};
+
+// What RecommendForProduct is built from, read in one statement.
+struct ProductView {
+  std::optional<ItemRow> product;  // when the store knows it
+  std::vector<CandidateRow> candidates;
+  // Only when the candidates do not fill the answer, as in CartView.
+  std::vector<ProductRow> popular_in_category;
+  std::vector<ProductRow> popular_in_store;
 };
 
 // An order as recorded: its key, time, state and distinct SKUs (with their product ids) in
@@ -46,12 +73,6 @@ struct RecordedOrder {
   int64_t placed_micros = 0;
   bool cancelled = false;
   std::vector<RecordedLine> lines;
-};
-
-// The product page's data: the product (when the service knows it) and its candidates.
-struct ProductView {
-  std::optional<AnchorRow> anchor;
-  std::vector<CandidateRow> candidates;
 };
 
 struct RebuildCounts {
@@ -99,44 +120,27 @@ class RecommendationStore {
                         std::optional<int64_t> window_micros) const;
 
   // ---- Reads ----
-  std::vector<AnchorRow> Anchors(pqxx::transaction_base& tx, const std::string& store_id,
-                                 const std::vector<std::string>& skus) const;
-  // Up to `candidates` partners of each anchor that may be suggested and are not excluded,
-  // most often bought together first (ties by product id: first seen first).
-  std::vector<CandidateRow> Candidates(pqxx::transaction_base& tx, const std::string& store_id,
-                                       const std::vector<std::string>& anchors,
-                                       const std::vector<std::string>& exclude) const;
-  // The product's own row and its candidates, in one round trip.
+  // A cart's answer (the cart's distinct SKUs in order; customer_id "" for none): its items,
+  // their premium versions, the upsell bands of the first `band_items` items that need one, the
+  // items' candidates (up to `candidates` each; a cart of more than kExactCartItems learnt items
+  // shares kExactCartItems items' worth), and what the answer may need to fill `limit`
+  // suggestions: popular products, gap closers (`missing` > 0), gift wraps.
+  CartView ViewCart(pqxx::transaction_base& tx, const std::string& store_id,
+                    const std::vector<std::string>& cart, const std::string& customer_id,
+                    int limit, int64_t missing, int band_items) const;
+  // The upsell bands of `items` (catalogued cart items), by item, best first; none in `cart`.
+  std::map<std::string, std::vector<ProductRow>> Bands(pqxx::transaction_base& tx,
+                                                       const std::string& store_id,
+                                                       const std::vector<ItemRow>& items,
+                                                       const std::vector<std::string>& cart) const;
+  // A product page's answer: the product and its candidates (none in `exclude`), one statement;
+  // when they do not fill `limit` suggestions, popular products, a second one.
   ProductView ViewProduct(pqxx::transaction_base& tx, const std::string& store_id,
-                          const std::string& sku, const std::vector<std::string>& exclude) const;
-  // The most ordered suggestible products (orders > 0) of the categories (all when empty).
-  std::vector<ProductRow> Popular(pqxx::transaction_base& tx, const std::string& store_id,
-                                  const std::vector<std::string>& categories,
-                                  const std::vector<std::string>& exclude, int limit) const;
-  struct BandRow {
-    std::string anchor;
-    ProductRow product;
-  };
-  // For each anchor with a category and price: up to `per_anchor` suggestible products of its
-  // category in its upsell band, most ordered first, then cheapest, then by SKU.
-  std::vector<BandRow> UpsellBand(pqxx::transaction_base& tx, const std::string& store_id,
-                                  const std::vector<AnchorRow>& anchors,
-                                  const std::vector<std::string>& exclude, int per_anchor) const;
-  // The cheapest suggestible products priced at least `minimum`, ties by SKU.
-  std::vector<ProductRow> CheapestAtLeast(pqxx::transaction_base& tx, const std::string& store_id,
-                                          int64_t minimum, const std::vector<std::string>& exclude,
-                                          int limit) const;
-  // The store's gift-wrap products in stock and not hidden, cheapest first.
-  std::vector<ProductRow> GiftWraps(pqxx::transaction_base& tx, const std::string& store_id,
-                                    const std::vector<std::string>& exclude, int limit) const;
-  // SKUs the customer bought in orders not cancelled, lines not fully refunded (at most 1,000).
-  std::vector<std::string> OwnedBy(pqxx::transaction_base& tx, const std::string& store_id,
-                                   const std::string& customer_id) const;
+                          const std::string& sku, const std::vector<std::string>& exclude,
+                          int limit) const;
 
  private:
   int candidates_;
-  // Carts with up to this many learnt items get exact cross-sell (see Candidates).
-  static constexpr int kExactCartAnchors = 10;
 };
 
 }  // namespace loyalty::recommendations

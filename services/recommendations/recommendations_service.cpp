@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "loyalty/orders/v1/orders_service.pb.h"
 #include "recommendation_rules.hpp"
@@ -22,8 +24,6 @@ namespace {
 
 constexpr int kProductDefaultLimit = 10;
 constexpr int kCartDefaultLimit = 5;
-// Band candidates fetched per cart item, so that two items in one category can get two upsells.
-constexpr int kBandPerItem = 3;
 constexpr double kPremiumScore = 1.0;
 constexpr double kBandScore = 0.5;
 constexpr double kGiftWrapScore = 1.0;
@@ -42,26 +42,120 @@ void Fill(v1::Suggestion* s, const ProductRow& p, v1::Reason reason, double scor
 
 using Suggestions = google::protobuf::RepeatedPtrField<v1::Suggestion>;
 
-std::vector<std::string> With(std::vector<std::string> exclude, const Suggestions& chosen) {
-  for (const auto& s : chosen) exclude.push_back(s.sku());
-  return exclude;
-}
-
-// Cold start: fills `out` up to `limit` with the most ordered products of the categories, then
-// of the store.
-void FillPopular(const RecommendationStore& store, pqxx::transaction_base& tx,
-                 const std::string& store_id, const std::vector<std::string>& categories,
-                 const std::vector<std::string>& exclude, int limit, Suggestions* out) {
-  if (out->size() < limit && !categories.empty()) {
-    for (const auto& p :
-         store.Popular(tx, store_id, categories, With(exclude, *out), limit - out->size())) {
-      Fill(out->Add(), p, v1::REASON_POPULAR_IN_CATEGORY, 0, {});
+// Cold start: fills `out` up to `limit` with the most ordered of `in_categories`, then of
+// `in_store` (read without what `out` already holds, when `out` was not full).
+void FillPopular(const std::vector<ProductRow>& in_categories,
+                 const std::vector<ProductRow>& in_store, int limit, Suggestions* out) {
+  std::set<std::string> taken;
+  for (const auto& s : *out) taken.insert(s.sku());
+  for (const auto& [rows, reason] :
+       {std::pair{&in_categories, v1::REASON_POPULAR_IN_CATEGORY},
+        std::pair{&in_store, v1::REASON_POPULAR_IN_STORE}}) {
+    std::vector<PopularOption> options;
+    std::map<std::string, const ProductRow*> by_sku;
+    for (const auto& p : *rows) {
+      options.push_back({p.sku, p.orders});
+      by_sku.emplace(p.sku, &p);
+    }
+    for (const auto& sku : PickPopular(std::move(options), taken, limit - out->size())) {
+      Fill(out->Add(), *by_sku.at(sku), reason, 0, {});
+      taken.insert(sku);
     }
   }
-  if (out->size() < limit) {
-    for (const auto& p : store.Popular(tx, store_id, {}, With(exclude, *out), limit - out->size())) {
-      Fill(out->Add(), p, v1::REASON_POPULAR_IN_STORE, 0, {});
+}
+
+// What a suggestion shows of each product the answer may suggest, by SKU (pointing into the
+// view, which outlives it).
+using Shown = std::unordered_map<std::string_view, const ProductRow*>;
+
+// Cross-sell: the items' candidates merged (MergeForCart), then popular products. Returns the
+// merged list (the gap closers rank it too).
+std::vector<Ranked> FillCrossSell(const CartView& view, int limit, Suggestions* out,
+                                  Shown& shown) {
+  std::unordered_map<int, Anchor> by_item;
+  for (const auto& item : view.items) {
+    if (item.orders > 0) by_item[item.position] = Anchor{item.sku, item.orders, {}};
+  }
+  shown.reserve(view.candidates.size() + view.cheapest.size());
+  for (const auto& row : view.candidates) {
+    by_item.at(row.item).candidates.push_back(
+        {row.product.sku, row.together, row.product.orders});
+    shown.emplace(row.product.sku, &row.product);
+  }
+  std::vector<Anchor> anchors;
+  anchors.reserve(by_item.size());
+  for (auto& [position, anchor] : by_item) {
+    if (!anchor.candidates.empty()) anchors.push_back(std::move(anchor));
+  }
+  auto merged = MergeForCart(std::move(anchors));
+  for (const auto& r : merged) {
+    if (out->size() >= limit) break;
+    Fill(out->Add(), *shown.at(r.sku), v1::REASON_BOUGHT_TOGETHER, r.score, r.related);
+  }
+  FillPopular(view.popular_in_categories, view.popular_in_store, limit, out);
+  return merged;
+}
+
+std::vector<UpsellItem> UpsellItems(const CartView& view) {
+  std::vector<UpsellItem> items;
+  for (const auto& item : view.items) {
+    if (!item.catalogued) continue;
+    UpsellItem u;
+    u.sku = item.sku;
+    u.price_minor = item.price_minor;
+    if (auto it = view.premiums.find(item.sku); it != view.premiums.end()) {
+      u.premium = it->second.sku;
     }
+    if (auto it = view.bands.find(item.sku); it != view.bands.end()) {
+      u.band_read = true;
+      for (const auto& p : it->second) u.band.emplace_back(p.sku, p.price_minor);
+    }
+    items.push_back(std::move(u));
+  }
+  return items;
+}
+
+// How many items' upsell bands the cart's statement reads: twice the answer's length, so that
+// items whose band is empty or already suggested rarely exhaust them; the rest are read by a
+// second statement only when the answer reaches them.
+int BandItems(int limit) { return 2 * limit; }
+
+// Free-shipping gap closers: bought together with the cart first, then the cheapest others.
+void FillGapClosers(const CartView& view, const std::vector<Ranked>& merged, int64_t missing,
+                    int limit, Shown& shown, v1::RecommendForCartResponse* response) {
+  if (missing <= 0) return;
+  std::vector<GapOption> options;
+  std::map<std::string, const Ranked*> ranked;
+  for (const auto& r : merged) {
+    const auto& p = *shown.at(r.sku);
+    if (p.price_minor < missing) continue;
+    options.push_back({r.sku, p.price_minor, true, r.score});
+    ranked[r.sku] = &r;
+  }
+  for (const auto& p : view.cheapest) {
+    options.push_back({p.sku, p.price_minor, false, 0});
+    shown.emplace(p.sku, &p);
+  }
+  for (const auto& c : RankGapClosers(missing, options, limit)) {
+    auto* s = response->add_free_shipping_gap_closers();
+    Fill(s, *shown.at(c.sku), v1::REASON_CLOSES_FREE_SHIPPING_GAP, c.affinity,
+         c.bought_together ? ranked.at(c.sku)->related : std::vector<std::string>{});
+    s->set_overshoot_minor(c.overshoot_minor);
+  }
+}
+
+// Gift wrap for the cart's gift-wrappable items.
+void FillGiftWrap(const CartView& view, v1::RecommendForCartResponse* response) {
+  std::vector<std::string> wrappable;
+  for (const auto& item : view.items) {
+    if (item.gift_wrappable) {
+      wrappable.push_back(item.sku);
+      response->add_gift_wrappable_skus(item.sku);
+    }
+  }
+  if (wrappable.empty()) return;
+  for (const auto& p : view.gift_wraps) {
+    Fill(response->add_gift_wrap(), p, v1::REASON_GIFT_WRAP, kGiftWrapScore, wrappable);
   }
 }
 
@@ -267,27 +361,23 @@ grpc::ServerUnaryReactor* RecommendationsService::RecommendForProduct(
     const std::string& sku = request->sku();
     std::vector<std::string> exclude(request->exclude_skus().begin(), request->exclude_skus().end());
     exclude.push_back(sku);
-    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      auto view = store_.ViewProduct(tx, store_id, sku, exclude);
-      const auto& anchor = view.anchor;
-      auto* out = response->mutable_suggestions();
-      if (anchor && anchor->orders > 0) {
-        std::vector<Candidate> candidates;
-        std::map<std::string, ProductRow> shown;
-        for (auto& row : view.candidates) {
-          candidates.push_back({row.product.sku, row.together, row.product.orders});
-          shown.emplace(row.product.sku, std::move(row.product));
-        }
-        for (const auto& r : RankForProduct(sku, anchor->orders, candidates)) {
-          if (out->size() >= limit) break;
-          Fill(out->Add(), shown.at(r.sku), v1::REASON_BOUGHT_TOGETHER, r.score, r.related);
-        }
-      }
-      std::vector<std::string> categories;
-      if (anchor && anchor->catalogued) categories.push_back(anchor->category);
-      FillPopular(store_, tx, store_id, categories, exclude, limit, out);
-      return 0;
+    const auto view = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.ViewProduct(tx, store_id, sku, exclude, limit);
     });
+    auto* out = response->mutable_suggestions();
+    if (view.product && view.product->orders > 0) {
+      std::vector<Candidate> candidates;
+      std::map<std::string, const ProductRow*> shown;
+      for (const auto& row : view.candidates) {
+        candidates.push_back({row.product.sku, row.together, row.product.orders});
+        shown.emplace(row.product.sku, &row.product);
+      }
+      for (const auto& r : RankForProduct(sku, view.product->orders, candidates)) {
+        if (out->size() >= limit) break;
+        Fill(out->Add(), *shown.at(r.sku), v1::REASON_BOUGHT_TOGETHER, r.score, r.related);
+      }
+    }
+    FillPopular(view.popular_in_category, view.popular_in_store, limit, out);
   });
 }
 
@@ -301,129 +391,50 @@ grpc::ServerUnaryReactor* RecommendationsService::RecommendForCart(
     const int limit = EffectiveLimit(request->limit(), kCartDefaultLimit);
     const std::string& store_id = request->store_id();
     const std::vector<std::string> cart = CartSkus(*request);
-    const std::set<std::string> in_cart(cart.begin(), cart.end());
     const int64_t missing = request->free_shipping_missing_minor();
 
-    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      std::map<std::string, AnchorRow> anchors;
-      for (auto& a : store_.Anchors(tx, store_id, cart)) anchors.emplace(a.sku, std::move(a));
-      std::vector<std::string> exclude = cart;
-      if (!request->customer_id().empty()) {
-        for (auto& sku : store_.OwnedBy(tx, store_id, request->customer_id())) {
-          exclude.push_back(std::move(sku));
-        }
-      }
-
-      // Cross-sell, merged across the cart's items.
-      std::vector<std::string> learnt;
-      for (const auto& sku : cart) {
-        auto it = anchors.find(sku);
-        if (it != anchors.end() && it->second.orders > 0) learnt.push_back(sku);
-      }
-      std::map<std::string, Anchor> by_anchor;
-      std::map<std::string, ProductRow> shown;
-      for (auto& row : store_.Candidates(tx, store_id, learnt, exclude)) {
-        auto& anchor = by_anchor[row.anchor];
-        anchor.sku = row.anchor;
-        anchor.orders = anchors.at(row.anchor).orders;
-        anchor.candidates.push_back({row.product.sku, row.together, row.product.orders});
-        shown.emplace(row.product.sku, std::move(row.product));
-      }
-      std::vector<Anchor> merged_input;
-      for (auto& [sku, anchor] : by_anchor) merged_input.push_back(std::move(anchor));
-      const auto merged = MergeForCart(std::move(merged_input));
-      auto* cross = response->mutable_cross_sell();
-      for (const auto& r : merged) {
-        if (cross->size() >= limit) break;
-        Fill(cross->Add(), shown.at(r.sku), v1::REASON_BOUGHT_TOGETHER, r.score, r.related);
-      }
-      std::vector<std::string> categories;
-      for (const auto& sku : cart) {
-        auto it = anchors.find(sku);
-        if (it == anchors.end() || !it->second.catalogued) continue;
-        if (std::find(categories.begin(), categories.end(), it->second.category) ==
-            categories.end()) {
-          categories.push_back(it->second.category);
-        }
-      }
-      FillPopular(store_, tx, store_id, categories, exclude, limit, cross);
-
-      // Upsell: the explicit premium version first, else the category's band.
-      std::vector<AnchorRow> need_band;
-      for (const auto& sku : cart) {
-        auto it = anchors.find(sku);
-        if (it == anchors.end() || !it->second.catalogued) continue;
-        const auto& premium = it->second.premium;
-        if (!premium || in_cart.contains(premium->sku)) need_band.push_back(it->second);
-      }
-      std::map<std::string, std::vector<ProductRow>> band;
-      for (auto& row : store_.UpsellBand(tx, store_id, need_band, cart, kBandPerItem)) {
-        band[row.anchor].push_back(std::move(row.product));
-      }
-      std::set<std::string> upsold;
-      auto* upsell = response->mutable_upsell();
-      for (const auto& sku : cart) {
-        if (upsell->size() >= limit) break;
-        auto it = anchors.find(sku);
-        if (it == anchors.end() || !it->second.catalogued) continue;
-        const auto& a = it->second;
-        if (a.premium && !in_cart.contains(a.premium->sku) && !upsold.contains(a.premium->sku)) {
-          upsold.insert(a.premium->sku);
-          Fill(upsell->Add(), *a.premium, v1::REASON_PREMIUM_VERSION, kPremiumScore, {sku});
-          continue;
-        }
-        for (const auto& p : band[sku]) {
-          if (in_cart.contains(p.sku) || upsold.contains(p.sku) ||
-              !InUpsellBand(a.price_minor, p.price_minor)) {
-            continue;
-          }
-          upsold.insert(p.sku);
-          Fill(upsell->Add(), p, v1::REASON_UPGRADE_IN_CATEGORY, kBandScore, {sku});
-          break;
-        }
-      }
-
-      // Free-shipping gap closers: bought together with the cart first, then the cheapest.
-      if (missing > 0) {
-        std::vector<GapOption> options;
-        std::map<std::string, const Ranked*> ranked;
-        std::vector<std::string> gap_exclude = exclude;
-        for (const auto& r : merged) {
-          const auto& p = shown.at(r.sku);
-          if (p.price_minor < missing) continue;
-          options.push_back({r.sku, p.price_minor, true, r.score});
-          ranked[r.sku] = &r;
-          gap_exclude.push_back(r.sku);
-        }
-        for (auto& p : store_.CheapestAtLeast(tx, store_id, missing, gap_exclude, limit)) {
-          options.push_back({p.sku, p.price_minor, false, 0});
-          shown.emplace(p.sku, std::move(p));
-        }
-        for (const auto& c : RankGapClosers(missing, options, limit)) {
-          auto* s = response->add_free_shipping_gap_closers();
-          Fill(s, shown.at(c.sku), v1::REASON_CLOSES_FREE_SHIPPING_GAP, c.affinity,
-               c.bought_together ? ranked.at(c.sku)->related : std::vector<std::string>{});
-          s->set_overshoot_minor(c.overshoot_minor);
-        }
-      }
-
-      // Gift wrap for the cart's gift-wrappable items.
-      std::vector<std::string> wrappable;
-      for (const auto& sku : cart) {
-        auto it = anchors.find(sku);
-        if (it != anchors.end() && it->second.catalogued && it->second.gift_wrappable) {
-          wrappable.push_back(sku);
-          response->add_gift_wrappable_skus(sku);
-        }
-      }
-      if (!wrappable.empty()) {
-        for (const auto& p : store_.GiftWraps(tx, store_id, cart, limit)) {
-          Fill(response->add_gift_wrap(), p, v1::REASON_GIFT_WRAP, kGiftWrapScore, wrappable);
-        }
-      }
-      return 0;
+    auto view = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.ViewCart(tx, store_id, cart, request->customer_id(), limit, missing,
+                             BandItems(limit));
     });
+    Shown shown;
+    const auto merged = FillCrossSell(view, limit, response->mutable_cross_sell(), shown);
+    FillUpsell(call.deadline, store_id, view, cart, limit, response);
+    FillGapClosers(view, merged, missing, limit, shown, response);
+    FillGiftWrap(view, response);
   });
+}
+
+// Upsell: the explicit premium version first, else the category's band. The bands of items
+// beyond the first BandItems(limit) are read (a second statement) only when the answer gets to
+// them.
+void RecommendationsService::FillUpsell(common::Deadline deadline, const std::string& store_id,
+                                        CartView& view, const std::vector<std::string>& cart,
+                                        int limit, v1::RecommendForCartResponse* response) const {
+  const std::set<std::string> in_cart(cart.begin(), cart.end());
+  auto upsells = PickUpsells(UpsellItems(view), in_cart, limit);
+  if (upsells.needs_bands) {
+    std::vector<ItemRow> unread;
+    for (const auto& item : view.items) {
+      if (item.catalogued && !view.premiums.contains(item.sku) && !view.bands.contains(item.sku)) {
+        unread.push_back(item);
+      }
+    }
+    view.bands.merge(db_.Read(deadline, [&](pqxx::transaction_base& tx) {
+      return store_.Bands(tx, store_id, unread, cart);
+    }));
+    upsells = PickUpsells(UpsellItems(view), in_cart, limit);
+  }
+  std::map<std::string, const ProductRow*> products;
+  for (const auto& [item, premium] : view.premiums) products.emplace(premium.sku, &premium);
+  for (const auto& [item, band] : view.bands) {
+    for (const auto& p : band) products.emplace(p.sku, &p);
+  }
+  for (const auto& pick : upsells.picks) {
+    Fill(response->add_upsell(), *products.at(pick.sku),
+         pick.premium ? v1::REASON_PREMIUM_VERSION : v1::REASON_UPGRADE_IN_CATEGORY,
+         pick.premium ? kPremiumScore : kBandScore, {pick.item});
+  }
 }
 
 // ---- Model ----

@@ -47,6 +47,11 @@ class RecommendationsService final : public v1::RecommendationsService::Callback
   void OnOrderPlaced(pqxx::transaction_base& tx, const loyalty::events::v1::Event& event) const;
   void OnOrderRefunded(pqxx::transaction_base& tx, const loyalty::events::v1::Event& event) const;
   void OnOrderCancelled(pqxx::transaction_base& tx, const loyalty::events::v1::Event& event) const;
+  // Upsell: the explicit premium version first, else the category's band (reading the bands the
+  // cart's statement did not, when the answer gets to them).
+  void FillUpsell(common::Deadline deadline, const std::string& store_id, CartView& view,
+                  const std::vector<std::string>& cart, int limit,
+                  v1::RecommendForCartResponse* response) const;
 
   common::ServiceHost& host_;
   common::Database& db_;

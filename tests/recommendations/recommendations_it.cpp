@@ -5,7 +5,9 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
@@ -27,8 +29,12 @@ using google::protobuf::util::TimeUtil;
 using loyalty::events::v1::Event;
 
 // The service's definitions, restated: only the first 20 distinct SKUs of an order form pairs;
-// upsell band: base < price <= 1.5 x base.
+// upsell band: base < price <= 1.5 x base; 50 candidates per product unless configured; a cart
+// of more than 10 learnt items shares 10 items' worth of candidates, at least 5 per item.
 constexpr int kPairSkus = 20;
+constexpr int kDefaultCandidates = 50;
+constexpr int kExactCartItems = 10;
+constexpr int kMinCandidatesPerItem = 5;
 constexpr const char* kStore = "store-1";
 
 __extension__ using Wide = __int128;
@@ -130,11 +136,13 @@ class BruteForce {
     int64_t orders;
   };
 
-  // The candidates of `anchor`: its eligible, not excluded partners, most bought together first.
+  // The candidates of `anchor`: its eligible, not excluded partners, most bought together first,
+  // at most `cut` (the service's candidates setting when 0).
   std::vector<Cand> Candidates(const std::string& anchor, const std::set<std::string>& exclude,
                                const std::map<std::string, int64_t>& items,
-                               const std::map<std::pair<std::string, std::string>, int64_t>& pairs)
-      const {
+                               const std::map<std::pair<std::string, std::string>, int64_t>& pairs,
+                               int cut = 0) const {
+    if (cut == 0) cut = candidates;
     std::vector<Cand> out;
     for (const auto& [key, together] : pairs) {
       if (key.first != anchor || !Eligible(key.second) || exclude.contains(key.second)) continue;
@@ -143,7 +151,7 @@ class BruteForce {
     std::sort(out.begin(), out.end(), [this](const Cand& a, const Cand& b) {
       return a.together != b.together ? a.together > b.together : ids.at(a.sku) < ids.at(b.sku);
     });
-    if (static_cast<int>(out.size()) > candidates) out.resize(static_cast<size_t>(candidates));
+    if (static_cast<int>(out.size()) > cut) out.resize(static_cast<size_t>(cut));
     return out;
   }
 
@@ -212,12 +220,18 @@ class BruteForce {
     if (!customer.empty()) {
       for (const auto& s : Owned(customer)) exclude.insert(s);
     }
-    std::vector<std::string> anchors(cart.begin(), cart.end());
+    std::vector<std::string> anchors;
+    for (const auto& a : cart) {
+      if (items.contains(a)) anchors.push_back(a);
+    }
     std::sort(anchors.begin(), anchors.end());
+    const int learnt = static_cast<int>(anchors.size());
+    const int cut = learnt <= kExactCartItems
+                        ? candidates
+                        : std::max(kMinCandidatesPerItem, candidates * kExactCartItems / learnt);
     std::map<std::string, double> score;
     for (const auto& a : anchors) {
-      if (!items.contains(a)) continue;
-      for (const auto& c : Candidates(a, exclude, items, pairs)) {
+      for (const auto& c : Candidates(a, exclude, items, pairs, cut)) {
         score[c.sku] += Cos(c.together, items.at(a), c.orders);
       }
     }
@@ -511,9 +525,11 @@ class RecommendationsIT : public ::testing::Test {
                    "product " + sku + " limit 3");
     }
     const std::vector<std::string> all(skus.begin(), skus.end());
-    for (int i = 0; i < 25; ++i) {
+    for (int i = 0; i < 30; ++i) {
       std::vector<std::string> cart;
-      const int size = 1 + static_cast<int>(rng_() % 4);
+      // Mostly small carts; one in six large enough to share a budget of candidates.
+      const int size = i % 6 == 5 ? kExactCartItems + 1 + static_cast<int>(rng_() % 15)
+                                  : 1 + static_cast<int>(rng_() % 4);
       for (int k = 0; k < size; ++k) cart.push_back(all[rng_() % all.size()]);
       std::vector<std::string> distinct;
       for (const auto& s : cart) {
@@ -526,6 +542,47 @@ class RecommendationsIT : public ::testing::Test {
       ExpectAnswer(model_.CrossSell(distinct, customer, limit),
                    ForCart(cart, 0, limit, customer).cross_sell(), what + " for " + customer);
     }
+  }
+
+  // A store of `count` products over 7 categories (every 17th out of stock) and `orders` orders
+  // of 2 to 6 of them, low indexes bought far more often (so that the items of a large cart share
+  // their best partners, as with a real best-seller). Returns the SKUs.
+  std::vector<std::string> SkewedStore(int count, int orders) {
+    std::vector<v1::Product> products;
+    std::vector<std::string> skus;
+    for (int i = 0; i < count; ++i) {
+      char sku[8];
+      std::snprintf(sku, sizeof sku, "q%03d", i);
+      auto p = MakeProduct(sku, "cat-" + std::to_string(i % 7), 500 + 37 * i);
+      if (i % 17 == 4) p.set_in_stock(false);
+      products.push_back(p);
+      skus.push_back(sku);
+    }
+    Upsert(products);
+    auto draw = [&] {
+      const double u = std::uniform_real_distribution<double>(0, 1)(rng_);
+      return skus[static_cast<size_t>(u * u * static_cast<double>(skus.size()))];
+    };
+    for (int o = 0; o < orders; ++o) {
+      std::vector<std::pair<std::string, int>> lines;
+      const size_t distinct = 2 + rng_() % 5;
+      while (lines.size() < distinct) {
+        const auto sku = draw();
+        auto same = [&](const auto& line) { return line.first == sku; };
+        if (std::none_of(lines.begin(), lines.end(), same)) lines.emplace_back(sku, 1);
+      }
+      Place("order-" + std::to_string(o), lines, "cust-" + std::to_string(o % 5));
+      if (::testing::Test::HasFatalFailure()) break;
+    }
+    model_.ids = DbProductIds();
+    return skus;
+  }
+
+  // `size` distinct SKUs of `skus`, in random order.
+  std::vector<std::string> RandomCart(std::vector<std::string> skus, size_t size) {
+    std::shuffle(skus.begin(), skus.end(), rng_);
+    skus.resize(size);
+    return skus;
   }
 
   std::mt19937_64 rng_{20240611};
@@ -994,6 +1051,111 @@ TEST_F(RecommendationsIT, EventsItCanNeverApplyAreRejected) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   status = Deliver(MakeEvent("order.shipped", "o3", 1, wrong_payload));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+
+// A 100-line cart is answered like a small one, equal to the brute force: its items share ten
+// items' worth of candidates (5 each), most of them the store's best-sellers.
+TEST_F(RecommendationsIT, AHundredLineCartMatchesTheBruteForce) {
+  model_.candidates = kDefaultCandidates;
+  const auto skus = SkewedStore(140, 250);
+  for (int k = 0; k < 4; ++k) {
+    const auto cart = RandomCart(skus, 100);
+    const std::string customer = k % 2 ? "cust-1" : "";
+    ExpectAnswer(model_.CrossSell(cart, customer, 50), ForCart(cart, 0, 50, customer).cross_sell(),
+                 "100-line cart #" + std::to_string(k) + " for " + customer);
+    ExpectAnswer(model_.CrossSell(cart, customer, 5), ForCart(cart, 0, 5, customer).cross_sell(),
+                 "100-line cart #" + std::to_string(k) + ", limit 5");
+  }
+}
+
+// The cart's statement reads the upsell bands of the first 2 x limit items that need one; an
+// answer that gets further (items whose band is empty) reads the others with a second statement.
+TEST_F(RecommendationsIT, UpsellReachesItemsBeyondTheBandsReadFirst) {
+  std::vector<v1::Product> products;
+  for (const std::string c : {"1", "2", "3", "4", "6", "7"}) {
+    products.push_back(MakeProduct("a" + c, "c" + c, 1000));
+  }
+  products.push_back(MakeProduct("up4", "c4", 1200));
+  products.push_back(MakeProduct("far1", "c1", 5000));  // beyond a1's band
+  auto a5 = MakeProduct("a5", "c5", 1000);
+  a5.set_premium_sku("p5");
+  products.push_back(a5);
+  products.push_back(MakeProduct("p5", "c5", 4000));
+  Upsert(products);
+  // Limit 1: the statement reads a1's and a2's bands (empty); a3's and a4's come second.
+  auto answer = ForCart({"a1", "a2", "a3", "a4"}, 0, 1);
+  ASSERT_EQ(answer.upsell_size(), 1);
+  EXPECT_EQ(answer.upsell(0).sku(), "up4");
+  EXPECT_EQ(answer.upsell(0).reason(), v1::REASON_UPGRADE_IN_CATEGORY);
+  EXPECT_EQ(answer.upsell(0).related_skus(0), "a4");
+  // Limit 2: four bands read first (a1, a2, a3, a6), a7's and a4's second; a5 needs none.
+  answer = ForCart({"a1", "a2", "a3", "a6", "a7", "a4", "a5"}, 0, 2);
+  ASSERT_EQ(answer.upsell_size(), 2);
+  EXPECT_EQ(answer.upsell(0).sku(), "up4");
+  EXPECT_EQ(answer.upsell(1).sku(), "p5");
+  EXPECT_EQ(answer.upsell(1).reason(), v1::REASON_PREMIUM_VERSION);
+  // All bands empty: nothing, whatever the limit.
+  EXPECT_EQ(ForCart({"a1", "a2", "a3", "a6", "a7"}, 0, 1).upsell_size(), 0);
+}
+
+// A cart is one statement whatever its size, planned once per connection (a generic plan), not
+// on every call. Observed with pg_stat_statements, when the test cluster loads it.
+TEST_F(RecommendationsIT, ACartIsOneStatementPlannedOnceWhateverItsSize) {
+  pqxx::connection conn(db_.url());
+  try {
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    tx.exec("SELECT 1 FROM pg_stat_statements LIMIT 1");
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "pg_stat_statements is not loaded by the test cluster: " << e.what();
+  }
+  bool planning = false;
+  try {  // plans are counted only with track_planning, set for the service's new connections
+    pqxx::nontransaction tx(conn);
+    tx.exec("ALTER DATABASE " + tx.quote_name(tx.exec1("SELECT current_database()")[0].c_str()) +
+            " SET pg_stat_statements.track_planning = on");
+    planning = true;
+  } catch (const std::exception& e) {
+    std::cerr << "plans not counted: " << e.what() << "\n";
+  }
+  Start({});
+  const auto skus = SkewedStore(140, 150);
+
+  // Calls and plans of each statement the service ran on this database.
+  auto counts = [&] {
+    pqxx::nontransaction tx(conn);
+    std::map<std::string, std::pair<int64_t, int64_t>> out;
+    for (const auto& r : tx.exec(
+             "SELECT query, sum(calls)::bigint, sum(plans)::bigint FROM pg_stat_statements "
+             "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+             "AND query NOT LIKE '%pg_stat_statements%' AND query <> 'SELECT $1' "
+             "GROUP BY query")) {
+      out[r[0].as<std::string>()] = {r[1].as<int64_t>(), r[2].as<int64_t>()};
+    }
+    return out;
+  };
+  // Limit 50: the statement reads every item's upsell band (2 x limit items), so that no answer
+  // needs the second statement. Warm-up: the connection prepares the statement and plans it.
+  for (size_t size : {3, 100}) ForCart(RandomCart(skus, size), 500, 50, "cust-1");
+  const auto before = counts();
+  const int calls = 5;
+  for (int i = 0; i < calls; ++i) {
+    for (size_t size : {3, 100}) ForCart(RandomCart(skus, size), 500, 50, "cust-1");
+  }
+  int64_t statements = 0, plans = 0, cart_calls = 0;
+  for (const auto& [query, after] : counts()) {
+    auto it = before.find(query);
+    const auto was = it == before.end() ? std::pair<int64_t, int64_t>{0, 0} : it->second;
+    statements += after.first - was.first;
+    plans += after.second - was.second;
+    if (query.starts_with("WITH cart")) cart_calls += after.first - was.first;
+  }
+  EXPECT_EQ(cart_calls, 2 * calls);
+  EXPECT_EQ(statements, 2 * calls) << "one statement per cart, 3 lines or 100";
+  if (planning) {
+    EXPECT_EQ(plans, 0) << "a generic plan, made once per connection";
+  }
 }
 
 }  // namespace

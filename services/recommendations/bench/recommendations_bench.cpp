@@ -4,6 +4,7 @@
 //       [--orders 1000000] [--products 10000] [--categories 100] [--zipf 1.0]
 //       [--product-rate 200] [--cart-rate 100] [--select-rate 200] [--seconds 60] [--warmup 5]
 //       [--connections 4] [--select-connections 4] [--events 20000] [--keep]
+//       [--cost-calls 1000] [--cost-cart-items 3,100] [--service PATH]
 //
 // 1. Creates a scratch database next to --url's and starts build/bin/loyalty-recommendations on it.
 // 2. Loads the catalogue through UpsertProducts (the real path), and --orders orders over
@@ -11,12 +12,16 @@
 //    COPY (generated here, deterministic seed).
 // 3. Builds the model with RebuildModel (the real code path) and times it.
 // 4. Grows the model through the incremental path: --events order.placed events on DeliverEvent.
-// 5. Open loop, all three streams at once for --seconds after --warmup: RecommendForProduct,
+// 5. Cost per call (--cost-calls > 0): RecommendForProduct and RecommendForCart with each of
+//    --cost-cart-items distinct items, one call at a time, flat out; CPU of the service and of its
+//    Postgres backends (from /proc) and statements and plans (from pg_stat_statements, when the
+//    cluster loads it with track_planning on) per call.
+// 6. Open loop, all three streams at once for --seconds after --warmup: RecommendForProduct,
 //    RecommendForCart (3 items) and, on the same database, a prepared primary-key SELECT of a
 //    product, each at a fixed rate; requests are sent at their intended time whatever the answers
 //    and latency is measured from that intended time (no coordinated omission). SKUs are drawn
 //    from the same Zipf as the orders.
-// 6. Prints the figures (markdown), the service's VmRSS at each stage, and drops the database
+// 7. Prints the figures (markdown), the service's VmRSS at each stage, and drops the database
 //    (unless --keep).
 #include <grpcpp/grpcpp.h>
 #include <google/protobuf/util/time_util.h>
@@ -37,6 +42,7 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -75,6 +81,9 @@ struct Options {
   int connections = 4;
   int select_connections = 4;
   int events = 20000;
+  int cost_calls = 1000;
+  std::vector<int> cost_cart_items = {3, 100};
+  std::string service_bin = std::string(LOYALTY_BIN_DIR) + "/loyalty-recommendations";
   bool keep = false;
   uint64_t seed = 42;
 };
@@ -83,8 +92,20 @@ struct Options {
   std::cerr << "usage: loyalty-recommendations-bench --url URL [--orders N] [--products N] "
                "[--categories N] [--zipf S] [--product-rate R] [--cart-rate R] [--select-rate R] "
                "[--seconds N] [--warmup N] [--connections N] [--select-connections N] "
-               "[--events N] [--seed N] [--keep]\n";
+               "[--events N] [--seed N] [--cost-calls N] [--cost-cart-items N,N] [--service PATH] "
+               "[--keep]\n";
   std::exit(2);
+}
+
+std::vector<int> ParseInts(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    const int n = std::stoi(item);
+    if (n < 1 || n > 100) Usage();
+    out.push_back(n);
+  }
+  return out;
 }
 
 Options Parse(int argc, char** argv) {
@@ -110,6 +131,9 @@ Options Parse(int argc, char** argv) {
     else if (arg == "--select-connections") o.select_connections = std::stoi(next());
     else if (arg == "--events") o.events = std::stoi(next());
     else if (arg == "--seed") o.seed = std::stoull(next());
+    else if (arg == "--cost-calls") o.cost_calls = std::stoi(next());
+    else if (arg == "--cost-cart-items") o.cost_cart_items = ParseInts(next());
+    else if (arg == "--service") o.service_bin = next();
     else if (arg == "--keep") o.keep = true;
     else Usage();
   }
@@ -226,7 +250,8 @@ pid_t g_service = -1;
   std::exit(1);
 }
 
-pid_t StartService(const std::string& url, int port, const std::string& log_path) {
+pid_t StartService(const std::string& bin, const std::string& url, int port,
+                   const std::string& log_path) {
   const pid_t pid = fork();
   if (pid == 0) {
     std::FILE* log = std::fopen(log_path.c_str(), "w");
@@ -238,7 +263,6 @@ pid_t StartService(const std::string& url, int port, const std::string& log_path
     setenv("LOYALTY_GRPC_PORT", std::to_string(port).c_str(), 1);
     setenv("LOYALTY_METRICS_PORT", "0", 1);
     setenv("LOYALTY_INTERNAL_TOKEN", kToken, 1);
-    const std::string bin = std::string(LOYALTY_BIN_DIR) + "/loyalty-recommendations";
     execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
     std::perror("exec loyalty-recommendations");
     _exit(127);
@@ -364,6 +388,179 @@ std::string Machine() {
          Fixed(static_cast<double>(kb) / 1024 / 1024, 1) + " GiB memory";
 }
 
+// ---- Cost per call ----
+
+// CPU time (user + system) a process has used so far, in microseconds; 0 once it is gone.
+double CpuMicros(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string content((std::istreambuf_iterator<char>(stat)), {});
+  const auto name_end = content.rfind(')');  // the command may hold spaces
+  if (name_end == std::string::npos) return 0;
+  std::istringstream fields(content.substr(name_end + 2));
+  std::string field;
+  double ticks = 0;
+  // Fields from the state (3rd) on: utime and stime are the 14th and 15th.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct StatementCount {
+  std::string query;
+  long calls = 0;
+  long plans = 0;
+  double exec_ms = 0;  // total execution time
+  double plan_ms = 0;  // total planning time
+};
+
+struct CostSnapshot {
+  double service_us = 0;
+  std::map<int, double> backend_us;             // the service's Postgres backends, by pid
+  std::map<std::string, StatementCount> statements;  // by queryid
+};
+
+struct Cost {
+  std::string label;
+  long calls = 0;
+  long errors = 0;
+  double service_us = 0;   // per call
+  double postgres_us = 0;  // per call
+  double statements = -1;  // per call; -1: pg_stat_statements is not loaded
+  double plans = -1;       // per call; -1: track_planning is off
+  std::vector<std::pair<std::string, StatementCount>> by_statement;  // per statement, totals
+};
+
+// Reads the CPU of the service and of every other backend of its database, and the database's
+// pg_stat_statements counters, so that a stretch of calls can be charged with what it cost.
+class CostMeter {
+ public:
+  CostMeter(const std::string& url, pid_t service) : conn_(url), service_(service) {
+    try {
+      pqxx::nontransaction tx(conn_);
+      tx.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      tx.exec("SELECT 1 FROM pg_stat_statements LIMIT 1");
+      statements_ = true;
+      planning_ = tx.exec1("SELECT current_setting('pg_stat_statements.track_planning')")[0]
+                      .as<std::string>() == "on";
+    } catch (const std::exception& e) {
+      std::cerr << "pg_stat_statements unavailable (" << e.what() << "): CPU only\n";
+    }
+  }
+
+  CostSnapshot Take() {
+    CostSnapshot snap;
+    snap.service_us = CpuMicros(service_);
+    pqxx::nontransaction tx(conn_);
+    // Client backends only: an autovacuum worker on the same database is not the calls' cost.
+    for (const auto& r : tx.exec("SELECT pid FROM pg_stat_activity "
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                 "AND backend_type = 'client backend'")) {
+      const int pid = r[0].as<int>();
+      snap.backend_us[pid] = CpuMicros(pid);
+    }
+    if (!statements_) return snap;
+    for (const auto& r : tx.exec("SELECT queryid::text, calls, plans, query, total_exec_time, "
+                                 "total_plan_time FROM pg_stat_statements "
+                                 "WHERE dbid = (SELECT oid FROM pg_database "
+                                 "WHERE datname = current_database()) "
+                                 "AND query NOT LIKE '%pg_stat_%'")) {
+      snap.statements[r[0].as<std::string>()] = {r[3].as<std::string>(), r[1].as<long>(),
+                                                 r[2].as<long>(), r[4].as<double>(),
+                                                 r[5].as<double>()};
+    }
+    return snap;
+  }
+
+  Cost Between(const CostSnapshot& before, const CostSnapshot& after, long calls) const {
+    Cost cost;
+    cost.calls = calls;
+    const double n = static_cast<double>(calls);
+    cost.service_us = (after.service_us - before.service_us) / n;
+    double backends = 0;
+    for (const auto& [pid, us] : after.backend_us) {
+      auto it = before.backend_us.find(pid);
+      backends += us - (it == before.backend_us.end() ? 0 : it->second);
+    }
+    cost.postgres_us = backends / n;
+    if (!statements_) return cost;
+    long statements = 0, plans = 0;
+    for (const auto& [id, s] : after.statements) {
+      StatementCount d = s;
+      if (auto it = before.statements.find(id); it != before.statements.end()) {
+        d.calls -= it->second.calls;
+        d.plans -= it->second.plans;
+        d.exec_ms -= it->second.exec_ms;
+        d.plan_ms -= it->second.plan_ms;
+      }
+      if (d.calls == 0 && d.plans == 0) continue;
+      statements += d.calls;
+      plans += d.plans;
+      cost.by_statement.emplace_back(id, d);
+    }
+    std::sort(cost.by_statement.begin(), cost.by_statement.end(),
+              [](const auto& a, const auto& b) { return a.second.calls > b.second.calls; });
+    cost.statements = static_cast<double>(statements) / n;
+    if (planning_) cost.plans = static_cast<double>(plans) / n;
+    return cost;
+  }
+
+ private:
+  pqxx::connection conn_;
+  pid_t service_;
+  bool statements_ = false;
+  bool planning_ = false;
+};
+
+// Runs `warmup` then `calls` calls of `call` (true: OK) one at a time and charges them.
+template <class Call>
+Cost MeasureCost(CostMeter& meter, const std::string& label, long calls, Call call) {
+  // Warm-up: the pool's connections open and prepare, and Postgres settles on its plans (a
+  // prepared statement gets 5 custom plans before the generic one is considered).
+  for (long i = 0; i < std::max(50L, calls / 10); ++i) call();
+  const auto before = meter.Take();
+  long errors = 0;
+  for (long i = 0; i < calls; ++i) {
+    if (!call()) ++errors;
+  }
+  auto cost = meter.Between(before, meter.Take(), calls);
+  cost.label = label;
+  cost.errors = errors;
+  return cost;
+}
+
+std::string PerCall(double v, int digits) { return v < 0 ? "n/a" : Fixed(v, digits); }
+
+// The cost table, and each statement run at least once per 10 calls.
+std::string CostMarkdown(const std::vector<Cost>& costs) {
+  std::ostringstream md;
+  md << "| call | calls | errors | service CPU µs/call | Postgres CPU µs/call | total µs/call | "
+        "statements/call | plans/call |\n|---|---|---|---|---|---|---|---|\n";
+  for (const auto& c : costs) {
+    md << "| " << c.label << " | " << c.calls << " | " << c.errors << " | "
+       << Fixed(c.service_us, 0) << " | " << Fixed(c.postgres_us, 0) << " | "
+       << Fixed(c.service_us + c.postgres_us, 0) << " | " << PerCall(c.statements, 2) << " | "
+       << PerCall(c.plans, 2) << " |\n";
+  }
+  md << "\nStatements per call (calls, plans, execution and planning µs as Postgres times them), "
+        "those run at least once per 10 calls:\n\n";
+  for (const auto& c : costs) {
+    md << "- " << c.label << ":";
+    for (const auto& [id, s] : c.by_statement) {
+      if (s.calls * 10 < c.calls) continue;
+      std::string text = s.query.substr(0, 70);
+      std::replace(text.begin(), text.end(), '\n', ' ');
+      const double n = static_cast<double>(c.calls);
+      md << "\n  - " << Fixed(static_cast<double>(s.calls) / n, 2) << " calls, "
+         << Fixed(static_cast<double>(s.plans) / n, 2) << " plans, "
+         << Fixed(s.exec_ms * 1000 / n, 0) << " µs executing, " << Fixed(s.plan_ms * 1000 / n, 0)
+         << " µs planning: `" << text << "`";
+    }
+    md << "\n";
+  }
+  return md.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -380,7 +577,7 @@ int main(int argc, char** argv) {
   const int port = FreePort();
   const std::string address = "127.0.0.1:" + std::to_string(port);
   const std::string log_path = "/tmp/" + db_name + ".log";
-  const pid_t pid = StartService(url, port, log_path);
+  const pid_t pid = StartService(o.service_bin, url, port, log_path);
   g_service = pid;
   WaitServing(address);
   std::map<std::string, long> rss;
@@ -573,6 +770,46 @@ int main(int argc, char** argv) {
   rss["4. after incremental events"] = RssKb(pid);
   std::cerr << "events: " << o.events << " in " << Fixed(events_s) << " s\n";
 
+  // Cost per call, one call at a time.
+  std::vector<Cost> costs;
+  if (o.cost_calls > 0) {
+    CostMeter meter(url, pid);
+    std::mt19937_64 r(o.seed + 9);
+    costs.push_back(MeasureCost(meter, "RecommendForProduct (limit 10)", o.cost_calls, [&] {
+      rv1::RecommendForProductRequest request;
+      request.set_store_id(kStore);
+      request.set_sku(Sku(store.Draw(r)));
+      request.set_limit(10);
+      rv1::RecommendForProductResponse response;
+      return stub->RecommendForProduct(Context(std::chrono::seconds(5)).get(), request, &response)
+          .ok();
+    }));
+    for (const int items : o.cost_cart_items) {
+      const std::string label = "RecommendForCart (" + std::to_string(items) + " items, limit 5)";
+      costs.push_back(MeasureCost(meter, label, o.cost_calls, [&] {
+        rv1::RecommendForCartRequest request;
+        request.set_store_id(kStore);
+        std::vector<int> drawn;
+        while (static_cast<int>(drawn.size()) < items) {
+          const int p = store.Draw(r);
+          if (std::find(drawn.begin(), drawn.end(), p) == drawn.end()) drawn.push_back(p);
+        }
+        for (int p : drawn) {
+          auto* line = request.add_lines();
+          line->set_sku(Sku(p));
+          line->set_quantity(1);
+        }
+        if (r() % 2) request.set_customer_id("c" + std::to_string(r() % 200000));
+        if (r() % 2) request.set_free_shipping_missing_minor(1 + static_cast<int64_t>(r() % 5000));
+        request.set_limit(5);
+        rv1::RecommendForCartResponse response;
+        return stub->RecommendForCart(Context(std::chrono::seconds(5)).get(), request, &response)
+            .ok();
+      }));
+    }
+    std::cerr << CostMarkdown(costs);
+  }
+
   // Open loop.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<rv1::RecommendationsService::Stub>> stubs;
@@ -764,6 +1001,11 @@ int main(int argc, char** argv) {
      << ", SELECT " << select_rec.max_in_flight << ".\n\n"
      << "Service resident memory (VmRSS of loyalty-recommendations):\n\n| stage | VmRSS |\n|---|---|\n";
   for (const auto& [stage, kb] : rss) md << "| " << stage << " | " << Fixed(kb / 1024.0, 1) << " MiB |\n";
+  if (!costs.empty()) {
+    md << "\nCost per call, one call at a time, flat out (CPU from /proc: the service, and its "
+          "Postgres backends; statements and plans from pg_stat_statements):\n\n"
+       << CostMarkdown(costs);
+  }
   std::cout << md.str() << std::flush;
 
   kill(pid, SIGTERM);

@@ -142,6 +142,53 @@ TEST(Upsell, BandIsDearerByAtMostHalf) {
   EXPECT_TRUE(InUpsellBand(kMaxMoneyMinor, kMaxMoneyMinor + kMaxMoneyMinor / 2));
 }
 
+TEST(MergeForCart, TiesAreOrderedBySkuAndEachCandidateCountsOncePerItem) {
+  Anchor a{"a", 1, {{"y", 1, 1}, {"x", 1, 1}, {"x", 1, 1}}};
+  const auto merged = MergeForCart({a});
+  ASSERT_EQ(Skus(merged), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(merged[0].score, 1.0) << "a candidate listed twice for one item counts once";
+}
+
+TEST(PickPopular, MostOrderedFirstTiesBySkuSkippingWhatIsTaken) {
+  const std::vector<PopularOption> options = {
+      {"b", 5}, {"a", 5}, {"c", 9}, {"d", 1}, {"a", 5}, {"taken", 50}};
+  EXPECT_EQ(PickPopular(options, {"taken"}, 10), (std::vector<std::string>{"c", "a", "b", "d"}));
+  EXPECT_EQ(PickPopular(options, {"taken", "c"}, 2), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(PickPopular(options, {}, 0).empty());
+}
+
+TEST(PickUpsells, PremiumFirstElseTheFirstOfTheBandInCartOrder) {
+  UpsellItem a{"a", 1000, "", true, {{"in-cart", 1100}, {"a-up", 1200}, {"a-up-2", 1300}}};
+  UpsellItem b{"b", 1000, "b-premium", false, {}};
+  UpsellItem c{"c", 1000, "", true, {{"a-up", 1200}, {"too-dear", 1501}, {"c-up", 1400}}};
+  const auto upsells = PickUpsells({a, b, c}, {"a", "b", "c", "in-cart"}, 5);
+  ASSERT_EQ(upsells.picks.size(), 3u);
+  EXPECT_EQ(upsells.picks[0].sku, "a-up");
+  EXPECT_EQ(upsells.picks[0].item, "a");
+  EXPECT_FALSE(upsells.picks[0].premium);
+  EXPECT_EQ(upsells.picks[1].sku, "b-premium");
+  EXPECT_TRUE(upsells.picks[1].premium);
+  EXPECT_EQ(upsells.picks[2].sku, "c-up") << "a-up taken, too-dear outside the band";
+  EXPECT_FALSE(upsells.needs_bands);
+  EXPECT_EQ(PickUpsells({a, b, c}, {}, 1).picks.size(), 1u);
+}
+
+TEST(PickUpsells, AnItemWhosePremiumIsTakenGetsNothing) {
+  UpsellItem a{"a", 1000, "shared-premium", false, {}};
+  UpsellItem b{"b", 1000, "shared-premium", false, {}};
+  const auto upsells = PickUpsells({a, b}, {"a", "b"}, 5);
+  ASSERT_EQ(upsells.picks.size(), 1u);
+  EXPECT_EQ(upsells.picks[0].item, "a");
+}
+
+TEST(PickUpsells, AsksForTheBandsItReachesBeforeTheListIsFull) {
+  UpsellItem read{"a", 1000, "", true, {}};
+  UpsellItem unread{"b", 1000, "", false, {}};
+  EXPECT_TRUE(PickUpsells({read, unread}, {}, 5).needs_bands);
+  UpsellItem full{"c", 1000, "c-premium", false, {}};
+  EXPECT_FALSE(PickUpsells({full, unread}, {}, 1).needs_bands) << "the list was full first";
+}
+
 TEST(GapClosers, BoughtTogetherFirstThenSmallestOvershootToTheCent) {
   const auto closers = RankGapClosers(
       1999,
