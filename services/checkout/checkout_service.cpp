@@ -53,14 +53,8 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr))),
       recs_(recommendations::v1::RecommendationsService::NewStub(
           common::InternalChannel(config_.recommendations_addr))) {
-  // A store's settings are kept until the points service announces a change (or, should the
-  // announcement be lost with the connection, everything is dropped on reconnecting).
-  host.AddBackground("program-listener", [this](std::stop_token stop) {
-    common::ListenLoop(
-        stop, host_.db().url(), common::kProgramChangedChannel,
-        [this](const std::string& store_id) { settings_.Erase(store_id); },
-        [this] { settings_.Clear(); });
-  });
+  // Kept settings are dropped as soon as the points service announces a change.
+  common::DropOnProgramChange(host, settings_);
 }
 
 points::v1::Settings CheckoutService::Settings(const CallContext& call,

@@ -50,13 +50,8 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
           common::InternalChannel(config_.recommendations_addr))),
       checkout_(checkout::v1::CheckoutService::NewStub(
           common::InternalChannel(config_.checkout_addr))) {
-  // Settings kept for loyalty status are dropped when the points service announces a change.
-  host.AddBackground("program-listener", [this](std::stop_token stop) {
-    common::ListenLoop(
-        stop, host_.db().url(), common::kProgramChangedChannel,
-        [this](const std::string& store_id) { settings_.Erase(store_id); },
-        [this] { settings_.Clear(); });
-  });
+  // Kept settings are dropped as soon as the points service announces a change.
+  common::DropOnProgramChange(host, settings_);
 }
 
 bool Gateway::IsOperator(const grpc::ServerContextBase& context) const {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include "catalogue.hpp"
 #include "loyalty/common/metrics.hpp"
@@ -31,6 +32,19 @@ void Check(const grpc::Status& status, const std::string& what) {
   if (status.ok()) return;
   throw std::runtime_error(what + ": " + common::StatusCodeName(status.error_code()) + " " +
                            status.error_message());
+}
+
+// Seeding runs as fast as the owner key's rate limit (100/s) allows: a call the gateway refuses
+// with RESOURCE_EXHAUSTED waits and is sent again, as the error asks.
+template <class Call>
+void Send(const std::string& what, Call call) {
+  for (int attempt = 1;; ++attempt) {
+    const grpc::Status status = call();
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED || attempt == 100) {
+      return Check(status, what);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10 * attempt, 200)));
+  }
 }
 
 google::protobuf::Timestamp InDays(int days) {
@@ -92,17 +106,19 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
   key.set_display_name("loyalty-bench");
   key.set_rate_limit_per_second(100000);
   gv1::CreateApiKeyResponse key_created;
-  Check(admin->CreateApiKey(As(owner).get(), key, &key_created), "CreateApiKey");
+  Send("CreateApiKey", [&] { return admin->CreateApiKey(As(owner).get(), key, &key_created); });
   seed.storefront_key = key_created.secret();
 
   gv1::GetSettingsResponse settings;
-  Check(admin->GetSettings(As(owner).get(), gv1::GetSettingsRequest(), &settings), "GetSettings");
+  Send("GetSettings", [&] {
+    return admin->GetSettings(As(owner).get(), gv1::GetSettingsRequest(), &settings);
+  });
   gv1::UpdateSettingsRequest update;
   update.set_request_id(id + "-settings");
   *update.mutable_settings() = settings.settings();
   update.mutable_settings()->set_free_shipping_threshold_minor(plan.free_shipping_threshold_minor);
   gv1::UpdateSettingsResponse updated;
-  Check(admin->UpdateSettings(As(owner).get(), update, &updated), "UpdateSettings");
+  Send("UpdateSettings", [&] { return admin->UpdateSettings(As(owner).get(), update, &updated); });
 
   for (int from = 0; from < plan.products; from += 1000) {
     gv1::UpsertProductsRequest r;
@@ -111,14 +127,16 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
       DescribeProduct(i, r.add_products());
     }
     gv1::UpsertProductsResponse response;
-    Check(admin->UpsertProducts(As(owner).get(), r, &response), "UpsertProducts");
+    Send("UpsertProducts", [&] { return admin->UpsertProducts(As(owner).get(), r, &response); });
   }
 
   gv1::PublishEarnRulesRequest publish;
   publish.set_request_id(id + "-rules");
   *publish.mutable_rules() = Rules(plan.rules, plan.products);
   gv1::PublishEarnRulesResponse published;
-  Check(admin->PublishEarnRules(As(owner).get(), publish, &published), "PublishEarnRules");
+  Send("PublishEarnRules", [&] {
+    return admin->PublishEarnRules(As(owner).get(), publish, &published);
+  });
 
   for (int i = 0; i < plan.customers; ++i) {
     gv1::RegisterCustomerRequest r;
@@ -126,8 +144,9 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
     r.set_email("c" + std::to_string(i) + "@bench.example");
     r.set_name("Bench Customer " + std::to_string(i));
     gv1::RegisterCustomerResponse response;
-    Check(storefront->RegisterCustomer(As(seed.storefront_key).get(), r, &response),
-          "RegisterCustomer");
+    Send("RegisterCustomer", [&] {
+      return storefront->RegisterCustomer(As(seed.storefront_key).get(), r, &response);
+    });
     seed.customer_ids.push_back(response.customer().customer_id());
     gv1::AdjustPointsRequest adjust;
     adjust.set_request_id(id + "-points-" + std::to_string(i));
@@ -135,7 +154,7 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
     adjust.set_points(5000);
     adjust.set_reason("loyalty-bench welcome points");
     gv1::AdjustPointsResponse adjusted;
-    Check(admin->AdjustPoints(As(owner).get(), adjust, &adjusted), "AdjustPoints");
+    Send("AdjustPoints", [&] { return admin->AdjustPoints(As(owner).get(), adjust, &adjusted); });
   }
 
   // History: fulfilled past orders of 3 products, so co-purchase suggestions exist.
@@ -161,7 +180,7 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
       imported->set_fulfilled(true);
     }
     gv1::ImportOrdersResponse response;
-    Check(admin->ImportOrders(As(owner).get(), r, &response), "ImportOrders");
+    Send("ImportOrders", [&] { return admin->ImportOrders(As(owner).get(), r, &response); });
   }
   std::cerr << "seeded store " << seed.store_id << " through the gateway: " << plan.products
             << " products, " << plan.rules << " earn rules, " << plan.customers << " customers, "

@@ -6,6 +6,9 @@
 #include <stop_token>
 #include <string>
 
+#include "loyalty/common/expiring_cache.hpp"
+#include "loyalty/common/server.hpp"
+
 namespace loyalty::common {
 
 // Announced by the points service, with the store id as payload, whenever a store's program
@@ -19,5 +22,17 @@ inline constexpr const char* kProgramChangedChannel = "loyalty_program_changed";
 void ListenLoop(std::stop_token stop, const std::string& url, const std::string& channel,
                 const std::function<void(const std::string&)>& on_message,
                 const std::function<void()>& on_connect);
+
+// Keeps `cache` (keyed by store id) in step with the points service: a store's entry is dropped
+// when it announces a change of the store's program, everything when the listener reconnects.
+// Call before the host starts; `cache` must outlive it.
+template <class V>
+void DropOnProgramChange(ServiceHost& host, ExpiringCache<V>& cache) {
+  host.AddBackground("program-listener", [&host, &cache](std::stop_token stop) {
+    ListenLoop(
+        stop, host.db().url(), kProgramChangedChannel,
+        [&cache](const std::string& store_id) { cache.Erase(store_id); }, [&cache] { cache.Clear(); });
+  });
+}
 
 }  // namespace loyalty::common
