@@ -26,7 +26,8 @@ bool CheckCart(Validator& validator, const Cart& cart, const std::string& prefix
     return passed;
   };
   const size_t n = cart.lines.size();
-  check(n >= 1 && n <= kMaxLines, prefix + "lines", "must have 1 to 500 lines", "LINE_COUNT_OUT_OF_RANGE");
+  check(n >= 1 && n <= kMaxLines, prefix + "lines", "must have 1 to 500 lines",
+        "LINE_COUNT_OUT_OF_RANGE");
   std::set<std::string> ids;
   Wide subtotal = 0;
   bool subtotal_known = true;
@@ -37,15 +38,15 @@ bool CheckCart(Validator& validator, const Cart& cart, const std::string& prefix
     ok &= id_ok;
     if (id_ok) {
       check(ids.insert(line.line_id).second, f + "line_id", "is used by another line",
-              "DUPLICATE_LINE_ID");
+            "DUPLICATE_LINE_ID");
     }
     check(!line.sku.empty() && line.sku.size() <= 128, f + "sku", "must be 1-128 characters");
     check(line.category.size() <= 128, f + "category", "must be at most 128 characters");
     const bool price_ok =
         check(line.unit_price_minor >= 0 && line.unit_price_minor <= kMaxUnitPrice,
-                f + "unit_price_minor", "must be 0 to 100,000,000,000", kOutOfRange);
+              f + "unit_price_minor", "must be 0 to 100,000,000,000", kOutOfRange);
     const bool quantity_ok = check(line.quantity >= 1 && line.quantity <= kMaxQuantity,
-                                     f + "quantity", "must be 1 to 10,000", kOutOfRange);
+                                   f + "quantity", "must be 1 to 10,000", kOutOfRange);
     if (price_ok && quantity_ok) {
       subtotal += static_cast<Wide>(line.unit_price_minor) * line.quantity;
     } else {
@@ -53,7 +54,7 @@ bool CheckCart(Validator& validator, const Cart& cart, const std::string& prefix
     }
   }
   check(cart.discounts.size() <= static_cast<size_t>(kMaxDiscounts), prefix + "discounts",
-          "at most 20 discounts", "TOO_MANY_DISCOUNTS");
+        "at most 20 discounts", "TOO_MANY_DISCOUNTS");
   Wide discounts = 0;
   bool discounts_known = true;
   for (size_t i = 0; i < cart.discounts.size() && i < static_cast<size_t>(kMaxDiscounts); ++i) {
@@ -61,7 +62,7 @@ bool CheckCart(Validator& validator, const Cart& cart, const std::string& prefix
     const std::string f = Index(prefix, "discounts", i);
     check(!d.code.empty() && d.code.size() <= 64, f + "code", "must be 1-64 characters");
     if (check(d.amount_minor >= 0 && d.amount_minor <= kMaxAmount, f + "amount_minor",
-                "must be 0 to 500,000,000,000,000,000", kOutOfRange)) {
+              "must be 0 to 500,000,000,000,000,000", kOutOfRange)) {
       discounts += d.amount_minor;  // 20 × 5e17 fits in 128 bits
     } else {
       discounts_known = false;
@@ -69,10 +70,10 @@ bool CheckCart(Validator& validator, const Cart& cart, const std::string& prefix
   }
   if (subtotal_known && discounts_known) {
     check(discounts <= subtotal, prefix + "discounts", "add up to more than the lines",
-            "DISCOUNTS_EXCEED_SUBTOTAL");
+          "DISCOUNTS_EXCEED_SUBTOTAL");
   }
   check(cart.shipping_fee_minor >= 0 && cart.shipping_fee_minor <= kMaxShippingFee,
-          prefix + "shipping_fee_minor", "must be 0 to 1,000,000,000,000", kOutOfRange);
+        prefix + "shipping_fee_minor", "must be 0 to 1,000,000,000,000", kOutOfRange);
   return ok;
 }
 

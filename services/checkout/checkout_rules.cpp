@@ -6,17 +6,6 @@ namespace loyalty::checkout {
 
 namespace pricing = common::pricing;
 
-pricing::Cart CartOf(const gateway::v1::Cart& cart) {
-  pricing::Cart out;
-  out.lines.reserve(static_cast<size_t>(cart.lines_size()));
-  for (const auto& l : cart.lines()) {
-    out.lines.push_back({l.line_id(), l.sku(), l.category(), l.unit_price_minor(), l.quantity()});
-  }
-  for (const auto& d : cart.discounts()) out.discounts.push_back({d.code(), d.amount_minor()});
-  out.shipping_fee_minor = cart.shipping_fee_minor();
-  return out;
-}
-
 void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
                const std::string& store_currency, bool need_customer) {
   if (need_customer || !cart.customer_id().empty()) {
@@ -25,7 +14,7 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
   v.Check(cart.currency_code().empty() || cart.currency_code() == store_currency,
           "cart.currency_code", "must be the store's currency (" + store_currency + ")",
           "CURRENCY_MISMATCH");
-  pricing::CheckCart(v, CartOf(cart), "cart.");
+  pricing::CheckCart(v, pricing::CartOf(cart), "cart.");
   v.Check(cart.points_to_redeem() >= 0 && cart.points_to_redeem() <= 1'000'000'000'000,
           "cart.points_to_redeem", "must be 0 to 1,000,000,000,000", "AMOUNT_OUT_OF_RANGE");
   if (cart.points_to_redeem() > 0 && !need_customer) {
@@ -35,7 +24,7 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
 
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
                 int64_t available) {
-  const auto priceable = CartOf(cart);
+  const auto priceable = pricing::CartOf(cart);
   Quote quote;
   quote.max_points =
       pricing::MaxRedeemablePoints(pricing::PayableByPoints(priceable), available,
@@ -59,7 +48,8 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const points::v1::Hold* hold) {
   pricing::PointsPayment payment;
   if (hold != nullptr) payment = {hold->points(), hold->value_minor()};
-  const auto priced = pricing::Price(CartOf(cart), payment, settings.free_shipping_threshold_minor());
+  const auto priced =
+      pricing::Price(pricing::CartOf(cart), payment, settings.free_shipping_threshold_minor());
   orders::v1::PlaceOrderRequest order;
   order.set_store_id(store_id);
   order.set_order_id(order_id);

@@ -13,9 +13,6 @@
 
 namespace loyalty::checkout {
 
-// The storefront's cart as the pricing path's cart.
-common::pricing::Cart CartOf(const gateway::v1::Cart& cart);
-
 // Checks a storefront cart, naming fields as the public request does ("cart.lines[1].quantity"):
 // the pricing path's checks, the currency and, when `need_customer` (orders, points), the
 // customer. Nothing else validates a cart: what passes here, the orders service accepts.

@@ -159,7 +159,8 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
       if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
       throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "POINTS_EXCEED_MERCHANDISE",
                      "cart.points_to_redeem: worth more than the merchandise after discounts",
-                     {{"cart.points_to_redeem", "worth more than the merchandise after discounts"}});
+                     {{"cart.points_to_redeem",
+                       "worth more than the merchandise after discounts"}});
     }
     hold = Reserve(call, store, request, *row);
   }
@@ -170,9 +171,9 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                                       settings, cart.points_to_redeem() > 0 ? &hold : nullptr);
   orders::v1::PlaceOrderResponse order_resp;
   grpc::Status status;
-  int attempts = 0;
-  for (int attempt = 1;; ++attempt) {
-    attempts = attempt;
+  int attempt = 0;
+  for (;;) {
+    ++attempt;
     status = orders_->PlaceOrder(common::DownstreamContext(call).get(), order_req, &order_resp);
     if (status.ok() || !OutcomeUnknown(status.error_code())) break;
     common::log::Warn("orders.PlaceOrder outcome unknown",
@@ -188,7 +189,7 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     std::this_thread::sleep_for(pause);
   }
   if (!status.ok()) {
-    if (cart.points_to_redeem() == 0 && attempts == 1) {
+    if (cart.points_to_redeem() == 0 && attempt == 1) {
       // Refused at the first try, holding nothing: no order can appear later, so the order id
       // stays free for a corrected checkout (e.g. after registering the customer).
       ForgetUnheld(call, store_id, request.order_id());

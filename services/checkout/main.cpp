@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
         config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
         config->recommendations_addr =
             env.Address("LOYALTY_RECOMMENDATIONS_ADDR", config->recommendations_addr);
-        config->settings_cache_ms = env.Int("LOYALTY_CHECKOUT_SETTINGS_CACHE_MS", 30000, 0, 3600000);
+        config->settings_cache_ms =
+            env.Int("LOYALTY_CHECKOUT_SETTINGS_CACHE_MS", 30000, 0, 3600000);
         config->recommendations_timeout_ms =
             env.Int("LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
         config->place_order_attempts = env.Int("LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS", 3, 1, 10);

@@ -64,8 +64,10 @@ void QuoteFlow::FetchBalance() {
 void QuoteFlow::FetchEarnAndSuggestions(bool with_balance) {
   with_balance_ = with_balance;
   const std::string& store_id = request_.store().store_id();
-  // The nets: with no points paid they do not depend on the balance.
-  const auto quote = PriceCart(cart(), settings_, available_);
+  // The nets: with no points paid they do not depend on the balance (Answer prices again only
+  // when the balance arrives with the earnings).
+  quote_ = PriceCart(cart(), settings_, available_);
+  const auto& quote = quote_;
 
   earn_context_ = common::DownstreamContext(call_);
   earn_request_.set_store_id(store_id);
@@ -120,6 +122,7 @@ void QuoteFlow::Answer() {
   if (with_balance_) {
     available_ = earn_response_.balance().available();
     empty_balance_ = EmptyBalance(earn_response_.balance());
+    quote_ = PriceCart(cart(), settings_, available_);  // the most points it may use
   }
   // The ledger answers zeros for anyone: only an empty balance needs the customers check.
   if (!cart().customer_id().empty() && empty_balance_) return CheckCustomerThenAnswer();
@@ -146,8 +149,7 @@ void QuoteFlow::CheckCustomerThenAnswer() {
 }
 
 void QuoteFlow::Fill() {
-  const auto quote = PriceCart(cart(), settings_, available_);
-  FillTotals(quote, request_.store().currency_code(), available_, response_);
+  FillTotals(quote_, request_.store().currency_code(), available_, response_);
   response_->set_points_to_earn(earn_response_.total_points());
   *response_->mutable_line_points() = earn_response_.lines();
   response_->set_rule_version(earn_response_.rule_version());

@@ -57,6 +57,7 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   gateway::v1::QuoteCartResponse* response_;
   common::Done done_;
 
+  Quote quote_;  // priced with available_
   int64_t available_ = 0;
   bool empty_balance_ = false;
   bool with_balance_ = false;

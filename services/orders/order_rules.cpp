@@ -7,17 +7,6 @@ namespace loyalty::orders {
 
 namespace pricing = common::pricing;
 
-pricing::Cart CartOf(const v1::PlaceOrderRequest& order) {
-  pricing::Cart cart;
-  cart.lines.reserve(static_cast<size_t>(order.lines_size()));
-  for (const auto& l : order.lines()) {
-    cart.lines.push_back({l.line_id(), l.sku(), l.category(), l.unit_price_minor(), l.quantity()});
-  }
-  for (const auto& d : order.discounts()) cart.discounts.push_back({d.code(), d.amount_minor()});
-  cart.shipping_fee_minor = order.shipping_fee_minor();
-  return cart;
-}
-
 namespace {
 
 pricing::PointsPayment PaymentOf(const v1::PlaceOrderRequest& order) {
@@ -39,7 +28,7 @@ void CheckOrderContent(common::Validator& v, const v1::PlaceOrderRequest& order,
     v.Check(order.currency_code() == order.store_currency_code(), prefix + "currency_code",
             "must be the store's currency (" + order.store_currency_code() + ")");
   }
-  const auto cart = CartOf(order);
+  const auto cart = pricing::CartOf(order);
   const bool cart_ok = pricing::CheckCart(v, cart, prefix);
   v.Check(order.points_payments_size() <= kMaxPointsPayments, prefix + "points_payments",
           "at most 10");
@@ -66,7 +55,7 @@ void CheckOrderContent(common::Validator& v, const v1::PlaceOrderRequest& order,
 }
 
 PricedOrder PriceOrder(const v1::PlaceOrderRequest& order) {
-  return pricing::Price(CartOf(order), PaymentOf(order), 0);
+  return pricing::Price(pricing::CartOf(order), PaymentOf(order), 0);
 }
 
 }  // namespace loyalty::orders

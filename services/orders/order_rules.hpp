@@ -20,9 +20,6 @@ inline constexpr int kMaxPointsPayments = 10;
 // An order's price: the pricing path's result (merchandise = revenue, the sum of line nets).
 using PricedOrder = common::pricing::PricedCart;
 
-// The cart of an order request, for the pricing path.
-common::pricing::Cart CartOf(const v1::PlaceOrderRequest& order);
-
 // Checks an order's content (not its ids): the cart (common::pricing::CheckCart), currency and
 // points payments. Field names are prefixed with `prefix` (e.g. "orders[3].order.").
 void CheckOrderContent(common::Validator& v, const v1::PlaceOrderRequest& order,

@@ -52,6 +52,21 @@ struct PointsPayment {
   int64_t amount_minor = 0;
 };
 
+// The cart of a request message with `lines()` (line_id, sku, category, unit_price_minor,
+// quantity), `discounts()` (code, amount_minor) and `shipping_fee_minor()`: the storefront's cart
+// and the orders service's PlaceOrderRequest alike, so both are checked and priced as one.
+template <class Message>
+Cart CartOf(const Message& message) {
+  Cart cart;
+  cart.lines.reserve(static_cast<size_t>(message.lines_size()));
+  for (const auto& l : message.lines()) {
+    cart.lines.push_back({l.line_id(), l.sku(), l.category(), l.unit_price_minor(), l.quantity()});
+  }
+  for (const auto& d : message.discounts()) cart.discounts.push_back({d.code(), d.amount_minor()});
+  cart.shipping_fee_minor = message.shipping_fee_minor();
+  return cart;
+}
+
 // Validates a cart, naming each bad field under `prefix` ("cart." for a storefront's cart,
 // "" for an orders request), with a reason (AMOUNT_OUT_OF_RANGE, DISCOUNTS_EXCEED_SUBTOTAL, ...).
 // A cart that passes prices without overflow, and the orders service accepts the order built
