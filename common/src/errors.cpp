@@ -2,8 +2,12 @@
 
 #include <pqxx/except>
 
+#include <cctype>
+#include <optional>
+
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "loyalty/common/channels.hpp"
 #include "loyalty/common/log.hpp"
 
 namespace loyalty::common {
@@ -77,6 +81,11 @@ ApiError::ApiError(grpc::StatusCode code, std::string reason, std::string messag
       reason_(std::move(reason)),
       fields_(std::move(fields)) {}
 
+ApiError& ApiError::With(const std::string& key, const std::string& value) {
+  metadata_[key] = value;
+  return *this;
+}
+
 grpc::Status ApiError::ToStatus() const {
   google::rpc::Status status;
   status.set_code(static_cast<int>(code_));
@@ -84,6 +93,7 @@ grpc::Status ApiError::ToStatus() const {
   google::rpc::ErrorInfo info;
   info.set_reason(reason_);
   info.set_domain(kErrorDomain);
+  for (const auto& [key, value] : metadata_) (*info.mutable_metadata())[key] = value;
   status.add_details()->PackFrom(info);
   if (!fields_.empty()) {
     google::rpc::BadRequest bad_request;
@@ -135,15 +145,27 @@ google::rpc::Status Details(const grpc::Status& status) {
   details.ParseFromString(status.error_details());
   return details;
 }
-}  // namespace
 
-std::string ErrorReason(const grpc::Status& status) {
+std::optional<google::rpc::ErrorInfo> Info(const grpc::Status& status) {
   const auto details = Details(status);
   for (const auto& any : details.details()) {
     google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
+    if (any.UnpackTo(&info)) return info;
   }
-  return {};
+  return std::nullopt;
+}
+}  // namespace
+
+std::string ErrorReason(const grpc::Status& status) {
+  const auto info = Info(status);
+  return info ? info->reason() : std::string();
+}
+
+std::string ErrorMetadata(const grpc::Status& status, const std::string& key) {
+  const auto info = Info(status);
+  if (!info) return {};
+  auto it = info->metadata().find(key);
+  return it == info->metadata().end() ? std::string() : it->second;
 }
 
 std::vector<FieldViolation> ErrorViolations(const grpc::Status& status) {
@@ -165,10 +187,49 @@ std::vector<std::string> ErrorFields(const grpc::Status& status) {
   return fields;
 }
 
-void ThrowDownstream(const grpc::Status& status) {
-  std::string reason = ErrorReason(status);
-  if (reason.empty()) reason = "DOWNSTREAM_" + std::to_string(static_cast<int>(status.error_code()));
-  throw ApiError(status.error_code(), reason, status.error_message(), ErrorViolations(status));
+bool IsTransportFailure(const grpc::Status& status) {
+  return !status.ok() && !Info(status).has_value();
+}
+
+ApiError DownstreamError(const grpc::Status& status, std::string_view service) {
+  const std::string name(service);
+  if (const auto info = Info(status)) {
+    ApiError passed(status.error_code(), info->reason(), status.error_message(),
+                    ErrorViolations(status));
+    for (const auto& [key, value] : info->metadata()) passed.With(key, value);
+    // The service where it failed: kept when the answer already names one further down.
+    if (!info->metadata().contains("service")) passed.With("service", name);
+    return passed;
+  }
+  log::Warn("downstream call failed", {{"service", name},
+                                       {"code", static_cast<int>(status.error_code())},
+                                       {"error", status.error_message()}});
+  std::string prefix;
+  for (char c : name) prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const auto failed = [&](grpc::StatusCode code, const char* suffix, const std::string& message) {
+    return ApiError(code, prefix + suffix, "the " + name + " service " + message)
+        .With("service", name);
+  };
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:  // the service went away mid-call: retryable as well
+      return failed(grpc::StatusCode::UNAVAILABLE, "_UNAVAILABLE",
+                    "is unavailable; retry with backoff");
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      // Out of time waiting for a service that is not connected: it is down, not slow.
+      if (!ServiceConnected(name)) {
+        return failed(grpc::StatusCode::UNAVAILABLE, "_UNAVAILABLE",
+                      "is unavailable; retry with backoff");
+      }
+      return failed(grpc::StatusCode::DEADLINE_EXCEEDED, "_DEADLINE_EXCEEDED",
+                    "did not answer in time");
+    default:
+      return failed(grpc::StatusCode::INTERNAL, "_FAILED", "failed");
+  }
+}
+
+void ThrowDownstream(const grpc::Status& status, std::string_view service) {
+  throw DownstreamError(status, service);
 }
 
 }  // namespace loyalty::common

@@ -101,7 +101,7 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
     // The same rows without locking them: an autocommitted look before a poll tick's claim.
     db_.Prepare(lane->due, "SELECT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery d " +
                                DueRows(s, sub.name) + ")");
-    lane->stub = loyalty::events::v1::EventSinkService::NewStub(InternalChannel(sub.address));
+    lane->stub = loyalty::events::v1::EventSinkService::NewStub(InternalChannel(sub.address, sub.name, Retries::kNone));
     lane->subscriber = std::move(sub);
     lane->next_poll = std::chrono::steady_clock::now() + options_.poll_interval;
     lanes_.push_back(std::move(lane));

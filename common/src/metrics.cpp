@@ -53,6 +53,11 @@ void Metrics::RecordRpc(const std::string& method, grpc::StatusCode code, double
   h.sum += seconds;
 }
 
+void Metrics::RecordDegraded(const std::string& method, const std::string& missing) {
+  std::lock_guard lock(mutex_);
+  ++degraded_[{method, missing}];
+}
+
 void Metrics::AddGauge(const std::string& name, const std::string& help, GaugeReader reader) {
   std::lock_guard lock(mutex_);
   gauges_.push_back({name, help, std::move(reader)});
@@ -68,6 +73,13 @@ std::string Metrics::Render() const {
     for (const auto& [key, count] : requests_) {
       out << "loyalty_rpc_requests_total{method=\"" << LabelValue(key.first) << "\",code=\""
           << StatusCodeName(key.second) << "\"} " << count << "\n";
+    }
+    out << "# HELP loyalty_degraded_answers_total Answers given without a part, by method and "
+           "the part missing.\n"
+        << "# TYPE loyalty_degraded_answers_total counter\n";
+    for (const auto& [key, count] : degraded_) {
+      out << "loyalty_degraded_answers_total{method=\"" << LabelValue(key.first)
+          << "\",missing=\"" << LabelValue(key.second) << "\"} " << count << "\n";
     }
     out << "# HELP loyalty_rpc_duration_seconds RPC latency, by method.\n"
         << "# TYPE loyalty_rpc_duration_seconds histogram\n";

@@ -58,6 +58,51 @@ TEST(ErrorMapping, UnknownExceptionsAreInternalAndSayNothing) {
   EXPECT_EQ(status.error_message(), "internal error");
 }
 
+TEST(DownstreamError, AFailedCallNamesTheServiceAndNothingElse) {
+  const grpc::Status refused(grpc::StatusCode::UNAVAILABLE,
+                             "failed to connect to all addresses; last error: UNKNOWN: "
+                             "ipv4:127.0.0.1:51054: Connection refused");
+  const auto down = DownstreamError(refused, "points").ToStatus();
+  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ErrorReason(down), "POINTS_UNAVAILABLE");
+  EXPECT_EQ(ErrorMetadata(down, "service"), "points");
+  EXPECT_EQ(down.error_message().find("127.0.0.1"), std::string::npos) << down.error_message();
+  EXPECT_EQ(down.error_message().find("Connection"), std::string::npos) << down.error_message();
+
+  // A service that went away mid-call is as retryable as one that was never reached.
+  const auto gone = DownstreamError(grpc::Status(grpc::StatusCode::CANCELLED, "Cancelled"), "orders");
+  EXPECT_EQ(gone.code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(gone.reason(), "ORDERS_UNAVAILABLE");
+  // No channel was made for it here, so it counts as connected: slow, not down.
+  const auto slow = DownstreamError(
+      grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded"), "recommendations");
+  EXPECT_EQ(slow.code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(slow.reason(), "RECOMMENDATIONS_DEADLINE_EXCEEDED");
+  const auto odd =
+      DownstreamError(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method"), "orders");
+  EXPECT_EQ(odd.code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(odd.reason(), "ORDERS_FAILED");
+  EXPECT_EQ(std::string(odd.what()).find("unknown method"), std::string::npos);
+}
+
+TEST(DownstreamError, AnAnswerPassesWithItsFieldsAndTheServiceItCameFrom) {
+  const auto answer =
+      ApiError(grpc::StatusCode::INVALID_ARGUMENT, "AMOUNT_OUT_OF_RANGE", "too large",
+               {{"cart.shipping_fee_minor", "too large"}})
+          .ToStatus();
+  const auto passed = DownstreamError(answer, "checkout").ToStatus();
+  EXPECT_EQ(passed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorReason(passed), "AMOUNT_OUT_OF_RANGE");
+  EXPECT_EQ(ErrorFields(passed), std::vector<std::string>{"cart.shipping_fee_minor"});
+  EXPECT_EQ(ErrorMetadata(passed, "service"), "checkout");
+  // Through a second hop the first service that failed stays named.
+  const auto twice = DownstreamError(
+      DownstreamError(grpc::Status(grpc::StatusCode::UNAVAILABLE, "refused"), "points").ToStatus(),
+      "checkout");
+  EXPECT_EQ(twice.reason(), "POINTS_UNAVAILABLE");
+  EXPECT_EQ(twice.metadata().at("service"), "points");
+}
+
 TEST(Validator, NamesEveryBadField) {
   Validator v;
   EXPECT_TRUE(v.Check(true, "store_id", "is required"));

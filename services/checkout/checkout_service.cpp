@@ -34,6 +34,11 @@ bool OutcomeUnknown(grpc::StatusCode code) {
   }
 }
 
+// Backoff between orders.PlaceOrder attempts grows to this.
+constexpr auto kMaxPause = std::chrono::milliseconds(1000);
+// Time kept to answer after the last attempt.
+constexpr auto kAnswerMargin = std::chrono::milliseconds(50);
+
 void CheckStore(Validator& v, const v1::Store& store) {
   v.RequireId(store.store_id(), "store.store_id");
   v.Check(store.currency_code().size() == 3, "store.currency_code", "must be an ISO 4217 code");
@@ -46,31 +51,64 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       db_(host.db()),
       config_(std::move(config)),
       store_(host.db()),
-      settings_(std::chrono::milliseconds(config_.settings_cache_ms)),
+      settings_(std::chrono::milliseconds(
+          std::max(config_.settings_cache_ms, config_.settings_max_stale_ms))),
       customers_(customers::v1::CustomersService::NewStub(
-          common::InternalChannel(config_.customers_addr))),
-      orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr))),
-      points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr))),
+          common::InternalChannel(config_.customers_addr, "customers"))),
+      orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr, "orders"))),
+      points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr, "points"))),
       recs_(recommendations::v1::RecommendationsService::NewStub(
-          common::InternalChannel(config_.recommendations_addr))) {
+          common::InternalChannel(config_.recommendations_addr, "recommendations"))) {
   // Kept settings are dropped as soon as the points service announces a change.
   common::DropOnProgramChange(host, settings_);
 }
 
-points::v1::Settings CheckoutService::Settings(const CallContext& call,
-                                               const std::string& store_id, bool fresh) {
-  const auto now = std::chrono::steady_clock::now();
-  if (!fresh) {
-    if (auto cached = settings_.Find(store_id, now)) return *cached;
-  }
+points::v1::Settings CheckoutService::ReadSettings(const CallContext& call,
+                                                   const std::string& store_id) {
+  const auto read_at = std::chrono::steady_clock::now();
   points::v1::GetSettingsRequest request;
   request.set_store_id(store_id);
   points::v1::GetSettingsResponse response;
   const auto status =
       points_->GetSettings(common::DownstreamContext(call).get(), request, &response);
-  if (!status.ok()) ThrowDownstream(status);
-  settings_.Put(store_id, response.settings(), now);
+  if (!status.ok()) ThrowDownstream(status, "points");
+  settings_.Put(store_id, {response.settings(), read_at}, read_at);
   return response.settings();
+}
+
+points::v1::Settings CheckoutService::QuoteSettings(const CallContext& call,
+                                                    const std::string& store_id) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto kept = settings_.Find(store_id, now);
+  if (kept && now - kept->read_at < std::chrono::milliseconds(config_.settings_cache_ms)) {
+    return kept->settings;
+  }
+  return ReadSettings(call, store_id);
+}
+
+points::v1::Settings CheckoutService::CheckoutSettings(const CallContext& call,
+                                                       const std::string& store_id,
+                                                       bool pays_points) {
+  const auto kept = pays_points ? std::nullopt : settings_.Find(store_id);
+  if (!kept) return ReadSettings(call, store_id);
+  // A copy to fall back on: wait only briefly for the points service.
+  CallContext brief = call;
+  brief.deadline = std::min(
+      call.deadline, common::Clock::now() + std::chrono::milliseconds(config_.settings_wait_ms));
+  try {
+    return ReadSettings(brief, store_id);
+  } catch (const ApiError& e) {
+    if (e.code() != grpc::StatusCode::UNAVAILABLE &&
+        e.code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      throw;
+    }
+    const auto age = std::chrono::steady_clock::now() - kept->read_at;
+    common::log::Warn("points unavailable; checkout uses kept settings",
+                      {{"reason", e.reason()},
+                       {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(age).count()}});
+    host_.metrics().RecordDegraded("PlaceOrder", "points");
+    return kept->settings;
+  }
 }
 
 void CheckoutService::RequireCustomer(const CallContext& call, const std::string& store_id,
@@ -83,7 +121,7 @@ void CheckoutService::RequireCustomer(const CallContext& call, const std::string
       customers_->GetCustomer(common::DownstreamContext(call).get(), request, &response);
   if (status.ok()) return;
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw CustomerNotFound(customer_id);
-  ThrowDownstream(status);
+  ThrowDownstream(status, "customers");
 }
 
 grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext* context,
@@ -100,9 +138,9 @@ grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext
                     request->quote().suggestion_limit() <= 50,
                 "suggestion_limit", "must be 0 to 50");
         v.ThrowIfInvalid();
-        QuoteFlow::Start({*points_, *recs_, *customers_,
+        QuoteFlow::Start({*points_, *recs_, *customers_, host_.metrics(),
                           std::chrono::milliseconds(config_.recommendations_timeout_ms)},
-                         call, *request, Settings(call, store.store_id(), false), response, done);
+                         call, *request, QuoteSettings(call, store.store_id()), response, done);
       });
 }
 
@@ -151,7 +189,7 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   }
 
   // 2. Hold the points paid with.
-  const auto settings = Settings(call, store_id, true);
+  const auto settings = CheckoutSettings(call, store_id, cart.points_to_redeem() > 0);
   points::v1::Hold hold;
   if (cart.points_to_redeem() > 0) {
     const auto quote = PriceCart(cart, settings, cart.points_to_redeem());
@@ -172,19 +210,22 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   orders::v1::PlaceOrderResponse order_resp;
   grpc::Status status;
   int attempt = 0;
-  for (;;) {
+  for (auto pause = std::chrono::milliseconds(100);; pause = std::min(2 * pause, kMaxPause)) {
     ++attempt;
     status = orders_->PlaceOrder(common::DownstreamContext(call).get(), order_req, &order_resp);
     if (status.ok() || !OutcomeUnknown(status.error_code())) break;
     common::log::Warn("orders.PlaceOrder outcome unknown",
                       {{"attempt", attempt}, {"code", static_cast<int>(status.error_code())},
                        {"error", status.error_message()}});
-    const auto pause = std::chrono::milliseconds(100 * attempt);
-    if (attempt >= config_.place_order_attempts || common::Clock::now() + pause >= call.deadline) {
+    // Retried with the same order id for as long as the caller waits (a restart of orders takes
+    // seconds), keeping time to answer.
+    if (attempt >= config_.place_order_attempts ||
+        common::Clock::now() + pause + kAnswerMargin >= call.deadline) {
       // The order may or may not exist: the hold stays; the points service's expiry job asks the
       // orders service to abandon the id before it releases the hold.
       throw ApiError(grpc::StatusCode::UNAVAILABLE, "ORDER_OUTCOME_UNKNOWN",
-                     "the order could not be confirmed; retry PlaceOrder with the same order id");
+                     "the order could not be confirmed; retry PlaceOrder with the same order id")
+          .With("service", "orders");
     }
     std::this_thread::sleep_for(pause);
   }
@@ -193,7 +234,7 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
       // Refused at the first try, holding nothing: no order can appear later, so the order id
       // stays free for a corrected checkout (e.g. after registering the customer).
       ForgetUnheld(call, store_id, request.order_id());
-      ThrowDownstream(status);
+      ThrowDownstream(status, "orders");
     }
     Refuse(call, store, request, cart.points_to_redeem() > 0 ? &hold : nullptr, status);
   }
@@ -235,7 +276,7 @@ points::v1::Hold CheckoutService::Reserve(const CallContext& call, const v1::Sto
         RequireCustomer(call, store_id, request.cart().customer_id());
       }
     }
-    ThrowDownstream(status);
+    ThrowDownstream(status, "points");
   }
   if (row.hold_id != resp.hold().hold_id()) {
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
@@ -269,7 +310,7 @@ void CheckoutService::Refuse(const CallContext& call, const v1::Store& store,
                         common::ErrorReason(status), status.error_message());
     });
   }
-  ThrowDownstream(status);
+  ThrowDownstream(status, "orders");
 }
 
 }  // namespace loyalty::checkout

@@ -22,8 +22,10 @@ struct CheckoutConfig {
   std::string points_addr = "127.0.0.1:50054";           // LOYALTY_POINTS_ADDR
   std::string recommendations_addr = "127.0.0.1:50055";  // LOYALTY_RECOMMENDATIONS_ADDR
   int settings_cache_ms = 30000;          // LOYALTY_CHECKOUT_SETTINGS_CACHE_MS (quotes only)
+  int settings_max_stale_ms = 600000;     // LOYALTY_CHECKOUT_SETTINGS_MAX_STALE_MS
+  int settings_wait_ms = 500;             // LOYALTY_CHECKOUT_SETTINGS_WAIT_MS
   int recommendations_timeout_ms = 300;   // LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS
-  int place_order_attempts = 3;           // LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS
+  int place_order_attempts = 8;           // LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS
 };
 
 class CheckoutService final : public v1::CheckoutService::CallbackService {
@@ -38,9 +40,14 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
                                        gateway::v1::PlaceOrderResponse* response) override;
 
  private:
-  // The store's points settings: fresh for checkouts, kept settings_cache_ms for quotes.
-  points::v1::Settings Settings(const common::CallContext& call, const std::string& store_id,
-                                bool fresh);
+  // The store's points settings for a quote: kept up to settings_cache_ms.
+  points::v1::Settings QuoteSettings(const common::CallContext& call, const std::string& store_id);
+  // The store's points settings for a checkout: read fresh. When the points service does not
+  // answer within settings_wait_ms and the checkout pays no points, the last copy read within
+  // settings_max_stale_ms serves instead (degraded mode: counted and logged).
+  points::v1::Settings CheckoutSettings(const common::CallContext& call,
+                                        const std::string& store_id, bool pays_points);
+  points::v1::Settings ReadSettings(const common::CallContext& call, const std::string& store_id);
   // Throws NOT_FOUND (CUSTOMER_NOT_FOUND) when the store has no such customer.
   void RequireCustomer(const common::CallContext& call, const std::string& store_id,
                        const std::string& customer_id);
@@ -63,7 +70,12 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   common::Database& db_;
   CheckoutConfig config_;
   CheckoutStore store_;
-  common::ExpiringCache<points::v1::Settings> settings_;
+  // Settings as read, kept up to the longer of the two ages above; dropped on publish.
+  struct KeptSettings {
+    points::v1::Settings settings;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  common::ExpiringCache<KeptSettings> settings_;
   std::unique_ptr<customers::v1::CustomersService::Stub> customers_;
   std::unique_ptr<orders::v1::OrdersService::Stub> orders_;
   std::unique_ptr<points::v1::PointsService::Stub> points_;

@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
             env.Address("LOYALTY_RECOMMENDATIONS_ADDR", config->recommendations_addr);
         config->settings_cache_ms =
             env.Int("LOYALTY_CHECKOUT_SETTINGS_CACHE_MS", 30000, 0, 3600000);
+        config->settings_max_stale_ms =
+            env.Int("LOYALTY_CHECKOUT_SETTINGS_MAX_STALE_MS", 600000, 0, 86400000);
+        config->settings_wait_ms = env.Int("LOYALTY_CHECKOUT_SETTINGS_WAIT_MS", 500, 1, 60000);
         config->recommendations_timeout_ms =
             env.Int("LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
-        config->place_order_attempts = env.Int("LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS", 3, 1, 10);
+        config->place_order_attempts = env.Int("LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS", 8, 1, 20);
       },
       [config](common::ServiceHost& host) {
         auto service = std::make_shared<checkout::CheckoutService>(host, *config);

@@ -53,7 +53,7 @@ void QuoteFlow::FetchBalance() {
       balance_context_.get(), &balance_request_, &balance_response_,
       [self = shared_from_this()](grpc::Status status) {
         RunStep(self->done_, [&] {
-          if (!status.ok()) ThrowDownstream(status);
+          if (!status.ok()) ThrowDownstream(status, "points");
           self->available_ = self->balance_response_.balance().available();
           self->empty_balance_ = EmptyBalance(self->balance_response_.balance());
           self->FetchEarnAndSuggestions(false);
@@ -83,9 +83,11 @@ void QuoteFlow::FetchEarnAndSuggestions(bool with_balance) {
   }
 
   // Suggestions have a budget of their own: a slow service only makes the quote partial.
+  // DownstreamContext keeps a margin before the caller's deadline, so a caller with a short
+  // deadline gets the partial quote rather than DEADLINE_EXCEEDED.
   recs_context_ = common::DownstreamContext(call_);
-  recs_context_->set_deadline(
-      std::min(call_.deadline, common::Clock::now() + stubs_.recommendations_timeout));
+  recs_context_->set_deadline(std::min(recs_context_->deadline(),
+                                       common::Clock::now() + stubs_.recommendations_timeout));
   recs_request_.set_store_id(store_id);
   for (const auto& l : cart().lines()) {
     // Suggestions come from the first 100 lines rather than the quote being partial.
@@ -118,7 +120,7 @@ void QuoteFlow::LegDone() {
 }
 
 void QuoteFlow::Answer() {
-  if (!earn_status_.ok()) ThrowDownstream(earn_status_);
+  if (!earn_status_.ok()) ThrowDownstream(earn_status_, "points");
   if (with_balance_) {
     available_ = earn_response_.balance().available();
     empty_balance_ = EmptyBalance(earn_response_.balance());
@@ -141,7 +143,7 @@ void QuoteFlow::CheckCustomerThenAnswer() {
           if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
             throw CustomerNotFound(self->cart().customer_id());
           }
-          if (!status.ok()) ThrowDownstream(status);
+          if (!status.ok()) ThrowDownstream(status, "customers");
           self->Fill();
           self->done_(grpc::Status::OK);
         });
@@ -162,6 +164,7 @@ void QuoteFlow::Fill() {
   } else {
     response_->set_partial(true);
     response_->add_missing_parts("recommendations");
+    stubs_.metrics.RecordDegraded("QuoteCart", "recommendations");
   }
 }
 

@@ -28,6 +28,7 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
     points::v1::PointsService::Stub& points;
     recommendations::v1::RecommendationsService::Stub& recommendations;
     customers::v1::CustomersService::Stub& customers;
+    common::Metrics& metrics;  // counts quotes answered without suggestions
     std::chrono::milliseconds recommendations_timeout;
   };
 

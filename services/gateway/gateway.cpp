@@ -43,13 +43,13 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
       keys_(std::chrono::milliseconds(config_.key_cache_ms)),
       settings_(std::chrono::milliseconds(config_.settings_cache_ms)),
       customers_(customers::v1::CustomersService::NewStub(
-          common::InternalChannel(config_.customers_addr))),
-      orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr))),
-      points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr))),
+          common::InternalChannel(config_.customers_addr, "customers"))),
+      orders_(orders::v1::OrdersService::NewStub(common::InternalChannel(config_.orders_addr, "orders"))),
+      points_(points::v1::PointsService::NewStub(common::InternalChannel(config_.points_addr, "points"))),
       recs_(recommendations::v1::RecommendationsService::NewStub(
-          common::InternalChannel(config_.recommendations_addr))),
+          common::InternalChannel(config_.recommendations_addr, "recommendations"))),
       checkout_(checkout::v1::CheckoutService::NewStub(
-          common::InternalChannel(config_.checkout_addr))) {
+          common::InternalChannel(config_.checkout_addr, "checkout"))) {
   // Kept settings are dropped as soon as the points service announces a change.
   common::DropOnProgramChange(host, settings_);
 }

@@ -107,6 +107,15 @@ class Gateway {
   std::unique_ptr<checkout::v1::CheckoutService::Stub> checkout_;
 };
 
+// The name each downstream service goes by in errors (ErrorInfo reason and metadata) and logs.
+inline const char* DownstreamName(const customers::v1::CustomersService::Stub&) { return "customers"; }
+inline const char* DownstreamName(const orders::v1::OrdersService::Stub&) { return "orders"; }
+inline const char* DownstreamName(const points::v1::PointsService::Stub&) { return "points"; }
+inline const char* DownstreamName(const recommendations::v1::RecommendationsService::Stub&) {
+  return "recommendations";
+}
+inline const char* DownstreamName(const checkout::v1::CheckoutService::Stub&) { return "checkout"; }
+
 // Calls a unary downstream method with the caller's deadline, throwing on failure.
 template <class Stub, class Req, class Resp>
 void CallOrThrow(const common::CallContext& call, Stub& stub,
@@ -114,7 +123,7 @@ void CallOrThrow(const common::CallContext& call, Stub& stub,
                  const Req& request, Resp* response) {
   auto context = common::DownstreamContext(call);
   const auto status = (stub.*method)(context.get(), request, response);
-  if (!status.ok()) ThrowDownstream(status);
+  if (!status.ok()) ThrowDownstream(status, DownstreamName(stub));
 }
 
 }  // namespace loyalty::gateway

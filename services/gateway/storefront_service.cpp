@@ -25,20 +25,20 @@ checkout::v1::Store StoreOf(const Principal& p) {
   return store;
 }
 
-// Passes one call on to `start` (an async stub method) and finishes ours with its answer, holding
-// no worker while it runs.
+// Passes one call on to `start` (an async stub method of `service`) and finishes ours with its
+// answer, holding no worker while it runs.
 template <class Request, class Response, class Start>
-void Forward(const CallContext& call, const common::Done& done, Request request,
-             Response* response, Start start) {
+void Forward(const CallContext& call, const common::Done& done, const char* service,
+             Request request, Response* response, Start start) {
   struct Pending {
     std::unique_ptr<grpc::ClientContext> context;
     Request request;
   };
   auto pending = std::make_shared<Pending>(Pending{common::DownstreamContext(call), std::move(request)});
   start(pending->context.get(), &pending->request, response,
-        [pending, done](grpc::Status status) {
+        [pending, done, service](grpc::Status status) {
           common::RunStep(done, [&] {
-            if (!status.ok()) ThrowDownstream(status);
+            if (!status.ok()) ThrowDownstream(status, service);
             done(grpc::Status::OK);
           });
         });
@@ -166,7 +166,7 @@ grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
             st->balance_context.get(), &st->balance_request, &st->balance,
             [this, st](grpc::Status status) {
               common::RunStep(st->done, [&] {
-                if (!status.ok()) ThrowDownstream(status);
+                if (!status.ok()) ThrowDownstream(status, "points");
                 const auto& b = st->balance.balance();
                 if (b.pending() != 0 || b.available() != 0 || b.held() != 0 || b.debt() != 0) {
                   st->Fill();
@@ -181,7 +181,7 @@ grpc::ServerUnaryReactor* StorefrontService::GetLoyaltyStatus(
                     st->customer_context.get(), &st->customer_request, &st->customer,
                     [st](grpc::Status found) {
                       common::RunStep(st->done, [&] {
-                        if (!found.ok()) ThrowDownstream(found);
+                        if (!found.ok()) ThrowDownstream(found, "customers");
                         st->Fill();
                         st->done(grpc::Status::OK);
                       });
@@ -200,7 +200,7 @@ grpc::ServerUnaryReactor* StorefrontService::QuoteCart(grpc::CallbackServerConte
                             checkout::v1::QuoteCartRequest req;
                             *req.mutable_store() = StoreOf(p);
                             *req.mutable_quote() = *request;
-                            Forward(call, done, std::move(req), response,
+                            Forward(call, done, "checkout", std::move(req), response,
                                     [this](auto... a) { gw_.checkout().async()->QuoteCart(a...); });
                           });
 }
@@ -214,7 +214,7 @@ grpc::ServerUnaryReactor* StorefrontService::PlaceOrder(grpc::CallbackServerCont
                             checkout::v1::PlaceOrderRequest req;
                             *req.mutable_store() = StoreOf(p);
                             *req.mutable_order() = *request;
-                            Forward(call, done, std::move(req), response,
+                            Forward(call, done, "checkout", std::move(req), response,
                                     [this](auto... a) { gw_.checkout().async()->PlaceOrder(a...); });
                           });
 }
@@ -364,7 +364,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             continue;  // the points service comes back; the cursor loses nothing
           }
-          ThrowDownstream(status);
+          ThrowDownstream(status, "points");
         }
         for (const auto& e : resp.events()) {
           v1::StreamEventsResponse item;

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
           Wiring(common::ServiceHost& h, const std::string& customers,
                  const std::vector<std::string>& names,
                  const std::vector<common::Subscriber>& subs)
-              : service(h, common::InternalChannel(customers), names),
+              : service(h, common::InternalChannel(customers, "customers"), names),
                 relay_db(h.config().database_url, common::RelayPoolSize(subs.size())),
                 relay(relay_db, "orders", subs, h.config().internal_token) {
             relay_db.SetAvailable(true);

@@ -52,8 +52,7 @@ void OrdersService::RequireCustomer(const CallContext& call, const std::string& 
                    "customer " + customer_id + " is not registered in this store",
                    {{"customer_id", "is not a customer of this store"}});
   }
-  throw ApiError(grpc::StatusCode::UNAVAILABLE, "CUSTOMERS_UNAVAILABLE",
-                 "could not check the customer; retry with the same order_id");
+  common::ThrowDownstream(status, "customers");
 }
 
 grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext* context,

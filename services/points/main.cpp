@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
       [&](common::ServiceHost& host) {
         struct Wiring {
           Wiring(common::ServiceHost& h, const std::string& orders)
-              : service(h, common::InternalChannel(orders)), sink(h, "points") {
+              : service(h, common::InternalChannel(orders, "orders")), sink(h, "points") {
             service.SubscribeToOrders(sink);
           }
           points::PointsService service;

@@ -38,7 +38,7 @@ class EchoService final : public bv1::EchoService::CallbackService {
                          "SELECT value, name FROM bench_echo.items WHERE store_id = $1 AND item_id = $2");
     }
     for (const auto& address : settings_.downstream) {
-      stubs_.push_back(bv1::EchoService::NewStub(common::InternalChannel(address)));
+      stubs_.push_back(bv1::EchoService::NewStub(common::InternalChannel(address, "echo")));
     }
   }
 

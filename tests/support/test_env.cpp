@@ -160,6 +160,8 @@ int ServiceProcess::Terminate() {
   return Wait();
 }
 
+void ServiceProcess::Signal(int signal) const { kill(pid_, signal); }
+
 void ServiceProcess::Kill() {
   kill(pid_, SIGKILL);
   Wait();

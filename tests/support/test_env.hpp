@@ -64,6 +64,8 @@ class ServiceProcess {
   int Terminate();
   // SIGKILL, like a crash.
   void Kill();
+  // Sends `signal` without waiting (SIGSTOP/SIGCONT: a stalled process).
+  void Signal(int signal) const;
   const std::string& log_path() const { return log_path_; }
 
  private:

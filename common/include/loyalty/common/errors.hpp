@@ -6,8 +6,10 @@
 #include <grpcpp/support/status.h>
 
 #include <exception>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace loyalty::common {
@@ -30,12 +32,16 @@ class ApiError : public std::runtime_error {
   grpc::StatusCode code() const { return code_; }
   const std::string& reason() const { return reason_; }
   const std::vector<FieldViolation>& fields() const { return fields_; }
+  // ErrorInfo metadata, e.g. service=points for a failure of the points service.
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  ApiError& With(const std::string& key, const std::string& value);
   grpc::Status ToStatus() const;
 
  private:
   grpc::StatusCode code_;
   std::string reason_;
   std::vector<FieldViolation> fields_;
+  std::map<std::string, std::string> metadata_;
 };
 
 // INVALID_ARGUMENT, reason INVALID_ARGUMENT, naming one field.
@@ -66,13 +72,23 @@ grpc::Status StatusFromException(std::exception_ptr error);
 
 // Reads the ErrorInfo reason out of a status (empty when there is none). For clients and tests.
 std::string ErrorReason(const grpc::Status& status);
+// Reads one ErrorInfo metadata value out of a status (empty when there is none).
+std::string ErrorMetadata(const grpc::Status& status, const std::string& key);
 // Reads the BadRequest field names out of a status.
 std::vector<std::string> ErrorFields(const grpc::Status& status);
 // Reads the BadRequest violations (field and description) out of a status.
 std::vector<FieldViolation> ErrorViolations(const grpc::Status& status);
 
-// Passes a downstream service's failure on to our caller: the same code, reason, message and
-// fields (a downstream error without a reason gets DOWNSTREAM_<code>).
-[[noreturn]] void ThrowDownstream(const grpc::Status& status);
+// Passes the failure of a call to another of our services (`service`: "points") on to our
+// caller. An answer that service gave (it has an ErrorInfo reason) passes with its code, reason,
+// message and fields, plus metadata service=<the service it came from>. A failure of the call
+// itself (no reason: connection refused, deadline, cancelled) says only which service failed:
+// UNAVAILABLE <SERVICE>_UNAVAILABLE, DEADLINE_EXCEEDED <SERVICE>_DEADLINE_EXCEEDED, or INTERNAL
+// <SERVICE>_FAILED; gRPC's own message (addresses, library text) goes to the log, never to a client.
+[[noreturn]] void ThrowDownstream(const grpc::Status& status, std::string_view service);
+// The error ThrowDownstream throws, for callers that keep it.
+ApiError DownstreamError(const grpc::Status& status, std::string_view service);
+// Whether a status is a failure of the call itself rather than an answer of the service.
+bool IsTransportFailure(const grpc::Status& status);
 
 }  // namespace loyalty::common

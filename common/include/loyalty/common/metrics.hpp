@@ -26,6 +26,9 @@ class Metrics {
   using GaugeReader = std::function<std::vector<Sample>()>;
 
   void RecordRpc(const std::string& method, grpc::StatusCode code, double seconds);
+  // An answer given without one of its parts (`missing`: "recommendations", "points"), as the
+  // degraded modes in docs/operations.md allow: counted, since the call itself is OK.
+  void RecordDegraded(const std::string& method, const std::string& missing);
   void AddGauge(const std::string& name, const std::string& help, GaugeReader reader);
   std::string Render() const;
 
@@ -46,6 +49,7 @@ class Metrics {
   };
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, long long> requests_;
+  std::map<std::pair<std::string, std::string>, long long> degraded_;
   std::map<std::string, Histogram> durations_;
   std::vector<Gauge> gauges_;
 };

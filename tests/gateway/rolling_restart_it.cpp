@@ -1,0 +1,135 @@
+// A rolling restart under steady storefront load: every service in turn gets SIGTERM and starts
+// again while quotes and orders flow. A storefront that retries once (with wait-for-ready, the
+// same order id) sees no error, and nothing is lost or earned twice. Prints its figures.
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "gateway_fixture.hpp"
+#include "loyalty/common/metrics.hpp"
+
+namespace loyalty::gateway {
+namespace {
+
+struct LoadFigures {
+  std::atomic<int> calls{0};
+  std::atomic<int> first_failures{0};
+  std::atomic<int> cancelled{0};  // CANCELLED on any attempt
+  std::atomic<int> errors_after_retry{0};
+  std::atomic<int> orders_placed{0};
+  std::mutex mutex;
+  std::map<std::string, int> first_failure_reasons;
+};
+
+class RollingRestartIT : public GatewayIT {
+ protected:
+  // One storefront call, retried once the way our docs tell storefronts to: wait for ready, same
+  // request (the order id is the idempotency key).
+  template <class Call>
+  bool CallWithOneRetry(LoadFigures& figures, Call call) {
+    ++figures.calls;
+    auto first = call(false);
+    if (first.ok()) return true;
+    ++figures.first_failures;
+    if (first.error_code() == grpc::StatusCode::CANCELLED) ++figures.cancelled;
+    {
+      std::lock_guard lock(figures.mutex);
+      ++figures.first_failure_reasons[common::StatusCodeName(first.error_code()) + std::string(" ") +
+                                      common::ErrorReason(first)];
+    }
+    auto second = call(true);
+    if (second.ok()) return true;
+    if (second.error_code() == grpc::StatusCode::CANCELLED) ++figures.cancelled;
+    ++figures.errors_after_retry;
+    std::printf("error after retry: %s %s\n", common::ErrorReason(second).c_str(),
+                second.error_message().c_str());
+    return false;
+  }
+
+  void Load(const TestStore& s, const std::string& customer, int worker, LoadFigures& figures,
+            const std::atomic<bool>& stop) {
+    v1::QuoteCartRequest quote;
+    *quote.mutable_cart() = TwoLineCart(customer, 0);
+    for (int i = 0; !stop; ++i) {
+      const auto ctx = [&](bool wait) {
+        auto c = Ctx(s.storefront, 5s);
+        c->set_wait_for_ready(wait);
+        return c;
+      };
+      CallWithOneRetry(figures, [&](bool wait) {
+        v1::QuoteCartResponse q;
+        return storefront_->QuoteCart(ctx(wait).get(), quote, &q);
+      });
+      v1::PlaceOrderRequest order;
+      order.set_order_id("o-" + std::to_string(worker) + "-" + std::to_string(i));
+      *order.mutable_cart() = TwoLineCart(customer, 0);
+      const bool placed = CallWithOneRetry(figures, [&](bool wait) {
+        v1::PlaceOrderResponse r;
+        return storefront_->PlaceOrder(ctx(wait).get(), order, &r);
+      });
+      if (placed) ++figures.orders_placed;
+      std::this_thread::sleep_for(100ms);  // ~10 calls/s per worker
+    }
+  }
+
+  void Restart(const std::string& name, testing::ServiceProcess& service,
+               const std::string& address) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(service.Terminate(), 0) << name << " did not drain cleanly";
+    service.Start();
+    WaitHealthy(address);
+    std::printf("restarted %-15s in %4lld ms\n", name.c_str(),
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count()));
+  }
+};
+
+TEST_F(RollingRestartIT, EveryServiceRestartsUnderLoadWithoutAClientError) {
+  const auto s = CreateStore("rolling");
+  SetUpProgram(s);
+  const auto customer = Register(s, "rr@example.com");
+
+  LoadFigures figures;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 2; ++w) {
+    workers.emplace_back([&, w] { Load(s, customer, w, figures, stop); });
+  }
+  const std::vector<std::pair<std::string, testing::ServiceProcess*>> order = {
+      {"customers", customers_.get()}, {"recommendations", recs_.get()},
+      {"points", points_.get()},       {"orders", orders_.get()},
+      {"checkout", checkout_.get()},   {"gateway", gateway_.get()}};
+  const std::map<std::string, std::string> addresses = {
+      {"customers", customers_->address()}, {"recommendations", recs_addr_},
+      {"points", points_->address()},       {"orders", orders_addr_},
+      {"checkout", checkout_->address()},   {"gateway", gateway_->address()}};
+  for (const auto& [name, service] : order) {
+    std::this_thread::sleep_for(1s);
+    Restart(name, *service, addresses.at(name));
+  }
+  std::this_thread::sleep_for(1s);
+  stop = true;
+  for (auto& t : workers) t.join();
+
+  std::printf("rolling restart: %d calls, %d failed at the first try, %d errors after one retry, "
+              "%d CANCELLED, %d orders placed\n",
+              figures.calls.load(), figures.first_failures.load(),
+              figures.errors_after_retry.load(), figures.cancelled.load(),
+              figures.orders_placed.load());
+  for (const auto& [reason, n] : figures.first_failure_reasons) {
+    std::printf("  first-try failure %s: %d\n", reason.c_str(), n);
+  }
+  EXPECT_GT(figures.calls.load(), 100);
+  EXPECT_EQ(figures.errors_after_retry.load(), 0);
+  // Not yet 0: a call that reaches the gateway just as it stops can be CANCELLED by gRPC's
+  // server shutdown (printed above; a retry succeeds). Tracked in issue 17.
+  EXPECT_LE(figures.cancelled.load(), 1);
+  // Every order placed earns once: 50 points each, none lost across the restarts, none twice.
+  const int64_t want = 50 * int64_t{figures.orders_placed.load()};
+  EXPECT_TRUE(Eventually([&] { return Status(s, customer).balance().pending() == want; }))
+      << "pending " << Status(s, customer).balance().pending() << ", want " << want;
+}
+
+}  // namespace
+}  // namespace loyalty::gateway
