@@ -1,6 +1,9 @@
-// A rolling restart under steady storefront load: every service in turn gets SIGTERM and starts
-// again while quotes and orders flow. A storefront that retries once (with wait-for-ready, the
-// same order id) sees no error, and nothing is lost or earned twice. Prints its figures.
+// Restarts under steady storefront load: every service in turn gets SIGTERM (a rollout), or
+// orders and points are killed with SIGKILL (a crash), while quotes and orders flow. A storefront
+// that retries once (with wait-for-ready, the same order id) sees no error, and nothing is lost
+// or earned twice. Prints its figures.
+#include <pqxx/pqxx>
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -47,7 +50,7 @@ class RollingRestartIT : public GatewayIT {
   }
 
   void Load(const TestStore& s, const std::string& customer, int worker, LoadFigures& figures,
-            const std::atomic<bool>& stop) {
+            const std::atomic<bool>& stop, std::chrono::milliseconds pause = 100ms) {
     v1::QuoteCartRequest quote;
     *quote.mutable_cart() = TwoLineCart(customer, 0);
     for (int i = 0; !stop; ++i) {
@@ -68,7 +71,7 @@ class RollingRestartIT : public GatewayIT {
         return storefront_->PlaceOrder(ctx(wait).get(), order, &r);
       });
       if (placed) ++figures.orders_placed;
-      std::this_thread::sleep_for(100ms);  // ~10 calls/s per worker
+      std::this_thread::sleep_for(pause);  // 100 ms: ~10 calls/s per worker
     }
   }
 
@@ -129,6 +132,58 @@ TEST_F(RollingRestartIT, EveryServiceRestartsUnderLoadWithoutAClientError) {
   const int64_t want = 50 * int64_t{figures.orders_placed.load()};
   EXPECT_TRUE(Eventually([&] { return Status(s, customer).balance().pending() == want; }))
       << "pending " << Status(s, customer).balance().pending() << ", want " << want;
+}
+
+TEST_F(RollingRestartIT, OrdersAndPointsKilledMidLoadLoseNothingAndEarnOnce) {
+  auto s = CreateStore("crashes");
+  SetUpProgram(s);
+  // Faster than a storefront key's default 100 calls/s.
+  s.storefront = CreateKey(s.owner, v1::KEY_KIND_STOREFRONT, v1::ROLE_UNSPECIFIED, 5000);
+  const auto customer = Register(s, "kn@example.com");
+
+  LoadFigures figures;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] { Load(s, customer, w, figures, stop, 10ms); });
+  }
+  for (auto* crashed : {orders_.get(), points_.get(), orders_.get()}) {
+    std::this_thread::sleep_for(1500ms);
+    crashed->Kill();
+    crashed->Start();
+  }
+  WaitHealthy(orders_addr_);
+  points_->WaitServing();
+  std::this_thread::sleep_for(1500ms);
+  stop = true;
+  for (auto& t : workers) t.join();
+
+  const int placed = figures.orders_placed.load();
+  const int64_t want = 50 * int64_t{placed};
+  const bool earned = Eventually([&] { return Status(s, customer).balance().pending() == want; });
+  pqxx::connection conn(db_.url());
+  pqxx::nontransaction tx(conn);
+  const auto count = [&](const char* sql) {
+    return tx.exec_params1(sql, s.store_id)[0].as<int>();
+  };
+  const int recorded = count("SELECT count(*) FROM orders.orders WHERE store_id = $1");
+  const int undelivered = count(
+      "SELECT count(*) FROM orders.outbox_delivery WHERE state = 'pending' AND store_id = $1");
+  std::printf("kill -9 of orders, points, orders: %d calls, %d failed at the first try, %d errors "
+              "after one retry; %d orders acknowledged, %d recorded, points pending %lld (want "
+              "%lld), %d deliveries still pending\n",
+              figures.calls.load(), figures.first_failures.load(),
+              figures.errors_after_retry.load(), placed, recorded,
+              static_cast<long long>(Status(s, customer).balance().pending()),
+              static_cast<long long>(want), undelivered);
+  for (const auto& [reason, n] : figures.first_failure_reasons) {
+    std::printf("  first-try failure %s: %d\n", reason.c_str(), n);
+  }
+  EXPECT_GT(placed, 100);
+  EXPECT_EQ(figures.errors_after_retry.load(), 0);
+  EXPECT_EQ(recorded, placed) << "an acknowledged order is missing, or an unacknowledged one exists";
+  EXPECT_TRUE(earned) << "points earned once per order";
+  EXPECT_EQ(undelivered, 0);
 }
 
 }  // namespace
