@@ -64,13 +64,13 @@ class GatewayIT : public ::testing::Test {
     recs_port_ = testing::FreePort();
     orders_addr_ = "127.0.0.1:" + std::to_string(orders_port_);
     recs_addr_ = "127.0.0.1:" + std::to_string(recs_port_);
-    customers_ = std::make_unique<testing::ServiceProcess>("customers", db_.url());
+    customers_ = std::make_unique<testing::ServiceProcess>("customers", DatabaseUrl());
     points_ = std::make_unique<testing::ServiceProcess>(
-        "points", db_.url(),
+        "points", DatabaseUrl(),
         Env{{"LOYALTY_ORDERS_ADDR", orders_addr_}, {"LOYALTY_JOB_INTERVAL_SECONDS", "86400"}});
     StartRecommendations({});
     orders_ = std::make_unique<testing::ServiceProcess>(
-        "orders", db_.url(),
+        "orders", DatabaseUrl(),
         Env{{"LOYALTY_GRPC_PORT", std::to_string(orders_port_)},
             {"LOYALTY_CUSTOMERS_ADDR", customers_->address()},
             {"LOYALTY_POINTS_ADDR", points_->address()},
@@ -88,6 +88,9 @@ class GatewayIT : public ::testing::Test {
         grpc::CreateChannel(points_->address(), grpc::InsecureChannelCredentials()));
   }
 
+  // The database the services use: a fresh one on the test server unless a fixture has its own.
+  virtual std::string DatabaseUrl() const { return db_.url(); }
+
   void Connect(const std::string& address) {
     auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
     storefront_ = v1::StorefrontService::NewStub(channel);
@@ -103,7 +106,7 @@ class GatewayIT : public ::testing::Test {
             {"LOYALTY_OPERATOR_TOKEN", kOperatorToken},
             {"LOYALTY_GATEWAY_KEY_CACHE_MS", "500"}};
     for (auto& [k, v] : extra) env[k] = v;
-    return std::make_unique<testing::ServiceProcess>("gateway", db_.url(), env);
+    return std::make_unique<testing::ServiceProcess>("gateway", DatabaseUrl(), env);
   }
 
   std::unique_ptr<testing::ServiceProcess> StartCheckout(Env extra) {
@@ -113,12 +116,12 @@ class GatewayIT : public ::testing::Test {
             {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_},
             {"LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS", "300"}};
     for (auto& [k, v] : extra) env[k] = v;
-    return std::make_unique<testing::ServiceProcess>("checkout", db_.url(), env);
+    return std::make_unique<testing::ServiceProcess>("checkout", DatabaseUrl(), env);
   }
 
   void StartRecommendations(Env extra) {
     extra["LOYALTY_GRPC_PORT"] = std::to_string(recs_port_);
-    recs_ = std::make_unique<testing::ServiceProcess>("recommendations", db_.url(), extra);
+    recs_ = std::make_unique<testing::ServiceProcess>("recommendations", DatabaseUrl(), extra);
   }
 
   // A store with an owner key, a storefront key and settings fit for the story.

@@ -22,7 +22,23 @@ struct LoadFigures {
   std::atomic<int> orders_placed{0};
   std::mutex mutex;
   std::map<std::string, int> first_failure_reasons;
+  std::map<std::string, int> retry_failure_reasons;
+  std::vector<std::string> acknowledged_orders;
+
+  void Print() {
+    for (const auto& [reason, n] : first_failure_reasons) {
+      std::printf("  first-try failure %s: %d\n", reason.c_str(), n);
+    }
+    for (const auto& [reason, n] : retry_failure_reasons) {
+      std::printf("  failure after one retry %s: %d\n", reason.c_str(), n);
+    }
+  }
 };
+
+std::string CodeAndReason(const grpc::Status& status) {
+  return common::StatusCodeName(status.error_code()) + std::string(" ") +
+         common::ErrorReason(status);
+}
 
 class RollingRestartIT : public GatewayIT {
  protected:
@@ -37,15 +53,14 @@ class RollingRestartIT : public GatewayIT {
     if (first.error_code() == grpc::StatusCode::CANCELLED) ++figures.cancelled;
     {
       std::lock_guard lock(figures.mutex);
-      ++figures.first_failure_reasons[common::StatusCodeName(first.error_code()) + std::string(" ") +
-                                      common::ErrorReason(first)];
+      ++figures.first_failure_reasons[CodeAndReason(first)];
     }
     auto second = call(true);
     if (second.ok()) return true;
     if (second.error_code() == grpc::StatusCode::CANCELLED) ++figures.cancelled;
     ++figures.errors_after_retry;
-    std::printf("error after retry: %s %s\n", common::ErrorReason(second).c_str(),
-                second.error_message().c_str());
+    std::lock_guard lock(figures.mutex);
+    ++figures.retry_failure_reasons[CodeAndReason(second)];
     return false;
   }
 
@@ -70,7 +85,11 @@ class RollingRestartIT : public GatewayIT {
         v1::PlaceOrderResponse r;
         return storefront_->PlaceOrder(ctx(wait).get(), order, &r);
       });
-      if (placed) ++figures.orders_placed;
+      if (placed) {
+        ++figures.orders_placed;
+        std::lock_guard lock(figures.mutex);
+        figures.acknowledged_orders.push_back(order.order_id());
+      }
       std::this_thread::sleep_for(pause);  // 100 ms: ~10 calls/s per worker
     }
   }
@@ -120,9 +139,7 @@ TEST_F(RollingRestartIT, EveryServiceRestartsUnderLoadWithoutAClientError) {
               figures.calls.load(), figures.first_failures.load(),
               figures.errors_after_retry.load(), figures.cancelled.load(),
               figures.orders_placed.load());
-  for (const auto& [reason, n] : figures.first_failure_reasons) {
-    std::printf("  first-try failure %s: %d\n", reason.c_str(), n);
-  }
+  figures.Print();
   EXPECT_GT(figures.calls.load(), 100);
   EXPECT_EQ(figures.errors_after_retry.load(), 0);
   // Not yet 0: a call that reaches the gateway just as it stops can be CANCELLED by gRPC's
@@ -176,14 +193,72 @@ TEST_F(RollingRestartIT, OrdersAndPointsKilledMidLoadLoseNothingAndEarnOnce) {
               figures.errors_after_retry.load(), placed, recorded,
               static_cast<long long>(Status(s, customer).balance().pending()),
               static_cast<long long>(want), undelivered);
-  for (const auto& [reason, n] : figures.first_failure_reasons) {
-    std::printf("  first-try failure %s: %d\n", reason.c_str(), n);
-  }
+  figures.Print();
   EXPECT_GT(placed, 100);
   EXPECT_EQ(figures.errors_after_retry.load(), 0);
   EXPECT_EQ(recorded, placed) << "an acknowledged order is missing, or an unacknowledged one exists";
   EXPECT_TRUE(earned) << "points earned once per order";
   EXPECT_EQ(undelivered, 0);
+}
+
+// The whole stack on a Postgres cluster of the test's own, stopped with `-m immediate` (a crash)
+// mid-load and started again.
+class DatabaseOutageIT : public RollingRestartIT {
+ protected:
+  DatabaseOutageIT() {
+    cluster_.Start();
+    url_ = cluster_.url();
+  }
+  std::string DatabaseUrl() const override { return url_; }
+
+  testing::PgCluster cluster_;
+  std::string url_;
+};
+
+TEST_F(DatabaseOutageIT, AnImmediateStopLosesNoAcknowledgedOrderAndClientsSeeUnavailable) {
+  auto s = CreateStore("db-crash");
+  SetUpProgram(s);
+  s.storefront = CreateKey(s.owner, v1::KEY_KIND_STOREFRONT, v1::ROLE_UNSPECIFIED, 5000);
+  const auto customer = Register(s, "db@example.com");
+
+  LoadFigures figures;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 2; ++w) {
+    workers.emplace_back([&, w] { Load(s, customer, w, figures, stop, 10ms); });
+  }
+  std::this_thread::sleep_for(1500ms);
+  cluster_.Stop();
+  std::this_thread::sleep_for(2s);
+  cluster_.Start();
+  std::this_thread::sleep_for(3s);
+  stop = true;
+  for (auto& t : workers) t.join();
+
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  int lost = 0;
+  for (const auto& id : figures.acknowledged_orders) {
+    lost += tx.exec_params1("SELECT count(*) FROM orders.orders WHERE store_id = $1 AND "
+                            "order_id = $2",
+                            s.store_id, id)[0]
+                        .as<int>() == 1
+                ? 0
+                : 1;
+  }
+  std::printf("postgres stopped -m immediate for 2 s: %d calls, %d failed at the first try, %d "
+              "after one retry; %d orders acknowledged, %d of them lost\n",
+              figures.calls.load(), figures.first_failures.load(),
+              figures.errors_after_retry.load(), figures.orders_placed.load(), lost);
+  figures.Print();
+  EXPECT_GT(figures.orders_placed.load(), 100);
+  EXPECT_EQ(lost, 0);
+  // What clients saw: the service or database is unavailable (retry), never an internal error.
+  for (const auto* reasons : {&figures.first_failure_reasons, &figures.retry_failure_reasons}) {
+    for (const auto& [reason, n] : *reasons) {
+      EXPECT_EQ(reason.rfind("UNAVAILABLE", 0), 0u) << reason << " x" << n;
+    }
+  }
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ PgCluster::~PgCluster() {
 void PgCluster::Start() {
   RunAsPostgres("/usr/lib/postgresql/15/bin/pg_ctl -D " + dir_ + "/data -w -l " + dir_ +
                 "/server.log -o \"-p " + std::to_string(port_) + " -k " + dir_ +
-                " -c listen_addresses=127.0.0.1\" start > /dev/null");
+                " -c listen_addresses=127.0.0.1 -c max_connections=300\" start > /dev/null");
 }
 
 void PgCluster::Stop() {
