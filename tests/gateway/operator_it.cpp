@@ -3,11 +3,13 @@
 // retried and discarded; VerifyLedger and the points jobs; the same through loyaltyctl.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <regex>
+#include <set>
 #include <thread>
 
 #include "loyalty/common/errors.hpp"
@@ -399,7 +401,7 @@ TEST_F(OperatorIT, LoyaltyctlListsRetriesAndDiscardsDeadLetters) {
   ASSERT_TRUE(Eventually([&] { return Metric("loyalty_outbox_dead_letters", "sink") == 2; }));
   const std::string addr = gateway_->address();
   int code = 0;
-  auto out = Ctl(addr, operator_, "dead-letters list", &code);
+  auto out = Ctl(addr, operator_, "dead-letters list --service orders", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("EVENT ID"), std::string::npos) << out;
   EXPECT_NE(out.find("c1#1"), std::string::npos) << out;

@@ -52,9 +52,12 @@ void AddDeadLetterCommands(CLI::App& app, const Options& o, std::function<void(C
   auto args = std::make_shared<DeadLetterArgs>();
   auto* letters = app.add_subcommand("dead-letters", "events a subscriber refused (operator)");
   letters->require_subcommand(1);
-  letters->add_option("--service", args->service, "the publishing service (default: orders)");
+  auto service = [&](CLI::App* cmd) {
+    cmd->add_option("--service", args->service, "the publishing service (default: orders)");
+  };
 
   auto* list = letters->add_subcommand("list", "the store's undecided dead letters, oldest first");
+  service(list);
   list->add_option("--subscriber", args->subscriber, "only this subscriber's");
   list->add_flag("--all", args->all, "also the retried and discarded ones");
   list->callback([&o, &run, args] {
@@ -80,6 +83,7 @@ void AddDeadLetterCommands(CLI::App& app, const Options& o, std::function<void(C
   // retry and discard take the same arguments and print the letter they decided about.
   auto decide = [&](const char* name, const char* help, bool reason_required, auto call) {
     auto* cmd = letters->add_subcommand(name, help);
+    service(cmd);
     cmd->add_option("event_id", args->event_id, "the event (from dead-letters list)")->required();
     cmd->add_option("--subscriber", args->subscriber, "the subscriber that refused it")
         ->required();

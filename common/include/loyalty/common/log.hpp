@@ -65,7 +65,7 @@ class Throttle {
   using Clock = std::chrono::steady_clock;
   // What was left out under one key since its last line.
   struct Summary {
-    Level level;
+    Level level = Level::kWarn;
     std::string message;
     Context context;       // the last occurrence's, e.g. its method and correlation id
     nlohmann::json extra;  // the last occurrence's fields
