@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <optional>
+#include <regex>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -123,6 +124,12 @@ bool Validator::RequireId(const std::string& value, const std::string& field) {
   bool printable = value.size() <= 128;
   for (unsigned char c : value) printable = printable && c > 0x20 && c < 0x7f;
   return Check(printable, field, "must be 1-128 printable ASCII characters without spaces");
+}
+
+bool Validator::RequireUuid(const std::string& value, const std::string& field) {
+  static const std::regex kUuid("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  if (!Check(!value.empty(), field, "is required")) return false;
+  return Check(std::regex_match(value, kUuid), field, "must be a lower-case UUID");
 }
 
 void Validator::ThrowIfInvalid() const {

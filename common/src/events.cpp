@@ -24,10 +24,8 @@ std::string Name(const char* statement, const std::string& schema) {
   return std::string(statement) + ":" + schema;
 }
 
-// Subscriber names are recorded on delivery rows, and the relay writes them into its SQL.
 void CheckSubscriberName(const std::string& name) {
-  static const std::regex kName("^[a-z][a-z0-9_]*$");
-  if (!std::regex_match(name, kName)) throw std::invalid_argument("bad subscriber name: " + name);
+  if (!IsSubscriberName(name)) throw std::invalid_argument("bad subscriber name: " + name);
 }
 
 // Due rows of one subscriber that are the first pending event of their aggregate, so events
@@ -44,6 +42,11 @@ std::string DueRows(const std::string& s, const std::string& subscriber) {
 }  // namespace
 
 std::string OutboxChannel(const std::string& schema) { return "loyalty_outbox_" + schema; }
+
+bool IsSubscriberName(const std::string& name) {
+  static const std::regex kName("^[a-z][a-z0-9_]{0,62}$");
+  return std::regex_match(name, kName);
+}
 
 OutboxWriter::OutboxWriter(Database& db, std::string schema, std::vector<std::string> subscribers)
     : schema_(std::move(schema)) {
@@ -131,11 +134,23 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
               "  attempts = attempts + 1, last_error = $4 "
               "  WHERE store_id = $1 AND event_id = $2::uuid AND subscriber = $3 RETURNING 1) "
               "INSERT INTO " + s + ".dead_letter (store_id, event_id, subscriber, error) "
-              "SELECT $1, $2::uuid, $3, $4 FROM d ON CONFLICT DO NOTHING");
-  db_.Prepare(Name("relay_lag", s),
-              "SELECT subscriber, count(*), "
-              "  COALESCE(extract(epoch FROM now() - min(created_at)), 0)::double precision "
-              "FROM " + s + ".outbox_delivery WHERE state = 'pending' GROUP BY subscriber");
+              "SELECT $1, $2::uuid, $3, $4 FROM d "
+              // An event retried by an operator that dies again is undecided again.
+              "ON CONFLICT (store_id, event_id, subscriber) DO UPDATE SET error = EXCLUDED.error, "
+              "  dead_at = now(), resolution = NULL, resolved_at = NULL, resolved_by = NULL, "
+              "  reason = NULL");
+  // Every gauge of every subscriber in one statement, each part an index probe or an
+  // index-only count over what is pending or undecided (V902), never over delivered rows.
+  db_.Prepare(Name("relay_stats", s),
+              "SELECT s.name, "
+              "  (SELECT count(*) FROM " + s + ".outbox_delivery d "
+              "    WHERE d.subscriber = s.name AND d.state = 'pending')::double precision, "
+              "  COALESCE((SELECT extract(epoch FROM now() - min(d.created_at)) "
+              "    FROM " + s + ".outbox_delivery d "
+              "    WHERE d.subscriber = s.name AND d.state = 'pending'), 0)::double precision, "
+              "  (SELECT count(*) FROM " + s + ".dead_letter l "
+              "    WHERE l.subscriber = s.name AND l.resolution IS NULL)::double precision "
+              "FROM unnest($1::text[]) AS s (name)");
 }
 
 // The statement timeout follows the deadline in power-of-two steps: the claim and the
@@ -239,9 +254,12 @@ bool Relay::Record(pqxx::transaction_base& tx, Lane& lane, const Event& event, i
     return true;  // the aggregate's next event may be free now (dead letters are rare: look)
   }
   const auto wait = RelayBackoff(attempts + 1, options_.max_backoff);
-  log::Warn("event delivery failed; will retry",
-            {{"subscriber", name}, {"event_id", event.event_id()},
-             {"code", static_cast<int>(status.error_code())}, {"retry_in_ms", wait.count()}});
+  // A subscriber that is down fails every event of a backlog the same way.
+  log::WarnEvery("relay delivery " + schema_ + " " + name + " " +
+                     StatusCodeName(static_cast<int>(status.error_code())),
+                 log::kRepeatInterval, "event delivery failed; will retry",
+                 {{"subscriber", name}, {"event_id", event.event_id()},
+                  {"code", static_cast<int>(status.error_code())}, {"retry_in_ms", wait.count()}});
   tx.exec_prepared(Name("relay_retry", schema_), event.store_id(), event.event_id(), name,
                    status.error_message(), wait.count());
   return false;
@@ -339,52 +357,79 @@ void Relay::Work(std::stop_token stop, Lane& lane) {
       more_due = Deliver(lane).more_due;
     } catch (const std::exception& e) {
       more_due = false;
-      log::Warn("relay pass failed", {{"subscriber", lane.subscriber.name}, {"error", e.what()}});
+      log::WarnEvery("relay pass " + schema_ + " " + lane.subscriber.name, log::kRepeatInterval,
+                     "relay pass failed", {{"subscriber", lane.subscriber.name}, {"error", e.what()}});
     }
   }
 }
 
-void Relay::RegisterMetrics(Metrics& metrics) {
-  auto read = [this](int column) {
-    return db_.Read(Clock::now() + std::chrono::seconds(2), [&](pqxx::transaction_base& tx) {
-      std::vector<Metrics::Sample> samples;
-      for (const auto& lane : lanes_) {
-        const std::string& name = lane->subscriber.name;
-        double value = 0;
-        for (const auto& row : tx.exec_prepared(Name("relay_lag", schema_))) {
-          if (row[0].as<std::string>() == name) value = row[column].as<double>();
-        }
-        samples.push_back({"subscriber=\"" + LabelValue(name) + "\"", value});
+std::vector<Metrics::Sample> Relay::Samples(double Stats::*value) {
+  std::lock_guard lock(stats_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  // Until the migrations are applied (see Publisher) the tables may not exist: no samples.
+  if (!db_.available()) return {};
+  if (stats_.empty() || now - stats_read_ >= std::chrono::seconds(1)) {
+    std::vector<std::string> names;
+    for (const auto& lane : lanes_) names.push_back(lane->subscriber.name);
+    stats_ = db_.Read(Clock::now() + std::chrono::seconds(2), [&](pqxx::transaction_base& tx) {
+      std::vector<std::pair<std::string, Stats>> rows;
+      for (const auto& row : tx.exec_prepared(Name("relay_stats", schema_), PgTextArray(names))) {
+        rows.push_back({row[0].as<std::string>(),
+                        {row[1].as<double>(), row[2].as<double>(), row[3].as<double>()}});
       }
-      return samples;
+      return rows;
     });
-  };
+    stats_read_ = now;
+  }
+  std::vector<Metrics::Sample> samples;
+  for (const auto& [name, stats] : stats_) {
+    samples.push_back({"schema=\"" + LabelValue(schema_) + "\",subscriber=\"" + LabelValue(name) +
+                           "\"",
+                       stats.*value});
+  }
+  return samples;
+}
+
+void Relay::RegisterMetrics(Metrics& metrics) {
   metrics.AddGauge("loyalty_outbox_pending", "Event deliveries not yet acknowledged.",
-                   [read] { return read(1); });
-  metrics.AddGauge("loyalty_outbox_lag_seconds", "Age of the oldest unacknowledged delivery.",
-                   [read] { return read(2); });
+                   [this] { return Samples(&Stats::pending); });
+  metrics.AddGauge("loyalty_outbox_lag_seconds",
+                   "Age of the oldest unacknowledged delivery (0 when none is pending).",
+                   [this] { return Samples(&Stats::lag_seconds); });
+  metrics.AddGauge("loyalty_outbox_dead_letters",
+                   "Events a subscriber refused that no operator has retried or discarded yet.",
+                   [this] { return Samples(&Stats::dead_letters); });
 }
 
 int PurgeEventTables(Database& db, const std::string& schema, std::chrono::hours retention) {
   const int hours = static_cast<int>(retention.count());
+  const std::string& s = schema;
   return db.Write(Clock::now() + std::chrono::seconds(30), [&](pqxx::transaction_base& tx) {
-    // Deliveries go with their event (ON DELETE CASCADE); an event with any pending delivery stays.
+    // Deliveries go with their event (ON DELETE CASCADE).
     auto outbox = tx.exec_params(
-        "DELETE FROM " + schema + ".outbox o WHERE o.created_at < now() - make_interval(hours => $1) "
-        "AND NOT EXISTS (SELECT 1 FROM " + schema + ".outbox_delivery d WHERE d.store_id = o.store_id "
-        "AND d.event_id = o.event_id AND d.state = 'pending')",
+        "DELETE FROM " + s + ".outbox o WHERE o.created_at < now() - make_interval(hours => $1) "
+        "AND NOT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery d WHERE d.store_id = o.store_id "
+        "  AND d.event_id = o.event_id AND d.state = 'pending') "
+        "AND NOT EXISTS (SELECT 1 FROM " + s + ".dead_letter l WHERE l.store_id = o.store_id "
+        "  AND l.event_id = o.event_id AND l.resolution IS NULL)",
+        hours);
+    auto letters = tx.exec_params(
+        "DELETE FROM " + s + ".dead_letter "
+        "WHERE resolved_at < now() - make_interval(hours => $1)",
         hours);
     auto inbox = tx.exec_params(
-        "DELETE FROM " + schema + ".inbox WHERE received_at < now() - make_interval(hours => $1)",
+        "DELETE FROM " + s + ".inbox "
+        "WHERE received_at < now() - make_interval(hours => $1) AND outcome = 'applied'",
         hours);
-    return static_cast<int>(outbox.affected_rows() + inbox.affected_rows());
+    return static_cast<int>(outbox.affected_rows() + letters.affected_rows() +
+                            inbox.affected_rows());
   });
 }
 
 Inbox::Inbox(Database& db, std::string schema) : db_(db), schema_(std::move(schema)) {
   const std::string& s = schema_;
   db_.Prepare(Name("inbox_seen", s),
-              "SELECT 1 FROM " + s + ".inbox WHERE store_id = $1 AND event_id = $2::uuid");
+              "SELECT outcome FROM " + s + ".inbox WHERE store_id = $1 AND event_id = $2::uuid");
   db_.Prepare(Name("inbox_touch_aggregate", s),
               "INSERT INTO " + s + ".inbox_aggregate (store_id, aggregate_id, last_sequence) "
               "VALUES ($1, $2, 0) ON CONFLICT DO NOTHING");
@@ -396,25 +441,32 @@ Inbox::Inbox(Database& db, std::string schema) : db_(db), schema_(std::move(sche
               "  WHERE store_id = $1 AND aggregate_id = $3) "
               "INSERT INTO " + s + ".inbox (store_id, event_id, aggregate_id, sequence, outcome) "
               "VALUES ($1, $2::uuid, $3, $4, $5)");
+  db_.Prepare(Name("inbox_applied_late", s),
+              "UPDATE " + s + ".inbox SET outcome = 'applied', received_at = now() "
+              "WHERE store_id = $1 AND event_id = $2::uuid");
 }
 
 bool Inbox::Receive(const Event& event, Deadline deadline, const Handler& handler) {
-  // Locks the aggregate's row and decides: true = already applied, false = apply now.
-  auto seen_before = [&](pqxx::transaction_base& tx) {
-    if (!tx.exec_prepared(Name("inbox_seen", schema_), event.store_id(), event.event_id()).empty()) {
-      return true;
-    }
+  enum class Past { kNone, kApplied, kRejected };
+  // Locks the aggregate's row, then says what became of the event before. Locking first means
+  // that a delivery racing another of the same event sees the other's outcome once it commits.
+  auto look = [&](pqxx::transaction_base& tx) {
     tx.exec_prepared(Name("inbox_touch_aggregate", schema_), event.store_id(), event.aggregate_id());
     const auto last = tx.exec_prepared1(Name("inbox_lock_aggregate", schema_), event.store_id(),
                                         event.aggregate_id())[0]
                           .as<int64_t>();
-    if (event.sequence() <= last) return true;
+    const auto seen =
+        tx.exec_prepared(Name("inbox_seen", schema_), event.store_id(), event.event_id());
+    if (!seen.empty()) {
+      return seen[0][0].as<std::string>() == "applied" ? Past::kApplied : Past::kRejected;
+    }
+    if (event.sequence() <= last) return Past::kApplied;
     if (event.sequence() > last + 1) {
       throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "EVENT_OUT_OF_ORDER",
                      "event " + std::to_string(event.sequence()) + " of " + event.aggregate_id() +
                          " arrived before event " + std::to_string(last + 1));
     }
-    return false;
+    return Past::kNone;
   };
   auto record = [&](pqxx::transaction_base& tx, const char* outcome) {
     tx.exec_prepared(Name("inbox_record", schema_), event.store_id(), event.event_id(),
@@ -422,15 +474,23 @@ bool Inbox::Receive(const Event& event, Deadline deadline, const Handler& handle
   };
   try {
     return db_.Write(deadline, [&](pqxx::transaction_base& tx) {
-      if (seen_before(tx)) return true;
+      const Past past = look(tx);
+      if (past == Past::kApplied) return true;
       handler(tx, event);
-      record(tx, "applied");
+      if (past == Past::kRejected) {
+        // Rejected once, delivered again: an operator retried it once its cause was fixed
+        // (loyalty.ops.v1.OperatorService). The aggregate's later events have flowed meanwhile.
+        tx.exec_prepared(Name("inbox_applied_late", schema_), event.store_id(), event.event_id());
+      } else {
+        record(tx, "applied");
+      }
       return false;
     });
   } catch (const InvalidEvent& e) {
-    // The handler's work rolled back; record the rejection so the aggregate's later events flow.
+    // The handler's work rolled back; record the rejection (once) so the aggregate's later
+    // events flow.
     db_.Write(deadline, [&](pqxx::transaction_base& tx) {
-      if (!seen_before(tx)) record(tx, "rejected");
+      if (look(tx) == Past::kNone) record(tx, "rejected");
     });
     throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "EVENT_REJECTED", e.what());
   }
@@ -447,12 +507,10 @@ grpc::ServerUnaryReactor* InboxEventSink::DeliverEvent(grpc::CallbackServerConte
                                                        const DeliverEventRequest* request,
                                                        DeliverEventResponse* response) {
   return host_.Serve(context, "DeliverEvent", request->event().store_id(), [=, this](CallContext& call) {
-    static const std::regex kUuid(
-        "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
     const Event& event = request->event();
     Validator v;
     v.Check(!event.store_id().empty(), "event.store_id", "is required");
-    v.Check(std::regex_match(event.event_id(), kUuid), "event.event_id", "must be a lower-case UUID");
+    v.RequireUuid(event.event_id(), "event.event_id");
     v.Check(!event.aggregate_id().empty(), "event.aggregate_id", "is required");
     v.Check(event.sequence() > 0, "event.sequence", "must be positive");
     v.Check(handlers_.contains(event.type()), "event.type",

@@ -34,7 +34,8 @@ void ListenLoop(std::stop_token stop, const std::string& url, const std::string&
       // Wakes at least every 200 ms to see `stop`.
       while (!stop.stop_requested()) conn->await_notification(0, 200000);
     } catch (const std::exception& e) {
-      log::Warn("listener lost its connection", {{"channel", channel}, {"error", e.what()}});
+      log::WarnEvery("listener " + channel, log::kRepeatInterval, "listener lost its connection",
+                     {{"channel", channel}, {"error", e.what()}});
       SleepUnlessStopped(stop, std::chrono::seconds(1));
     }
   }

@@ -10,6 +10,7 @@ namespace {
 
 thread_local Context tls_context;
 std::string g_service = "unknown";
+Throttle g_throttle;
 
 void Write(spdlog::level::level_enum level, std::string_view message, const nlohmann::json& extra) {
   if (!spdlog::default_logger_raw()->should_log(level)) return;
@@ -68,6 +69,83 @@ void Warn(std::string_view message, const nlohmann::json& extra) {
 }
 void Error(std::string_view message, const nlohmann::json& extra) {
   Write(spdlog::level::err, message, extra);
+}
+
+std::optional<int64_t> Throttle::Admit(const std::string& key, Level level,
+                                       std::string_view message, const Context& context,
+                                       const nlohmann::json& extra, Clock::duration interval,
+                                       Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto [it, first] = entries_.try_emplace(key);
+  Entry& e = it->second;
+  e.interval = interval;
+  e.last = now;
+  if (!first && now - e.written < interval) {
+    ++e.suppressed;
+    e.pending = {level, std::string(message), context, extra, 0, {}};
+    return std::nullopt;
+  }
+  const int64_t left_out = e.suppressed;
+  e.written = now;
+  e.suppressed = 0;
+  return left_out;
+}
+
+std::vector<Throttle::Summary> Throttle::Due(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  std::vector<Summary> due;
+  for (auto& [key, e] : entries_) {
+    if (e.suppressed == 0 || now - e.written < e.interval) continue;
+    due.push_back(e.pending);
+    due.back().suppressed = e.suppressed;
+    due.back().since_last = now - e.last;
+    e.written = now;
+    e.suppressed = 0;
+  }
+  return due;
+}
+
+namespace {
+
+void WriteAt(Level level, std::string_view message, const nlohmann::json& extra) {
+  if (level == Level::kError) {
+    Error(message, extra);
+  } else {
+    Warn(message, extra);
+  }
+}
+
+void Every(Level level, const std::string& key, std::chrono::milliseconds interval,
+           std::string_view message, const nlohmann::json& extra) {
+  const auto left_out = g_throttle.Admit(key, level, message, Current(), extra, interval,
+                                         Throttle::Clock::now());
+  if (!left_out) return;
+  if (*left_out == 0) return WriteAt(level, message, extra);
+  nlohmann::json fields = extra;
+  fields["suppressed"] = *left_out;
+  WriteAt(level, message, fields);
+}
+
+}  // namespace
+
+void WarnEvery(const std::string& key, std::chrono::milliseconds interval,
+               std::string_view message, const nlohmann::json& extra) {
+  Every(Level::kWarn, key, interval, message, extra);
+}
+
+void ErrorEvery(const std::string& key, std::chrono::milliseconds interval,
+                std::string_view message, const nlohmann::json& extra) {
+  Every(Level::kError, key, interval, message, extra);
+}
+
+void FlushRepeated() {
+  for (auto& s : g_throttle.Due(Throttle::Clock::now())) {
+    nlohmann::json fields = s.extra.is_object() ? s.extra : nlohmann::json::object();
+    fields["suppressed"] = s.suppressed;
+    fields["last_seconds_ago"] = std::chrono::duration<double>(s.since_last).count();
+    ScopedContext scope(s.context);
+    WriteAt(s.level, s.message, fields);
+  }
 }
 
 }  // namespace loyalty::common::log

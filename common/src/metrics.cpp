@@ -105,7 +105,8 @@ std::string Metrics::Render() const {
         out << " " << sample.value << "\n";
       }
     } catch (const std::exception& e) {
-      log::Warn("metrics gauge failed", {{"gauge", gauge.name}, {"error", e.what()}});
+      log::WarnEvery("metrics gauge " + gauge.name, log::kRepeatInterval, "metrics gauge failed",
+                     {{"gauge", gauge.name}, {"error", e.what()}});
     }
   }
   return out.str();

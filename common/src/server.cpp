@@ -165,7 +165,13 @@ void ServiceHost::Finish(grpc::CallbackServerContext* context, grpc::ServerUnary
              status.error_code() == grpc::StatusCode::NOT_FOUND) {
     log::Info("rpc", fields);
   } else {
-    log::Warn("rpc", fields);
+    // Failures of ours (the database down, a service unreachable) come in floods of identical
+    // lines: one per method, code and reason is written per interval, the rest counted. Every
+    // call is still counted in the metrics.
+    const std::string key = "rpc " + call.method + " " +
+                            StatusCodeName(static_cast<int>(status.error_code())) + " " +
+                            fields["reason"].get<std::string>();
+    log::WarnEvery(key, log::kRepeatInterval, "rpc", fields);
   }
   if (!status.ok() && require_internal_token_) {
     // Our answer to another of our services, which has already spent its own retries within the
@@ -191,11 +197,13 @@ bool ServiceHost::CheckDatabase() {
     return true;
   } catch (const MigrationError& e) {
     // Not a blip: an edited or unknown migration needs a human. Stay NOT_SERVING and say why.
-    log::Error("migrations refused", {{"error", e.what()}});
+    log::ErrorEvery("migrations refused", log::kRepeatInterval, "migrations refused",
+                    {{"error", e.what()}});
     return false;
   } catch (const std::exception& e) {
     health_conn_.reset();
-    log::Warn("database check failed", {{"error", e.what()}});
+    log::WarnEvery("database check", log::kRepeatInterval, "database check failed",
+                   {{"error", e.what()}});
     return false;
   }
 }
@@ -208,7 +216,8 @@ void ServiceHost::StartBackgroundLoops() {
         try {
           loop(stop);
         } catch (const std::exception& e) {
-          log::Error("background loop failed; restarting", {{"loop", name}, {"error", e.what()}});
+          log::ErrorEvery("background loop " + name, log::kRepeatInterval,
+                          "background loop failed; restarting", {{"loop", name}, {"error", e.what()}});
           SleepUnlessStopped(stop, std::chrono::seconds(1));
         }
       }
@@ -224,6 +233,7 @@ void ServiceHost::ReadinessLoop(std::stop_token stop) {
     // freed in its per-thread arenas, so an idle service would stay at its peak size (the
     // benchmark's idle services were 38-40 MiB after load instead of ~28).
     if (tick % 10 == 0) malloc_trim(0);
+    log::FlushRepeated();
     const bool ready = CheckDatabase() && !shutting_down_;
     if (ready != last || first) {
       SetReady(ready);

@@ -59,9 +59,10 @@ TEST(PlanMigrations, RefusesUnknownAppliedVersionsAndDuplicates) {
 TEST(PlanMigrations, CommonTablesJoinAServiceSet) {
   auto set = WithCommonTables(Set());
   auto plan = PlanMigrations(set, {});
-  ASSERT_EQ(plan.size(), 4u);
+  ASSERT_EQ(plan.size(), 5u);
   EXPECT_EQ(plan[2]->file, "V900__event_delivery.sql");
   EXPECT_EQ(plan[3]->file, "V901__idempotency.sql");
+  EXPECT_EQ(plan[4]->file, "V902__dead_letter_resolution.sql");
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ v1::Role ToRole(const std::string& role) {
     case Role::kViewer: return v1::ROLE_VIEWER;
     case Role::kEditor: return v1::ROLE_EDITOR;
     case Role::kOwner: return v1::ROLE_OWNER;
+    case Role::kOperator: return v1::ROLE_OPERATOR;
     case Role::kNone: break;
   }
   return v1::ROLE_UNSPECIFIED;
@@ -46,6 +47,7 @@ std::string RoleName(v1::Role role) {
     case v1::ROLE_VIEWER: return "viewer";
     case v1::ROLE_EDITOR: return "editor";
     case v1::ROLE_OWNER: return "owner";
+    case v1::ROLE_OPERATOR: return "operator";
     default: return "";
   }
 }
@@ -495,7 +497,8 @@ grpc::ServerUnaryReactor* AdminService::CreateApiKey(grpc::CallbackServerContext
                            request->kind() == v1::KEY_KIND_ADMIN,
                        "kind", "storefront or admin");
                if (request->kind() == v1::KEY_KIND_ADMIN) {
-                 v.Check(request->role() != v1::ROLE_UNSPECIFIED, "role", "is required for admin keys");
+                 v.Check(!RoleName(request->role()).empty(), "role",
+                         "viewer, editor, owner or operator for admin keys");
                } else {
                  v.Check(request->role() == v1::ROLE_UNSPECIFIED, "role", "storefront keys have none");
                  v.Check(request->additional_store_ids().empty(), "additional_store_ids",
@@ -506,6 +509,11 @@ grpc::ServerUnaryReactor* AdminService::CreateApiKey(grpc::CallbackServerContext
                            request->rate_limit_per_second() <= 100000,
                        "rate_limit_per_second", "must be 0 to 100,000");
                v.ThrowIfInvalid();
+               if (!MayGrant(p.role, RoleFromString(RoleName(request->role())))) {
+                 throw ApiError(grpc::StatusCode::PERMISSION_DENIED, "ROLE_TOO_HIGH",
+                                "a key may not grant a role above its own (" +
+                                    RoleToString(p.role) + ")");
+               }
                std::vector<std::string> stores = {p.store.store_id};
                for (const auto& s : request->additional_store_ids()) {
                  if (std::find(stores.begin(), stores.end(), s) != stores.end()) continue;

@@ -1,5 +1,6 @@
 // loyalty.gateway.v1.AdminService: store admins (admin keys with a role and a set of stores)
-// and the operator (CreateStore). Every mutation is written to the audit log.
+// and the operator (CreateStore; operator keys and the operator token for the operations in
+// admin_operations.cpp). Every mutation is written to the audit log.
 #pragma once
 
 #include "gateway.hpp"
@@ -61,6 +62,17 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::RevokeApiKeyRequest* request, v1::RevokeApiKeyResponse* response) override;
   grpc::ServerUnaryReactor* ListAuditLog(grpc::CallbackServerContext* context,
       const v1::ListAuditLogRequest* request, v1::ListAuditLogResponse* response) override;
+  // Operations (admin_operations.cpp).
+  grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
+      const v1::ListDeadLettersRequest* request, v1::ListDeadLettersResponse* response) override;
+  grpc::ServerUnaryReactor* RetryDeadLetter(grpc::CallbackServerContext* context,
+      const v1::RetryDeadLetterRequest* request, v1::RetryDeadLetterResponse* response) override;
+  grpc::ServerUnaryReactor* DiscardDeadLetter(grpc::CallbackServerContext* context,
+      const v1::DiscardDeadLetterRequest* request, v1::DiscardDeadLetterResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyLedger(grpc::CallbackServerContext* context,
+      const v1::VerifyLedgerRequest* request, v1::VerifyLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* RunJob(grpc::CallbackServerContext* context,
+      const v1::RunJobRequest* request, v1::RunJobResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

@@ -50,8 +50,21 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
           common::InternalChannel(config_.recommendations_addr, "recommendations"))),
       checkout_(checkout::v1::CheckoutService::NewStub(
           common::InternalChannel(config_.checkout_addr, "checkout"))) {
+  operations_["orders"] = ops::v1::OperatorService::NewStub(
+      common::InternalChannel(config_.orders_addr, "orders"));
   // Kept settings are dropped as soon as the points service announces a change.
   common::DropOnProgramChange(host, settings_);
+}
+
+ops::v1::OperatorService::Stub& Gateway::operations(const std::string& service) {
+  const auto it = operations_.find(service);
+  if (it != operations_.end()) return *it->second;
+  std::string known;
+  for (const auto& [name, stub] : operations_) known += (known.empty() ? "" : ", ") + name;
+  throw common::InvalidField("service", service.empty()
+                                            ? "is required: one of " + known
+                                            : "names no service that relays events: one of " +
+                                                  known);
 }
 
 bool Gateway::IsOperator(const grpc::ServerContextBase& context) const {
@@ -121,7 +134,7 @@ Principal Gateway::Authenticate(const grpc::ServerContextBase& context,
     p.key_id = "operator";
     p.is_operator = true;
     p.kind = "admin";
-    p.role = Role::kOwner;
+    p.role = Role::kOperator;
     p.store = LoadStore(requested_store, deadline);
     p.store_ids = {requested_store};
     return p;

@@ -16,6 +16,7 @@
 #include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
 #include "loyalty/common/server.hpp"
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
+#include "loyalty/ops/v1/operator_service.grpc.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
 #include "loyalty/points/v1/points_service.grpc.pb.h"
 #include "loyalty/recommendations/v1/recommendations_service.grpc.pb.h"
@@ -87,6 +88,9 @@ class Gateway {
   points::v1::PointsService::Stub& points() { return *points_; }
   recommendations::v1::RecommendationsService::Stub& recommendations() { return *recs_; }
   checkout::v1::CheckoutService::Stub& checkout() { return *checkout_; }
+  // The OperatorService of a service that relays events, by name ("orders"); INVALID_ARGUMENT
+  // naming `service` otherwise.
+  ops::v1::OperatorService::Stub& operations(const std::string& service);
 
  private:
   std::vector<KeyRow> Grants(const std::string& key_id, const common::Deadline& deadline);
@@ -105,6 +109,8 @@ class Gateway {
   std::unique_ptr<points::v1::PointsService::Stub> points_;
   std::unique_ptr<recommendations::v1::RecommendationsService::Stub> recs_;
   std::unique_ptr<checkout::v1::CheckoutService::Stub> checkout_;
+  // Every service that relays an outbox serves OperatorService (common::Publisher).
+  std::map<std::string, std::unique_ptr<ops::v1::OperatorService::Stub>> operations_;
 };
 
 // The name each downstream service goes by in errors (ErrorInfo reason and metadata) and logs.
@@ -116,14 +122,22 @@ inline const char* DownstreamName(const recommendations::v1::RecommendationsServ
 }
 inline const char* DownstreamName(const checkout::v1::CheckoutService::Stub&) { return "checkout"; }
 
-// Calls a unary downstream method with the caller's deadline, throwing on failure.
+// Calls a unary downstream method of `service` with the caller's deadline, throwing on failure.
+template <class Stub, class Req, class Resp>
+void CallOrThrow(const common::CallContext& call, Stub& stub,
+                 grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                 const Req& request, Resp* response, const std::string& service) {
+  auto context = common::DownstreamContext(call);
+  const auto status = (stub.*method)(context.get(), request, response);
+  if (!status.ok()) ThrowDownstream(status, service);
+}
+
+// The same, for a stub whose type names its service.
 template <class Stub, class Req, class Resp>
 void CallOrThrow(const common::CallContext& call, Stub& stub,
                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                  const Req& request, Resp* response) {
-  auto context = common::DownstreamContext(call);
-  const auto status = (stub.*method)(context.get(), request, response);
-  if (!status.ok()) ThrowDownstream(status, DownstreamName(stub));
+  CallOrThrow(call, stub, method, request, response, DownstreamName(stub));
 }
 
 }  // namespace loyalty::gateway

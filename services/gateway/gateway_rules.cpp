@@ -54,6 +54,7 @@ Role RoleFromString(const std::string& s) {
   if (s == "viewer") return Role::kViewer;
   if (s == "editor") return Role::kEditor;
   if (s == "owner") return Role::kOwner;
+  if (s == "operator") return Role::kOperator;
   return Role::kNone;
 }
 
@@ -62,9 +63,14 @@ std::string RoleToString(Role role) {
     case Role::kViewer: return "viewer";
     case Role::kEditor: return "editor";
     case Role::kOwner: return "owner";
+    case Role::kOperator: return "operator";
     case Role::kNone: break;
   }
   return "";
+}
+
+bool MayGrant(Role caller, Role granted) {
+  return static_cast<int>(granted) <= static_cast<int>(caller);
 }
 
 bool RateLimiter::Allow(const std::string& key_id, int rate, Clock::time_point now) {

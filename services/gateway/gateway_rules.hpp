@@ -31,9 +31,14 @@ using common::Sha256Hex;
 std::string NewStoreId();
 
 // ---- roles ---------------------------------------------------------------------------------
-enum class Role { kNone = 0, kViewer = 1, kEditor = 2, kOwner = 3 };
+// Each role may do what the ones below it may. The operator (the people who run the platform)
+// also handles what is stuck: dead letters, the ledger check, the jobs.
+enum class Role { kNone = 0, kViewer = 1, kEditor = 2, kOwner = 3, kOperator = 4 };
 Role RoleFromString(const std::string& s);
 std::string RoleToString(Role role);
+// Whether a key of role `caller` may create a key of role `granted`: never above its own, so
+// only the operator makes operator keys.
+bool MayGrant(Role caller, Role granted);
 
 // ---- rate limit ----------------------------------------------------------------------------
 // A token bucket per key: `rate` calls a second, bursts up to `rate`.

@@ -1,5 +1,5 @@
 // loyalty-orders: wiring only; the rules live in the service's library.
-#include "loyalty/common/events.hpp"
+#include "loyalty/common/publisher.hpp"
 #include "orders_service.hpp"
 
 namespace loyalty::orders {
@@ -53,28 +53,16 @@ int main(int argc, char** argv) {
         struct Wiring {
           Wiring(common::ServiceHost& h, const std::string& customers,
                  const std::vector<std::string>& names,
-                 const std::vector<common::Subscriber>& subs)
+                 const std::vector<common::Subscriber>& subs, std::chrono::hours retention)
               : service(h, common::InternalChannel(customers, "customers"), names),
-                relay_db(h.config().database_url, common::RelayPoolSize(subs.size())),
-                relay(relay_db, "orders", subs, h.config().internal_token) {
-            relay_db.SetAvailable(true);
-          }
+                publisher(h, "orders", subs, retention) {}
           orders::OrdersService service;
-          // The relay's own connections: its workers hold one each while they deliver a batch,
-          // and must neither wait behind the API's calls nor make them wait.
-          common::Database relay_db;
-          common::Relay relay;
+          // The relay, its metrics, the purge and the dead-letter operations.
+          common::Publisher publisher;
         };
-        auto wiring = std::make_shared<Wiring>(host, customers_addr, names, subscribers);
+        auto wiring = std::make_shared<Wiring>(host, customers_addr, names, subscribers,
+                                               std::chrono::hours(retention_hours));
         host.AddService(&wiring->service);
-        wiring->relay.RegisterMetrics(host.metrics());
-        host.AddBackground("outbox-relay", [w = wiring.get()](std::stop_token stop) {
-          w->relay.Run(stop);
-        });
-        host.AddBackground("outbox-purge", [&host, retention_hours](std::stop_token stop) {
-          common::PurgeEventTables(host.db(), "orders", std::chrono::hours(retention_hours));
-          common::SleepUnlessStopped(stop, std::chrono::hours(1));
-        });
         return wiring;
       });
 }

@@ -33,12 +33,7 @@ inline std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key,
 }
 
 inline void WaitHealthy(const std::string& address) {
-  const auto until = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < until) {
-    if (testing::HealthStatus(address, "") == "SERVING") return;
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL() << address << " did not become SERVING";
+  if (!testing::WaitServing(address)) FAIL() << address << " did not become SERVING";
 }
 
 // Polls until `done()` or 15 s.

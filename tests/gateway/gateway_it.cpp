@@ -490,6 +490,14 @@ TEST_F(GatewayIT, AuthMatrix) {
       {"ListApiKeys", [&](auto& k, auto& st) { v1::ListApiKeysRequest r; r.set_store_id(st); v1::ListApiKeysResponse o; return admin_->ListApiKeys(Ctx(k).get(), r, &o); }},
       {"ListAuditLog", [&](auto& k, auto& st) { v1::ListAuditLogRequest r; r.set_store_id(st); v1::ListAuditLogResponse o; return admin_->ListAuditLog(Ctx(k).get(), r, &o); }},
   };
+  // Operations: the operator role only (the operator token or an operator key).
+  std::map<std::string, Call> operator_calls = {
+      {"ListDeadLetters", [&](auto& k, auto& st) { v1::ListDeadLettersRequest r; r.set_store_id(st); r.set_service("orders"); v1::ListDeadLettersResponse o; return admin_->ListDeadLetters(Ctx(k).get(), r, &o); }},
+      {"RetryDeadLetter", [&](auto& k, auto& st) { v1::RetryDeadLetterRequest r; r.set_store_id(st); r.set_request_id("r"); r.set_service("orders"); r.set_event_id("00000000-0000-0000-0000-000000000001"); r.set_subscriber("points"); v1::RetryDeadLetterResponse o; return admin_->RetryDeadLetter(Ctx(k).get(), r, &o); }},
+      {"DiscardDeadLetter", [&](auto& k, auto& st) { v1::DiscardDeadLetterRequest r; r.set_store_id(st); r.set_request_id("d"); r.set_service("orders"); r.set_event_id("00000000-0000-0000-0000-000000000001"); r.set_subscriber("points"); r.set_reason("x"); v1::DiscardDeadLetterResponse o; return admin_->DiscardDeadLetter(Ctx(k).get(), r, &o); }},
+      {"VerifyLedger", [&](auto& k, auto& st) { v1::VerifyLedgerRequest r; r.set_store_id(st); v1::VerifyLedgerResponse o; return admin_->VerifyLedger(Ctx(k).get(), r, &o); }},
+      {"RunJob", [&](auto& k, auto& st) { v1::RunJobRequest r; r.set_store_id(st); r.set_job(v1::JOB_RELEASE); v1::RunJobResponse o; return admin_->RunJob(Ctx(k).get(), r, &o); }},
+  };
   auto expect = [](const std::string& name, const std::string& who, grpc::Status st,
                    grpc::StatusCode code) {
     EXPECT_EQ(st.error_code(), code) << name << " with " << who << ": " << st.error_message();
@@ -502,7 +510,7 @@ TEST_F(GatewayIT, AuthMatrix) {
            grpc::StatusCode::PERMISSION_DENIED);
     expect(name, "an admin key", call(s.owner, ""), grpc::StatusCode::PERMISSION_DENIED);
   }
-  for (auto* calls : {&admin_mutations, &admin_reads}) {
+  for (auto* calls : {&admin_mutations, &admin_reads, &operator_calls}) {
     for (auto& [name, call] : *calls) {
       expect(name, "no key", call("", ""), grpc::StatusCode::UNAUTHENTICATED);
       expect(name, "bad key", call(bad, ""), grpc::StatusCode::UNAUTHENTICATED);
@@ -513,6 +521,10 @@ TEST_F(GatewayIT, AuthMatrix) {
   }
   for (auto& [name, call] : admin_mutations) {
     expect(name, "a viewer", call(viewer, ""), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  for (auto& [name, call] : operator_calls) {
+    expect(name, "a viewer", call(viewer, ""), grpc::StatusCode::PERMISSION_DENIED);
+    expect(name, "the store's owner", call(s.owner, ""), grpc::StatusCode::PERMISSION_DENIED);
   }
   // CreateStore replayed: the same store, the secret never shown again; changed: refused.
   v1::CreateStoreRequest replay;

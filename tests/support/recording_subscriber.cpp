@@ -46,7 +46,8 @@ RecordingSubscriber::RecordingSubscriber(const std::string& database_url, const 
                      "PRIMARY KEY (store_id, event_id));"}}}));
   sink_ = std::make_unique<CountingSink>(*host_, schema, deliveries_);
   for (const auto& type : types) {
-    sink_->On(type, [schema](pqxx::transaction_base& tx, const Event& e) {
+    sink_->On(type, [this, schema](pqxx::transaction_base& tx, const Event& e) {
+      if (rejecting_) throw common::InvalidEvent("the test subscriber is refusing events");
       tx.exec_params("INSERT INTO " + schema +
                          ".applied (store_id, event_id, type, aggregate_id, sequence) "
                          "VALUES ($1, $2, $3, $4, $5)",

@@ -18,6 +18,9 @@ class RecordingSubscriber {
                       const std::vector<std::string>& types);
   ~RecordingSubscriber();
   void Stop();
+  // While on, events of `types` are rejected as invalid too (as a subscriber with a bug would),
+  // so that they are dead-lettered; turned off, a retried one is applied.
+  void SetRejecting(bool rejecting) { rejecting_ = rejecting; }
   int deliveries() const { return deliveries_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
@@ -25,6 +28,7 @@ class RecordingSubscriber {
   class CountingSink;
   int port_;
   std::atomic<int> deliveries_{0};
+  std::atomic<bool> rejecting_{false};
   std::unique_ptr<common::ServiceHost> host_;
   std::unique_ptr<CountingSink> sink_;
 };

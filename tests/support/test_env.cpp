@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -140,12 +141,18 @@ void ServiceProcess::Start() {
 }
 
 void ServiceProcess::WaitServing(std::chrono::seconds timeout) const {
+  if (!testing::WaitServing(address(), timeout)) {
+    FAIL() << service_ << " did not become SERVING; log: " << log_path_;
+  }
+}
+
+bool WaitServing(const std::string& address, std::chrono::seconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
-    if (HealthStatus(address(), "") == "SERVING") return;
+    if (HealthStatus(address, "") == "SERVING") return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  FAIL() << service_ << " did not become SERVING; log: " << log_path_;
+  return false;
 }
 
 int ServiceProcess::Wait() {
@@ -177,6 +184,13 @@ std::string HealthStatus(const std::string& address, const std::string& service)
   grpc::health::v1::HealthCheckResponse response;
   if (!stub->Check(&context, request, &response).ok()) return "UNREACHABLE";
   return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  const auto response = client.Get(path.c_str());
+  return response && response->status == 200 ? response->body : "";
 }
 
 int RunCapture(const std::string& command, std::string* output) {

@@ -77,9 +77,17 @@ class ServiceProcess {
   int pid_ = -1;
 };
 
+// Waits until readiness at `address` is SERVING (for a process started on a port of the test's
+// choosing); false after `timeout`.
+bool WaitServing(const std::string& address,
+                 std::chrono::seconds timeout = std::chrono::seconds(30));
+
 // Health of `address` for `service` ("" = readiness, "liveness"): "SERVING", "NOT_SERVING", or
 // "UNREACHABLE".
 std::string HealthStatus(const std::string& address, const std::string& service);
+
+// The body of GET http://127.0.0.1:<port><path> (e.g. a service's /metrics); "" when it fails.
+std::string HttpGet(int port, const std::string& path);
 
 // Runs a shell command; returns its exit status and puts stdout+stderr in `output`.
 int RunCapture(const std::string& command, std::string* output);

@@ -2,58 +2,32 @@
 //
 //   loyaltyctl [--address HOST:PORT] [--token KEY] [--store ID] [--json] COMMAND ...
 //
-// The token is an admin key (or the operator token for create-store), also read from
-// LOYALTY_TOKEN; the address from LOYALTY_GATEWAY_ADDR (default 127.0.0.1:50051). Output is a
-// table for people, or the response as JSON with --json (for scripts).
+// The token is an admin key (or the operator token: for create-store, and with --store for the
+// rest), also read from LOYALTY_TOKEN; the address from LOYALTY_GATEWAY_ADDR (default
+// 127.0.0.1:50051). Output is a table for people, or the response as JSON with --json (for
+// scripts). The operator commands are in operator_commands.cpp.
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
-#include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
 #include <yaml-cpp/yaml.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <map>
-#include <random>
 #include <sstream>
 
-#include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+#include "ctl.hpp"
 
-namespace v1 = loyalty::gateway::v1;
+using namespace loyalty::ctl;
 
 namespace {
-
-struct Options {
-  std::string address;
-  std::string token;
-  std::string store;
-  bool json = false;
-};
 
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
-}
-
-std::string NewRequestId() {
-  std::random_device rd;
-  std::ostringstream out;
-  out << "ctl-" << std::hex << rd() << rd();
-  return out.str();
-}
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 void FromJson(const std::string& json, google::protobuf::Message* m, const std::string& what) {
@@ -103,55 +77,6 @@ std::string StructuredFileAsJson(const std::string& path) {
   const bool yaml = path.size() > 5 && (path.ends_with(".yaml") || path.ends_with(".yml"));
   if (!yaml) return text;
   return YamlToJson(YAML::Load(text)).dump();
-}
-
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      std::cout << std::left << std::setw(static_cast<int>(width[i]) + 2) << r[i];
-    }
-    std::cout << "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
-}
-
-std::string Time(const google::protobuf::Timestamp& t) {
-  if (t.seconds() == 0 && t.nanos() == 0) return "";
-  return google::protobuf::util::TimeUtil::ToString(t);
-}
-
-class Client {
- public:
-  explicit Client(const Options& o)
-      : o_(o),
-        stub_(v1::AdminService::NewStub(
-            grpc::CreateChannel(o.address, grpc::InsecureChannelCredentials()))) {}
-
-  std::unique_ptr<grpc::ClientContext> Ctx() const {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (!o_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + o_.token);
-    return ctx;
-  }
-  v1::AdminService::Stub& stub() { return *stub_; }
-  const Options& options() const { return o_; }
-
- private:
-  const Options& o_;
-  std::unique_ptr<v1::AdminService::Stub> stub_;
-};
-
-void Check(const grpc::Status& status) {
-  if (!status.ok()) {
-    throw std::runtime_error("error " + std::to_string(static_cast<int>(status.error_code())) +
-                             ": " + status.error_message());
-  }
 }
 
 // The data rows of a CSV file with `columns` columns (after a header row); no quoting.
@@ -459,7 +384,7 @@ int main(int argc, char** argv) {
   int rate = 0;
   auto* kcreate = keys->add_subcommand("create", "create a key (shown once)");
   kcreate->add_option("--kind", kind, "storefront|admin")->required();
-  kcreate->add_option("--role", role, "viewer|editor|owner (admin keys)");
+  kcreate->add_option("--role", role, "viewer|editor|owner|operator (admin keys)");
   kcreate->add_option("--name", display, "display name");
   kcreate->add_option("--rate", rate, "calls per second (0: default)");
   kcreate->callback([&] {
@@ -470,10 +395,11 @@ int main(int argc, char** argv) {
       req.set_kind(kind == "storefront" ? v1::KEY_KIND_STOREFRONT
                    : kind == "admin"    ? v1::KEY_KIND_ADMIN
                                         : v1::KEY_KIND_UNSPECIFIED);
-      req.set_role(role == "viewer"   ? v1::ROLE_VIEWER
-                   : role == "editor" ? v1::ROLE_EDITOR
-                   : role == "owner"  ? v1::ROLE_OWNER
-                                      : v1::ROLE_UNSPECIFIED);
+      req.set_role(role == "viewer"     ? v1::ROLE_VIEWER
+                   : role == "editor"   ? v1::ROLE_EDITOR
+                   : role == "owner"    ? v1::ROLE_OWNER
+                   : role == "operator" ? v1::ROLE_OPERATOR
+                                        : v1::ROLE_UNSPECIFIED);
       req.set_display_name(display);
       req.set_rate_limit_per_second(rate);
       v1::CreateApiKeyResponse resp;
@@ -533,6 +459,8 @@ int main(int argc, char** argv) {
       PrintTable({"ID", "WHEN", "WHO", "WHAT"}, rows);
     };
   });
+
+  AddOperatorCommands(app, o, run);
 
   try {
     app.parse(argc, argv);

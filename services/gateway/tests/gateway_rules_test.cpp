@@ -27,10 +27,19 @@ TEST(Keys, MalformedHeadersAreRefused) {
 }
 
 TEST(Roles, RoundTrip) {
-  for (auto r : {Role::kViewer, Role::kEditor, Role::kOwner}) {
+  for (auto r : {Role::kViewer, Role::kEditor, Role::kOwner, Role::kOperator}) {
     EXPECT_EQ(RoleFromString(RoleToString(r)), r);
   }
   EXPECT_EQ(RoleFromString("admin"), Role::kNone);
+}
+
+TEST(Roles, NoKeyGrantsARoleAboveItsOwn) {
+  EXPECT_TRUE(MayGrant(Role::kOwner, Role::kOwner));
+  EXPECT_TRUE(MayGrant(Role::kOwner, Role::kViewer));
+  EXPECT_TRUE(MayGrant(Role::kOwner, Role::kNone)) << "storefront keys have no role";
+  EXPECT_FALSE(MayGrant(Role::kOwner, Role::kOperator)) << "only the operator makes operators";
+  EXPECT_TRUE(MayGrant(Role::kOperator, Role::kOperator));
+  EXPECT_FALSE(MayGrant(Role::kEditor, Role::kOwner));
 }
 
 TEST(RateLimiter, AllowsTheRateThenRefillsOverTime) {

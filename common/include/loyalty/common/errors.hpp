@@ -58,6 +58,8 @@ class Validator {
   // An identifier (store id, request id, customer id...): required, 1-128 printable ASCII
   // characters without spaces.
   bool RequireId(const std::string& value, const std::string& field);
+  // A UUID as Postgres prints it (lower-case hex, 8-4-4-4-12), e.g. an event id.
+  bool RequireUuid(const std::string& value, const std::string& field);
   void ThrowIfInvalid() const;
 
  private:

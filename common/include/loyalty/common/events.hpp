@@ -28,6 +28,10 @@ namespace loyalty::common {
 // The LISTEN/NOTIFY channel of a schema's outbox.
 std::string OutboxChannel(const std::string& schema);
 
+// Subscriber names are recorded on delivery rows, written into the relay's SQL and into metric
+// labels: lower case, digits and underscores, starting with a letter, at most 63 characters.
+bool IsSubscriberName(const std::string& name);
+
 // Writes events in the caller's transaction, one delivery row per subscriber, and wakes the relay
 // when the transaction commits.
 class OutboxWriter {
@@ -93,7 +97,9 @@ class Relay {
   // Claim statements run for a subscriber so far, whether they found rows or not (each is a
   // transaction): what waking the workers costs. For tests.
   int64_t claims(const std::string& subscriber) const;
-  // Pending deliveries and the age of the oldest, per subscriber; registered as gauges.
+  // Per schema and subscriber: pending deliveries, the age of the oldest, and undecided dead
+  // letters (loyalty_outbox_pending, _lag_seconds, _dead_letters). One statement reads all of
+  // them at most once a second, so a scrape costs one round trip (see Publisher).
   void RegisterMetrics(Metrics& metrics);
 
  private:
@@ -121,6 +127,14 @@ class Relay {
     std::vector<std::string> aggregates;
     uint64_t notified = 0;
   };
+  // One subscriber's gauges.
+  struct Stats {
+    double pending = 0;
+    double lag_seconds = 0;
+    double dead_letters = 0;
+  };
+  // One gauge's samples, from the last second's statement (or a new one).
+  std::vector<Metrics::Sample> Samples(double Stats::*value);
 
   void Listen(std::stop_token stop);
   void Work(std::stop_token stop, Lane& lane);
@@ -143,9 +157,15 @@ class Relay {
   std::string internal_token_;
   RelayOptions options_;
   std::vector<std::unique_ptr<Lane>> lanes_;  // one per subscriber, in their order
+  std::mutex stats_mutex_;
+  std::chrono::steady_clock::time_point stats_read_;
+  std::vector<std::pair<std::string, Stats>> stats_;
 };
 
-// Deletes delivered and dead outbox rows, and inbox rows, older than `retention`. Returns rows
+// Deletes outbox events older than `retention` that are done with (delivered, or dead with the
+// dead letter decided), dead letters decided that long ago, and applied inbox rows. Events of
+// undecided dead letters stay, so that an operator can still retry them; rejected inbox rows
+// stay, so that a retried event is applied rather than taken for a duplicate. Returns rows
 // deleted. Safe to run on several replicas at once.
 int PurgeEventTables(Database& db, const std::string& schema, std::chrono::hours retention);
 

@@ -1,0 +1,59 @@
+// What loyaltyctl's commands share: the global options, the AdminService client, and output.
+#pragma once
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+
+namespace CLI {
+class App;
+}
+
+namespace loyalty::ctl {
+
+namespace v1 = loyalty::gateway::v1;
+
+// The options every command takes (see loyaltyctl.cpp).
+struct Options {
+  std::string address;
+  std::string token;
+  std::string store;
+  bool json = false;
+};
+
+// A fresh idempotency key, for commands run without --request-id.
+std::string NewRequestId();
+// A message as indented JSON with the proto field names.
+std::string ToJson(const google::protobuf::Message& message);
+// Columns padded to their widest cell, under a header.
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows);
+// RFC 3339, or "" for an unset time.
+std::string Time(const google::protobuf::Timestamp& t);
+// Throws with the code and message of a failed call (main prints it and exits 1).
+void Check(const grpc::Status& status);
+
+class Client {
+ public:
+  explicit Client(const Options& o);
+  // A context with a 30 s deadline and the token.
+  std::unique_ptr<grpc::ClientContext> Ctx() const;
+  v1::AdminService::Stub& stub() { return *stub_; }
+
+ private:
+  const Options& o_;
+  std::unique_ptr<v1::AdminService::Stub> stub_;
+};
+
+// Adds dead-letters, verify-ledger and run-job (operator_commands.cpp). Like every command's,
+// their callbacks set `run`, which main calls with the client once the line is parsed.
+void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run);
+
+}  // namespace loyalty::ctl
