@@ -4,6 +4,7 @@
 #include <set>
 
 #include "loyalty/common/idempotency.hpp"
+#include "loyalty/common/page_token.hpp"
 #include "loyalty/common/time.hpp"
 
 namespace loyalty::gateway {
@@ -595,11 +596,8 @@ grpc::ServerUnaryReactor* AdminService::ListAuditLog(grpc::CallbackServerContext
                        "must be 0 to 500");
                int64_t before = 0;
                if (!request->page_token().empty()) {
-                 try {
-                   before = std::stoll(request->page_token());
-                 } catch (...) {
-                   v.Check(false, "page_token", "is not valid");
-                 }
+                 const auto token = common::page_token::ParseInt(request->page_token());
+                 if (v.Check(token.has_value(), "page_token", "is not valid")) before = *token;
                }
                v.ThrowIfInvalid();
                const int size = request->page_size() > 0 ? request->page_size() : 100;

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "loyalty/common/page_token.hpp"
+
 namespace loyalty::orders {
 namespace {
 
@@ -345,7 +347,8 @@ v1::LapsedCustomersResponse AnalyticsStore::Lapsed(pqxx::transaction_base& tx,
     if (row[1].is_null()) continue;
     if (out.customers_size() == page_size) {
       const auto& last = out.customers(page_size - 1);
-      out.set_next_page_token(std::to_string(last_micros) + " " + last.customer_id());
+      out.set_next_page_token(
+          common::page_token::FormatTimeId({last_micros, last.customer_id()}, ' '));
       break;
     }
     auto* c = out.add_customers();

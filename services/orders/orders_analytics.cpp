@@ -6,7 +6,7 @@
 #include <chrono>
 #include <optional>
 
-#include "loyalty/common/hex.hpp"
+#include "loyalty/common/page_token.hpp"
 #include "orders_service.hpp"
 
 namespace loyalty::orders {
@@ -14,6 +14,7 @@ namespace loyalty::orders {
 using common::CallContext;
 using common::Validator;
 using google::protobuf::util::TimeUtil;
+namespace page_token = common::page_token;
 
 namespace {
 
@@ -80,31 +81,9 @@ int CheckPageSize(Validator& v, int32_t page_size, bool zero_means_none = false)
   return page_size;
 }
 
-// Page tokens: "<report>:<cursor>", hex-encoded so clients treat them as opaque.
-std::string EncodeToken(const std::string& report, const std::string& cursor) {
-  if (cursor.empty()) return "";
-  return common::HexEncode(report + ":" + cursor);
-}
-
-// The cursor of a token of `report`; "" for an empty token; nullopt when it is not one.
-std::optional<std::string> DecodeToken(const std::string& report, const std::string& token) {
-  if (token.empty()) return std::string();
-  const auto text = common::HexDecode(token);
-  const std::string prefix = report + ":";
-  if (!text || !text->starts_with(prefix) || text->size() == prefix.size()) return std::nullopt;
-  return text->substr(prefix.size());
-}
-
-std::optional<int64_t> ParseInt(const std::string& text) {
-  int64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// A cursor of the report's page token, or a violation of page_token.
+// A cursor of the report's page token (common/page_token.hpp), or a violation of page_token.
 std::string CheckToken(Validator& v, const std::string& report, const std::string& token) {
-  auto cursor = DecodeToken(report, token);
+  auto cursor = page_token::Decode(report, token);
   v.Check(cursor.has_value(), "page_token", "is not a page token of this report");
   return cursor.value_or("");
 }
@@ -228,7 +207,8 @@ grpc::ServerUnaryReactor* OrdersService::TopCustomers(grpc::CallbackServerContex
     }
     const int page_size = CheckPageSize(v, request->page_size());
     const auto cursor = CheckToken(v, "top", request->page_token());
-    const auto after_rank = cursor.empty() ? std::optional<int64_t>(0) : ParseInt(cursor);
+    const auto after_rank =
+        cursor.empty() ? std::optional<int64_t>(0) : page_token::ParseInt(cursor);
     v.Check(after_rank.has_value() && *after_rank >= 0, "page_token",
             "is not a page token of this report");
     v.ThrowIfInvalid();
@@ -240,7 +220,7 @@ grpc::ServerUnaryReactor* OrdersService::TopCustomers(grpc::CallbackServerContex
                               by_percent ? 0 : request->limit(), *after_rank, page_size);
       });
     });
-    response->set_next_page_token(EncodeToken("top", response->next_page_token()));
+    response->set_next_page_token(page_token::Encode("top", response->next_page_token()));
   });
 }
 
@@ -258,12 +238,10 @@ grpc::ServerUnaryReactor* OrdersService::LapsedCustomers(grpc::CallbackServerCon
     int64_t after_micros = INT64_MIN;
     std::string after_id;
     if (!cursor.empty()) {
-      const auto space = cursor.find(' ');
-      const auto micros =
-          space == std::string::npos ? std::nullopt : ParseInt(cursor.substr(0, space));
-      if (v.Check(micros.has_value(), "page_token", "is not a page token of this report")) {
-        after_micros = *micros;
-        after_id = cursor.substr(space + 1);
+      const auto after = page_token::ParseTimeId(cursor, ' ');
+      if (v.Check(after.has_value(), "page_token", "is not a page token of this report")) {
+        after_micros = after->micros;
+        after_id = after->id;
       }
     }
     v.ThrowIfInvalid();
@@ -273,7 +251,7 @@ grpc::ServerUnaryReactor* OrdersService::LapsedCustomers(grpc::CallbackServerCon
                                after_id, page_size);
     });
     *response->mutable_as_of() = TimeUtil::MicrosecondsToTimestamp(as_of);
-    response->set_next_page_token(EncodeToken("lapsed", response->next_page_token()));
+    response->set_next_page_token(page_token::Encode("lapsed", response->next_page_token()));
   });
 }
 
@@ -327,7 +305,7 @@ grpc::ServerUnaryReactor* OrdersService::SegmentCustomers(
                                   request->discount_use(), after_id, page_size);
       });
     });
-    response->set_next_page_token(EncodeToken("segment", response->next_page_token()));
+    response->set_next_page_token(page_token::Encode("segment", response->next_page_token()));
   });
 }
 
@@ -348,7 +326,7 @@ grpc::ServerUnaryReactor* OrdersService::RfmReport(grpc::CallbackServerContext* 
                             page_size);
     });
     *response->mutable_as_of() = TimeUtil::MicrosecondsToTimestamp(as_of);
-    response->set_next_page_token(EncodeToken("rfm", response->next_page_token()));
+    response->set_next_page_token(page_token::Encode("rfm", response->next_page_token()));
   });
 }
 

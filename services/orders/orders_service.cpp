@@ -5,6 +5,7 @@
 #include <map>
 
 #include "loyalty/common/idempotency.hpp"
+#include "loyalty/common/page_token.hpp"
 #include "loyalty/common/time.hpp"
 #include "order_rules.hpp"
 
@@ -304,33 +305,27 @@ grpc::ServerUnaryReactor* OrdersService::ListOrders(grpc::CallbackServerContext*
     v.RequireId(request->customer_id(), "customer_id");
     v.Check(request->page_size() >= 0 && request->page_size() <= 200, "page_size", "must be 0 to 200");
     // Token: "<placed_at micros>:<order id>" of the last order of the previous page.
-    int64_t before_micros = kEndOfTimeMicros;
-    std::string before_id;
+    common::page_token::TimeId before{kEndOfTimeMicros, ""};
     if (!request->page_token().empty()) {
-      const auto colon = request->page_token().find(':');
-      bool ok = colon != std::string::npos;
-      try {
-        if (ok) before_micros = std::stoll(request->page_token().substr(0, colon));
-      } catch (const std::exception&) {
-        ok = false;
-      }
-      if (v.Check(ok, "page_token", "is not a token this service issued")) {
-        before_id = request->page_token().substr(colon + 1);
+      const auto token = common::page_token::ParseTimeId(request->page_token(), ':');
+      if (v.Check(token.has_value(), "page_token", "is not a token this service issued")) {
+        before = *token;
       }
     }
     v.ThrowIfInvalid();
     const int size = request->page_size() == 0 ? 50 : request->page_size();
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      auto ids = store_.ListIds(tx, request->store_id(), request->customer_id(), before_micros,
-                                before_id, size + 1);
+      auto ids = store_.ListIds(tx, request->store_id(), request->customer_id(), before.micros,
+                                before.id, size + 1);
       const bool more = static_cast<int>(ids.size()) > size;
       if (more) ids.pop_back();
       for (const auto& id : ids) *response->add_orders() = *store_.Load(tx, request->store_id(), id);
       if (more) {
         const auto& last = response->orders(response->orders_size() - 1);
+        const int64_t micros =
+            google::protobuf::util::TimeUtil::TimestampToMicroseconds(last.placed_at());
         response->set_next_page_token(
-            std::to_string(google::protobuf::util::TimeUtil::TimestampToMicroseconds(last.placed_at())) +
-            ":" + last.order_id());
+            common::page_token::FormatTimeId({micros, last.order_id()}, ':'));
       }
       return 0;
     });

@@ -18,6 +18,13 @@ bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list, const
   return std::find(list.begin(), list.end(), x) != list.end();
 }
 
+// A time that TimeUtil converts without overflow and Postgres stores: years 1-9999.
+bool StorableTime(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 &&
+         t.nanos() <= 999'999'999;
+}
+
 int32_t ItemMultiplier(const v1::EarnRules& rules, const EarnLine& line) {
   int32_t category = kOneX;
   for (const auto& m : rules.multipliers()) {
@@ -56,8 +63,9 @@ int64_t LinePoints(const v1::EarnRules& rules, const v1::Settings& settings, con
     denominator *= settings.minor_per_unit();
   }
   if (denominator == 0) return 0;
-  // < 2^50 (net) x 2^27 (multiplier) x 2^40 (rate): fits in 128 bits.
-  return static_cast<int64_t>(static_cast<Wide>(line.net_minor) * multiplier * rate / denominator);
+  // < 2^50 (net) x 2^27 (multiplier) x 2^40 (rate): fits in 128 bits; the result may not fit in 64.
+  return static_cast<int64_t>(std::min<Wide>(
+      static_cast<Wide>(line.net_minor) * multiplier * rate / denominator, kMaxLinePoints));
 }
 
 void CheckSettings(common::Validator& v, const v1::Settings& s, const std::string& p) {
@@ -100,10 +108,15 @@ void CheckRules(common::Validator& v, const v1::EarnRules& r, const std::string&
     const auto& c = r.campaigns(i);
     const std::string f = p + "campaigns[" + std::to_string(i) + "].";
     v.Check(!c.name().empty(), f + "name", "is required");
-    v.Check(c.has_starts_at() && c.has_ends_at() &&
-                TimeUtil::TimestampToMicroseconds(c.starts_at()) <
-                    TimeUtil::TimestampToMicroseconds(c.ends_at()),
-            f + "ends_at", "must come after starts_at");
+    const bool starts_ok = v.Check(c.has_starts_at() && StorableTime(c.starts_at()),
+                                   f + "starts_at", "is required, a time of years 1-9999");
+    const bool ends_ok = v.Check(c.has_ends_at() && StorableTime(c.ends_at()), f + "ends_at",
+                                 "is required, a time of years 1-9999");
+    if (starts_ok && ends_ok) {
+      v.Check(TimeUtil::TimestampToMicroseconds(c.starts_at()) <
+                  TimeUtil::TimestampToMicroseconds(c.ends_at()),
+              f + "ends_at", "must come after starts_at");
+    }
     v.Check(c.multiplier_bps() >= 0 && c.multiplier_bps() <= 100 * kOneX, f + "multiplier_bps",
             "must be 0 to 1,000,000 (×100)");
   }

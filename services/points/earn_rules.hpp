@@ -11,6 +11,10 @@ namespace loyalty::points {
 
 inline constexpr int32_t kOneX = 10000;  // a multiplier of 10,000 basis points is ×1
 inline constexpr int64_t kMaxMultiplierBps = 1000000;  // ×100, after combining
+// The most one line earns. Valid rules and settings reach ~1e23 for the largest line (1e15
+// minor, ×100, a base rate of 1e6 per minor unit), past int64; capped like money
+// (common/pricing.hpp) so that the 500 lines of an order add up to at most 5e17.
+inline constexpr int64_t kMaxLinePoints = 1'000'000'000'000'000;
 
 struct EarnLine {
   std::string sku;

@@ -6,6 +6,7 @@
 
 #include "earn_rules.hpp"
 #include "loyalty/common/money.hpp"
+#include "loyalty/common/page_token.hpp"
 #include "loyalty/common/time.hpp"
 
 namespace loyalty::points {
@@ -243,10 +244,9 @@ grpc::ServerUnaryReactor* PointsService::ListLedger(grpc::CallbackServerContext*
     v.Check(request->page_size() >= 0 && request->page_size() <= 500, "page_size", "must be 0 to 500");
     int64_t before = std::numeric_limits<int64_t>::max();
     if (!request->page_token().empty()) {
-      try {
-        before = std::stoll(request->page_token());
-      } catch (const std::exception&) {
-        v.Check(false, "page_token", "is not a token this service issued");
+      const auto token = common::page_token::ParseInt(request->page_token());
+      if (v.Check(token.has_value(), "page_token", "is not a token this service issued")) {
+        before = *token;
       }
     }
     v.ThrowIfInvalid();

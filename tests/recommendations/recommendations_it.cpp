@@ -551,7 +551,7 @@ class RecommendationsIT : public ::testing::Test {
     std::vector<v1::Product> products;
     std::vector<std::string> skus;
     for (int i = 0; i < count; ++i) {
-      char sku[8];
+      char sku[16];  // room for any int: GCC at -O1 cannot prove `i` small and warns
       std::snprintf(sku, sizeof sku, "q%03d", i);
       auto p = MakeProduct(sku, "cat-" + std::to_string(i % 7), 500 + 37 * i);
       if (i % 17 == 4) p.set_in_stock(false);
@@ -602,7 +602,7 @@ TEST_F(RecommendationsIT, RandomOrdersRefundsAndCancellationsMatchABruteForceAnd
   model_.candidates = 6;
   std::vector<v1::Product> products;
   for (int i = 0; i < 30; ++i) {
-    char sku[8];
+    char sku[16];  // room for any int: GCC at -O1 cannot prove `i` small and warns
     std::snprintf(sku, sizeof sku, "p%02d", i);
     auto p = MakeProduct(sku, "cat-" + std::to_string(i % 3), 1000 + 137 * i);
     if (i % 11 == 3) p.set_in_stock(false);

@@ -9,9 +9,6 @@
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
-#include <nlohmann/json.hpp>
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -20,6 +17,7 @@
 #include <sstream>
 
 #include "ctl.hpp"
+#include "structured_text.hpp"
 
 using namespace loyalty::ctl;
 
@@ -30,11 +28,6 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return v && *v ? v : fallback;
 }
 
-void FromJson(const std::string& json, google::protobuf::Message* m, const std::string& what) {
-  const auto status = google::protobuf::util::JsonStringToMessage(json, m);
-  if (!status.ok()) throw std::runtime_error(what + ": " + std::string(status.message()));
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
@@ -43,40 +36,10 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-nlohmann::json YamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence: {
-      auto out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(YamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      auto out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string s = node.as<std::string>();
-      if (s == "true" || s == "false") return s == "true";
-      try {
-        size_t used = 0;
-        const long long v = std::stoll(s, &used);
-        if (used == s.size()) return v;
-      } catch (...) {
-      }
-      return s;
-    }
-    default:
-      return nullptr;
-  }
-}
-
-// A JSON or YAML file as JSON text.
-std::string StructuredFileAsJson(const std::string& path) {
-  const std::string text = ReadFile(path);
+// A JSON or YAML file (by its extension) into `message`.
+void FromStructuredFile(const std::string& path, google::protobuf::Message* message) {
   const bool yaml = path.size() > 5 && (path.ends_with(".yaml") || path.ends_with(".yml"));
-  if (!yaml) return text;
-  return YamlToJson(YAML::Load(text)).dump();
+  loyalty::ctl::FromStructuredText(ReadFile(path), yaml, message, path);
 }
 
 // The data rows of a CSV file with `columns` columns (after a header row); no quoting.
@@ -208,7 +171,7 @@ int main(int argc, char** argv) {
       v1::UpdateSettingsRequest req;
       req.set_store_id(o.store);
       req.set_request_id(NewRequestId());
-      FromJson(StructuredFileAsJson(settings_file), req.mutable_settings(), settings_file);
+      FromStructuredFile(settings_file, req.mutable_settings());
       v1::UpdateSettingsResponse resp;
       Check(c.stub().UpdateSettings(c.Ctx().get(), req, &resp));
       std::cout << ToJson(resp.settings()) << "\n";
@@ -227,7 +190,7 @@ int main(int argc, char** argv) {
       v1::PublishEarnRulesRequest req;
       req.set_store_id(o.store);
       req.set_request_id(NewRequestId());
-      FromJson(StructuredFileAsJson(rules_file), req.mutable_rules(), rules_file);
+      FromStructuredFile(rules_file, req.mutable_rules());
       if (!effective_from.empty() &&
           !google::protobuf::util::TimeUtil::FromString(effective_from,
                                                         req.mutable_effective_from())) {
@@ -269,7 +232,7 @@ int main(int argc, char** argv) {
       const std::string q = query_json.empty() ? "{}" : query_json;
       auto go = [&](auto req, auto resp, auto method) {
         req.set_store_id(o.store);
-        FromJson(q, req.mutable_query(), "--query");
+        loyalty::ctl::FromJson(q, req.mutable_query(), "--query");
         Check((c.stub().*method)(c.Ctx().get(), req, &resp));
         std::cout << ToJson(resp.report()) << "\n";
       };

@@ -108,10 +108,13 @@ TEST(LinePoints, HugeAmountsDoNotOverflow) {
   *c->mutable_starts_at() = At(0);
   *c->mutable_ends_at() = At(10);
   c->set_multiplier_bps(1000000);
-  // 1e15 minor x 1e6 points per unit x100 capped: 1e13 units x 1e6 x 100 = 1e21 > int64, so the
-  // answer saturates the arithmetic only in 128 bits; check a value that fits instead.
   EXPECT_EQ(LinePoints(rules, PerUnit(), {"s", "c", 1'000'000'000}, 1'000'000'000, 0),
             1'000'000'000LL * 1'000'000 / 100 * 100);
+  // 1e15 minor x 1e6 points per unit x100: 1e13 units x 1e6 x 100 = 1e21 > int64, which used to
+  // wrap (found by tests/fuzz/earn_rules_fuzz.cpp); the line earns the cap instead.
+  constexpr int64_t kLargestLine = 1'000'000'000'000'000;
+  EXPECT_EQ(LinePoints(rules, PerUnit(), {"s", "c", kLargestLine}, kLargestLine, 0),
+            kMaxLinePoints);
 }
 
 TEST(CheckRules, NamesBadFields) {
@@ -133,6 +136,30 @@ TEST(CheckRules, NamesBadFields) {
     for (const auto& f : e.fields()) fields.push_back(f.field);
     EXPECT_EQ(fields, (std::vector<std::string>{"rules.base_rate", "rules.multipliers[0].sku",
                                                 "rules.campaigns[0].ends_at"}));
+  }
+}
+
+// Found by tests/fuzz/earn_rules_fuzz.cpp: a campaign starting some 33,000 years BC validated, and
+// TimeUtil's microseconds overflow past ±292,000 years.
+TEST(CheckRules, CampaignTimesMustBeOfYears1To9999) {
+  v1::EarnRules r;
+  auto* c = r.add_campaigns();
+  c->set_name("ancient");
+  c->mutable_starts_at()->set_seconds(-1099511714176);
+  *c->mutable_ends_at() = At(5);
+  c->set_multiplier_bps(20000);
+  auto* missing = r.add_campaigns();
+  missing->set_name("no end");
+  *missing->mutable_starts_at() = At(5);
+  common::Validator v;
+  CheckRules(v, r, "");
+  try {
+    v.ThrowIfInvalid();
+    FAIL();
+  } catch (const common::ApiError& e) {
+    std::vector<std::string> fields;
+    for (const auto& f : e.fields()) fields.push_back(f.field);
+    EXPECT_EQ(fields, (std::vector<std::string>{"campaigns[0].starts_at", "campaigns[1].ends_at"}));
   }
 }
 
