@@ -5,6 +5,8 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <functional>
+#include <tuple>
 #include <cstdio>
 #include <mutex>
 
@@ -94,6 +96,21 @@ class RollingRestartIT : public GatewayIT {
     }
   }
 
+  // Runs `during()` while `workers` storefronts each place an order and quote a cart every
+  // `pause`; returns when they have all stopped.
+  void UnderLoad(const TestStore& s, const std::string& customer, int workers,
+                 std::chrono::milliseconds pause, LoadFigures& figures,
+                 const std::function<void()>& during) {
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+      threads.emplace_back([&, w] { Load(s, customer, w, figures, stop, pause); });
+    }
+    during();
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+
   void Restart(const std::string& name, testing::ServiceProcess& service,
                const std::string& address) {
     const auto started = std::chrono::steady_clock::now();
@@ -113,26 +130,20 @@ TEST_F(RollingRestartIT, EveryServiceRestartsUnderLoadWithoutAClientError) {
   const auto customer = Register(s, "rr@example.com");
 
   LoadFigures figures;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 2; ++w) {
-    workers.emplace_back([&, w] { Load(s, customer, w, figures, stop); });
-  }
-  const std::vector<std::pair<std::string, testing::ServiceProcess*>> order = {
-      {"customers", customers_.get()}, {"recommendations", recs_.get()},
-      {"points", points_.get()},       {"orders", orders_.get()},
-      {"checkout", checkout_.get()},   {"gateway", gateway_.get()}};
-  const std::map<std::string, std::string> addresses = {
-      {"customers", customers_->address()}, {"recommendations", recs_addr_},
-      {"points", points_->address()},       {"orders", orders_addr_},
-      {"checkout", checkout_->address()},   {"gateway", gateway_->address()}};
-  for (const auto& [name, service] : order) {
+  UnderLoad(s, customer, 2, 100ms, figures, [&] {
+    const std::vector<std::tuple<std::string, testing::ServiceProcess*, std::string>> services = {
+        {"customers", customers_.get(), customers_->address()},
+        {"recommendations", recs_.get(), recs_addr_},
+        {"points", points_.get(), points_->address()},
+        {"orders", orders_.get(), orders_addr_},
+        {"checkout", checkout_.get(), checkout_->address()},
+        {"gateway", gateway_.get(), gateway_->address()}};
+    for (const auto& [name, service, address] : services) {
+      std::this_thread::sleep_for(1s);
+      Restart(name, *service, address);
+    }
     std::this_thread::sleep_for(1s);
-    Restart(name, *service, addresses.at(name));
-  }
-  std::this_thread::sleep_for(1s);
-  stop = true;
-  for (auto& t : workers) t.join();
+  });
 
   std::printf("rolling restart: %d calls, %d failed at the first try, %d errors after one retry, "
               "%d CANCELLED, %d orders placed\n",
@@ -159,21 +170,16 @@ TEST_F(RollingRestartIT, OrdersAndPointsKilledMidLoadLoseNothingAndEarnOnce) {
   const auto customer = Register(s, "kn@example.com");
 
   LoadFigures figures;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 4; ++w) {
-    workers.emplace_back([&, w] { Load(s, customer, w, figures, stop, 10ms); });
-  }
-  for (auto* crashed : {orders_.get(), points_.get(), orders_.get()}) {
+  UnderLoad(s, customer, 4, 10ms, figures, [&] {
+    for (auto* crashed : {orders_.get(), points_.get(), orders_.get()}) {
+      std::this_thread::sleep_for(1500ms);
+      crashed->Kill();
+      crashed->Start();
+    }
+    WaitHealthy(orders_addr_);
+    points_->WaitServing();
     std::this_thread::sleep_for(1500ms);
-    crashed->Kill();
-    crashed->Start();
-  }
-  WaitHealthy(orders_addr_);
-  points_->WaitServing();
-  std::this_thread::sleep_for(1500ms);
-  stop = true;
-  for (auto& t : workers) t.join();
+  });
 
   const int placed = figures.orders_placed.load();
   const int64_t want = 50 * int64_t{placed};
@@ -222,18 +228,13 @@ TEST_F(DatabaseOutageIT, AnImmediateStopLosesNoAcknowledgedOrderAndClientsSeeUna
   const auto customer = Register(s, "db@example.com");
 
   LoadFigures figures;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 2; ++w) {
-    workers.emplace_back([&, w] { Load(s, customer, w, figures, stop, 10ms); });
-  }
-  std::this_thread::sleep_for(1500ms);
-  cluster_.Stop();
-  std::this_thread::sleep_for(2s);
-  cluster_.Start();
-  std::this_thread::sleep_for(3s);
-  stop = true;
-  for (auto& t : workers) t.join();
+  UnderLoad(s, customer, 2, 10ms, figures, [&] {
+    std::this_thread::sleep_for(1500ms);
+    cluster_.Stop();
+    std::this_thread::sleep_for(2s);
+    cluster_.Start();
+    std::this_thread::sleep_for(3s);
+  });
 
   pqxx::connection conn(url_);
   pqxx::nontransaction tx(conn);
