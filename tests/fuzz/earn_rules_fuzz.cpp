@@ -13,6 +13,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "earn_rules.hpp"

@@ -117,6 +117,19 @@ TEST(LinePoints, HugeAmountsDoNotOverflow) {
             kMaxLinePoints);
 }
 
+// The fields CheckRules names, in order.
+std::vector<std::string> BadFields(const v1::EarnRules& rules, const std::string& prefix) {
+  common::Validator v;
+  CheckRules(v, rules, prefix);
+  std::vector<std::string> fields;
+  try {
+    v.ThrowIfInvalid();
+  } catch (const common::ApiError& e) {
+    for (const auto& f : e.fields()) fields.push_back(f.field);
+  }
+  return fields;
+}
+
 TEST(CheckRules, NamesBadFields) {
   v1::EarnRules r;
   r.set_base_rate(-1);
@@ -126,17 +139,9 @@ TEST(CheckRules, NamesBadFields) {
   *c->mutable_starts_at() = At(10);
   *c->mutable_ends_at() = At(5);
   c->set_multiplier_bps(20000);
-  common::Validator v;
-  CheckRules(v, r, "rules.");
-  try {
-    v.ThrowIfInvalid();
-    FAIL();
-  } catch (const common::ApiError& e) {
-    std::vector<std::string> fields;
-    for (const auto& f : e.fields()) fields.push_back(f.field);
-    EXPECT_EQ(fields, (std::vector<std::string>{"rules.base_rate", "rules.multipliers[0].sku",
-                                                "rules.campaigns[0].ends_at"}));
-  }
+  EXPECT_EQ(BadFields(r, "rules."),
+            (std::vector<std::string>{"rules.base_rate", "rules.multipliers[0].sku",
+                                      "rules.campaigns[0].ends_at"}));
 }
 
 // Found by tests/fuzz/earn_rules_fuzz.cpp: a campaign starting some 33,000 years BC validated, and
@@ -151,16 +156,8 @@ TEST(CheckRules, CampaignTimesMustBeOfYears1To9999) {
   auto* missing = r.add_campaigns();
   missing->set_name("no end");
   *missing->mutable_starts_at() = At(5);
-  common::Validator v;
-  CheckRules(v, r, "");
-  try {
-    v.ThrowIfInvalid();
-    FAIL();
-  } catch (const common::ApiError& e) {
-    std::vector<std::string> fields;
-    for (const auto& f : e.fields()) fields.push_back(f.field);
-    EXPECT_EQ(fields, (std::vector<std::string>{"campaigns[0].starts_at", "campaigns[1].ends_at"}));
-  }
+  EXPECT_EQ(BadFields(r, ""),
+            (std::vector<std::string>{"campaigns[0].starts_at", "campaigns[1].ends_at"}));
 }
 
 }  // namespace
