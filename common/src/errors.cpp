@@ -194,10 +194,6 @@ std::vector<std::string> ErrorFields(const grpc::Status& status) {
   return fields;
 }
 
-bool IsTransportFailure(const grpc::Status& status) {
-  return !status.ok() && !Info(status).has_value();
-}
-
 ApiError DownstreamError(const grpc::Status& status, std::string_view service) {
   const std::string name(service);
   if (const auto info = Info(status)) {
@@ -208,9 +204,12 @@ ApiError DownstreamError(const grpc::Status& status, std::string_view service) {
     if (!info->metadata().contains("service")) passed.With("service", name);
     return passed;
   }
-  log::Warn("downstream call failed", {{"service", name},
-                                       {"code", static_cast<int>(status.error_code())},
-                                       {"error", status.error_message()}});
+  // One line per service and code per interval: an outage fails every call alike.
+  log::WarnEvery("downstream " + name + " " + std::to_string(static_cast<int>(status.error_code())),
+                 log::kRepeatInterval, "downstream call failed",
+                 {{"service", name},
+                  {"code", static_cast<int>(status.error_code())},
+                  {"error", status.error_message()}});
   std::string prefix;
   for (char c : name) prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const auto failed = [&](grpc::StatusCode code, const char* suffix, const std::string& message) {
@@ -218,18 +217,17 @@ ApiError DownstreamError(const grpc::Status& status, std::string_view service) {
         .With("service", name);
   };
   switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      if (ServiceConnected(name)) {
+        return failed(grpc::StatusCode::DEADLINE_EXCEEDED, "_DEADLINE_EXCEEDED",
+                      "did not answer in time");
+      }
+      // Out of time waiting for a service that is not connected: it is down, not slow.
+      [[fallthrough]];
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::CANCELLED:  // the service went away mid-call: retryable as well
       return failed(grpc::StatusCode::UNAVAILABLE, "_UNAVAILABLE",
                     "is unavailable; retry with backoff");
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      // Out of time waiting for a service that is not connected: it is down, not slow.
-      if (!ServiceConnected(name)) {
-        return failed(grpc::StatusCode::UNAVAILABLE, "_UNAVAILABLE",
-                      "is unavailable; retry with backoff");
-      }
-      return failed(grpc::StatusCode::DEADLINE_EXCEEDED, "_DEADLINE_EXCEEDED",
-                    "did not answer in time");
     default:
       return failed(grpc::StatusCode::INTERNAL, "_FAILED", "failed");
   }

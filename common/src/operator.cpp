@@ -2,9 +2,9 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include <charconv>
 
 #include "loyalty/common/events.hpp"
+#include "loyalty/common/page_token.hpp"
 
 namespace loyalty::common {
 
@@ -67,22 +67,24 @@ struct PageKey {
   std::string subscriber;
 };
 
+// Page tokens in common/page_token's form: the last letter's dead_at and "<event id>/<subscriber>".
+constexpr std::string_view kTokenKind = "dead_letters";
+
 std::string PageToken(const ops::DeadLetter& last) {
-  return std::to_string(TimeUtil::TimestampToMicroseconds(last.dead_at())) + "/" +
-         last.event_id() + "/" + last.subscriber();
+  return page_token::Encode(
+      kTokenKind, page_token::FormatTimeId({TimeUtil::TimestampToMicroseconds(last.dead_at()),
+                                            last.event_id() + "/" + last.subscriber()},
+                                           '/'));
 }
 
 // A token of PageToken's making; nullopt for anything else.
 std::optional<PageKey> ParsePageToken(const std::string& token) {
-  const size_t first = token.find('/');
-  const size_t second = token.find('/', first == std::string::npos ? first : first + 1);
-  if (first == std::string::npos || second == std::string::npos) return std::nullopt;
-  PageKey key;
-  const char* end = token.data() + first;
-  const auto [ptr, ec] = std::from_chars(token.data(), end, key.dead_at_us);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
-  key.event_id = token.substr(first + 1, second - first - 1);
-  key.subscriber = token.substr(second + 1);
+  const auto cursor = page_token::Decode(kTokenKind, token);
+  if (!cursor) return std::nullopt;
+  const auto at = page_token::ParseTimeId(*cursor, '/');
+  const size_t slash = at ? at->id.find('/') : std::string::npos;
+  if (slash == std::string::npos) return std::nullopt;
+  PageKey key{at->micros, at->id.substr(0, slash), at->id.substr(slash + 1)};
   Validator v;
   if (!v.RequireUuid(key.event_id, "page_token") || !IsSubscriberName(key.subscriber)) {
     return std::nullopt;

@@ -19,7 +19,6 @@ namespace {
 // A successful call at least this slow is logged at info; faster ones at debug.
 constexpr double kSlowCallMs = 250.0;
 
-
 std::string NewCorrelationId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* kHex = "0123456789abcdef";

@@ -103,9 +103,11 @@ points::v1::Settings CheckoutService::CheckoutSettings(const CallContext& call,
       throw;
     }
     const auto age = std::chrono::steady_clock::now() - kept->read_at;
-    common::log::Warn("points unavailable; checkout uses kept settings",
-                      {{"reason", e.reason()},
-                       {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(age).count()}});
+    common::log::WarnEvery(
+        "checkout kept settings", common::log::kRepeatInterval,
+        "points unavailable; checkout uses kept settings",
+        {{"reason", e.reason()},
+         {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(age).count()}});
     host_.metrics().RecordDegraded("PlaceOrder", "points");
     return kept->settings;
   }
@@ -214,9 +216,10 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     ++attempt;
     status = orders_->PlaceOrder(common::DownstreamContext(call).get(), order_req, &order_resp);
     if (status.ok() || !OutcomeUnknown(status.error_code())) break;
-    common::log::Warn("orders.PlaceOrder outcome unknown",
-                      {{"attempt", attempt}, {"code", static_cast<int>(status.error_code())},
-                       {"error", status.error_message()}});
+    common::log::WarnEvery("checkout orders outcome unknown", common::log::kRepeatInterval,
+                           "orders.PlaceOrder outcome unknown",
+                           {{"attempt", attempt}, {"code", static_cast<int>(status.error_code())},
+                            {"error", status.error_message()}});
     // Retried with the same order id for as long as the caller waits (a restart of orders takes
     // seconds), keeping time to answer.
     if (attempt >= config_.place_order_attempts ||

@@ -88,9 +88,7 @@ std::vector<FieldViolation> ErrorViolations(const grpc::Status& status);
 // UNAVAILABLE <SERVICE>_UNAVAILABLE, DEADLINE_EXCEEDED <SERVICE>_DEADLINE_EXCEEDED, or INTERNAL
 // <SERVICE>_FAILED; gRPC's own message (addresses, library text) goes to the log, never to a client.
 [[noreturn]] void ThrowDownstream(const grpc::Status& status, std::string_view service);
-// The error ThrowDownstream throws, for callers that keep it.
+// The error ThrowDownstream throws.
 ApiError DownstreamError(const grpc::Status& status, std::string_view service);
-// Whether a status is a failure of the call itself rather than an answer of the service.
-bool IsTransportFailure(const grpc::Status& status);
 
 }  // namespace loyalty::common
