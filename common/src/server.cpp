@@ -19,6 +19,21 @@ namespace {
 // A successful call at least this slow is logged at info; faster ones at debug.
 constexpr double kSlowCallMs = 250.0;
 
+// How long a call arriving during the drain is held before it is refused: long enough for the
+// calls in flight to finish (then the refusal and the closed connection reach the client
+// together, so its retry goes to the next process), short against the caller's deadline.
+constexpr auto kMaxHold = std::chrono::seconds(1);
+
+// Polls `done` every millisecond until it holds or `until`; false on timeout.
+template <class Predicate>
+bool WaitFor(Predicate done, Clock::time_point until) {
+  while (!done()) {
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 std::string NewCorrelationId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* kHex = "0123456789abcdef";
@@ -172,7 +187,8 @@ void ServiceHost::Finish(grpc::CallbackServerContext* context, grpc::ServerUnary
                             fields["reason"].get<std::string>();
     log::WarnEvery(key, log::kRepeatInterval, "rpc", fields);
   }
-  if (!status.ok() && require_internal_token_) {
+  // A refusal while shutting down is the exception: it invites the retry.
+  if (!status.ok() && require_internal_token_ && ErrorReason(status) != kShuttingDownReason) {
     // Our answer to another of our services, which has already spent its own retries within the
     // deadline: its channel must not try again (it retries only calls that never got an answer).
     // gRPC's retry policy honours a negative server pushback as "do not retry".
@@ -282,16 +298,70 @@ void ServiceHost::Start() {
                          {"metrics_port", config_.metrics_port}});
 }
 
+bool ServiceHost::AdmitWhileDraining(grpc::CallbackServerContext* context,
+                                     grpc::ServerUnaryReactor* reactor,
+                                     const std::shared_ptr<CallContext>& call,
+                                     std::chrono::steady_clock::time_point started) {
+  // The reactor counted the call before this check, so a drain that begins after it waits for
+  // the call (Drain sets draining_ first, then reads the count).
+  if (!draining_.load()) return true;
+  auto refuse = [this, context, reactor, call, started] {
+    Finish(context, reactor, *call, started,
+           ApiError(grpc::StatusCode::UNAVAILABLE, kShuttingDownReason,
+                    "the " + config_.service + " service is restarting; retry")
+               .ToStatus());
+  };
+  std::unique_lock lock(held_mutex_);
+  if (refusing_) {
+    lock.unlock();
+    refuse();
+  } else {
+    held_.push_back(std::move(refuse));
+  }
+  return false;
+}
+
+// Why not just grpc::Server::Shutdown: gRPC 1.51 tells clients to go away (GOAWAY) only when they
+// next read, and kills as CANCELLED every call that arrives in between. A client that was idle
+// when we stopped reads only when it sends its next call, so that call was always CANCELLED. So:
+// hold new calls while those in flight finish, refuse the held ones with a retryable UNAVAILABLE,
+// and once every answer has left, close the connections at once.
+void ServiceHost::Drain(Deadline until) {
+  draining_ = true;
+  const auto hold_until = std::min(until, Clock::now() + kMaxHold);
+  std::vector<std::function<void()>> held;
+  WaitFor(
+      [&] {
+        std::lock_guard lock(held_mutex_);
+        return in_flight_.load() == static_cast<int>(held_.size());
+      },
+      hold_until);
+  {
+    std::lock_guard lock(held_mutex_);
+    refusing_ = true;
+    held.swap(held_);
+  }
+  for (auto& refuse : held) refuse();
+  if (!WaitFor([&] { return in_flight_.load() == 0; }, until)) {
+    log::Warn("calls still running at the end of the grace period are cancelled",
+              {{"calls", in_flight_.load()}});
+  }
+  log::Info("drained", {{"held_and_refused", held.size()}});
+}
+
 void ServiceHost::Shutdown() {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
   shutting_down_ = true;
   log::Info("draining", {{"grace_seconds", config_.shutdown_grace.count()}});
+  const auto until = Clock::now() + config_.shutdown_grace;
   SetReady(false);
   readiness_thread_.request_stop();
   if (readiness_thread_.joinable()) readiness_thread_.join();
-  // Stops accepting calls now; calls in flight get until the deadline, then are cancelled.
-  server_->Shutdown(Clock::now() + config_.shutdown_grace);
+  Drain(until);
+  // Nothing is in flight now (or the grace is over): close the connections without waiting for
+  // clients to acknowledge a GOAWAY; their next call fails UNAVAILABLE and goes elsewhere.
+  server_->Shutdown(Clock::now());
   workers_.Stop();
   for (auto& t : background_threads_) t.request_stop();
   background_threads_.clear();  // jthread joins

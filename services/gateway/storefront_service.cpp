@@ -290,7 +290,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
  public:
   EventStream(Gateway& gw, grpc::CallbackServerContext* context,
               const v1::StreamEventsRequest* request)
-      : gw_(gw), context_(context), request_(*request) {
+      : gw_(gw), in_flight_(gw.host()), context_(context), request_(*request) {
     std::thread([this] { Run(); }).detach();
   }
 
@@ -343,7 +343,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
           std::chrono::seconds(request_.heartbeat_seconds() > 0 ? request_.heartbeat_seconds() : 15);
       std::string cursor = request_.after();
       auto last_sent = std::chrono::steady_clock::now();
-      while (!Stopped()) {
+      while (!Stopped() && !gw_.host().draining()) {
         const auto now = std::chrono::steady_clock::now();
         const auto to_heartbeat =
             std::chrono::duration_cast<std::chrono::milliseconds>(last_sent + heartbeat - now);
@@ -382,7 +382,14 @@ class EventStream final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
           last_sent = std::chrono::steady_clock::now();
         }
       }
-      if (Stopped()) result = grpc::Status(grpc::StatusCode::CANCELLED, "stream ended");
+      if (gw_.host().draining()) {
+        // The client reconnects (to the next process) and resumes after its last cursor.
+        result = common::ApiError(grpc::StatusCode::UNAVAILABLE, common::kShuttingDownReason,
+                                  "the gateway is restarting; resume with after = the last cursor")
+                     .ToStatus();
+      } else if (Stopped()) {
+        result = grpc::Status(grpc::StatusCode::CANCELLED, "stream ended");
+      }
     } catch (...) {
       result = common::StatusFromException(std::current_exception());
     }
@@ -390,6 +397,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
   }
 
   Gateway& gw_;
+  common::ServiceHost::InFlightGuard in_flight_;  // the gateway's drain waits for this stream
   grpc::CallbackServerContext* context_;
   v1::StreamEventsRequest request_;
   std::mutex mutex_;

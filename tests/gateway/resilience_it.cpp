@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "gateway_fixture.hpp"
+#include "loyalty/common/server.hpp"
 
 namespace loyalty::gateway {
 namespace {
@@ -162,6 +163,37 @@ TEST_F(ResilienceIT, ACallDuringARestartOfTheServiceItNeedsSucceeds) {
   restart.join();
   ASSERT_TRUE(status.ok()) << common::ErrorReason(status) << " " << status.error_message();
   EXPECT_EQ(q.points_to_earn(), 50);
+}
+
+// SIGTERM while a call is in flight: that call is answered; one arriving during the drain (from a
+// client that has not heard the gateway is going) is refused with UNAVAILABLE SHUTTING_DOWN, a
+// code storefronts retry, never CANCELLED; the gateway exits cleanly.
+TEST_F(ResilienceIT, AStoppingGatewayAnswersCallsInFlightAndRefusesNewOnesWithUnavailable) {
+  const auto s = CreateStore("draining");
+  SetUpProgram(s);
+  const auto customer = Register(s, "dr@example.com");
+  v1::QuoteCartRequest quote;
+  *quote.mutable_cart() = TwoLineCart(customer, 0);
+  v1::QuoteCartResponse warm;
+  ASSERT_TRUE(storefront_->QuoteCart(Ctx(s.storefront).get(), quote, &warm).ok());
+  recs_->Signal(SIGSTOP);  // quotes now take the recommendations timeout: one stays in flight
+  v1::QuoteCartResponse slow_answer;
+  grpc::Status slow;
+  std::thread in_flight(
+      [&] { slow = storefront_->QuoteCart(Ctx(s.storefront, 5s).get(), quote, &slow_answer); });
+  std::this_thread::sleep_for(100ms);
+  gateway_->Signal(SIGTERM);
+  std::this_thread::sleep_for(50ms);
+  v1::QuoteCartResponse late_answer;
+  const auto late = storefront_->QuoteCart(Ctx(s.storefront, 5s).get(), quote, &late_answer);
+  in_flight.join();
+  recs_->Signal(SIGCONT);
+
+  EXPECT_TRUE(slow.ok()) << common::ErrorReason(slow) << " " << slow.error_message();
+  EXPECT_TRUE(slow_answer.partial());
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::UNAVAILABLE) << late.error_message();
+  EXPECT_EQ(common::ErrorReason(late), common::kShuttingDownReason);
+  EXPECT_EQ(gateway_->Terminate(), 0);  // already exiting: waits for it
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -31,6 +32,9 @@ inline constexpr const char* kInternalTokenHeader = "x-loyalty-internal-token";
 // Health service name that reports only that the process works (Kubernetes liveness);
 // the default name "" is readiness: database reachable and migrations applied.
 inline constexpr const char* kLivenessService = "liveness";
+// The ErrorInfo reason of a call refused because the service is shutting down: retry it (the
+// next process or another replica serves it).
+inline constexpr const char* kShuttingDownReason = "SHUTTING_DOWN";
 
 // What a handler knows about the call it serves.
 struct CallContext {
@@ -50,6 +54,22 @@ std::unique_ptr<grpc::ClientContext> DownstreamContext(const CallContext& call);
 
 // Constant-time comparison for secrets.
 bool SecretsEqual(const std::string& a, const std::string& b);
+
+// A unary reactor that counts its call as in flight until gRPC is done with it (the answer sent),
+// so that shutdown closes connections only after every answer has left.
+class CountedUnaryReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit CountedUnaryReactor(std::atomic<int>& in_flight) : in_flight_(in_flight) {
+    ++in_flight_;
+  }
+  void OnDone() override {
+    --in_flight_;
+    delete this;
+  }
+
+ private:
+  std::atomic<int>& in_flight_;
+};
 
 class ServiceHost {
  public:
@@ -91,9 +111,26 @@ class ServiceHost {
   // Starts serving; returns at once. The port is known after this (for port 0 in tests).
   void Start();
   int port() const { return port_; }
-  // Readiness off, stop accepting, let in-flight calls finish within the grace period, stop
-  // background loops. Idempotent.
+  // Readiness off; calls in flight finish (within the grace period) while new ones wait; the
+  // waiting ones are then refused with UNAVAILABLE and the connections closed, so no caller sees
+  // CANCELLED (docs/operations.md "Health, shutdown and migrations"). Stops background loops.
+  // Idempotent.
   void Shutdown();
+  // True once Shutdown has begun: a long-running call (an event stream) ends with UNAVAILABLE so
+  // that its client resumes on the next process.
+  bool draining() const { return draining_.load(); }
+  // Holds the drain open for a call that is not served through Serve/ServeAsync (a stream) until
+  // the guard is destroyed: take one in the reactor's constructor, drop it in OnDone.
+  class InFlightGuard {
+   public:
+    explicit InFlightGuard(ServiceHost& host) : in_flight_(host.in_flight_) { ++in_flight_; }
+    ~InFlightGuard() { --in_flight_; }
+    InFlightGuard(const InFlightGuard&) = delete;
+    InFlightGuard& operator=(const InFlightGuard&) = delete;
+
+   private:
+    std::atomic<int>& in_flight_;
+  };
   // Start(), wait for SIGTERM or SIGINT (blocked by BlockShutdownSignals), Shutdown().
   int Run();
 
@@ -105,6 +142,11 @@ class ServiceHost {
   void Finish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
               const CallContext& call,
               std::chrono::steady_clock::time_point started, const grpc::Status& status);
+  // Serves the call now, or (while draining) keeps it to be refused when the drain ends.
+  bool AdmitWhileDraining(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                          const std::shared_ptr<CallContext>& call,
+                          std::chrono::steady_clock::time_point started);
+  void Drain(Deadline until);
   void ReadinessLoop(std::stop_token stop);
   void StartBackgroundLoops();
   bool CheckDatabase();
@@ -131,6 +173,13 @@ class ServiceHost {
   std::atomic<bool> migrated_{false};
   std::atomic<bool> shutting_down_{false};
   bool shut_down_ = false;
+  // The drain (Shutdown): calls whose answers gRPC has not finished sending, whether served or
+  // held; the held ones; and whether new calls are now refused at once.
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> draining_{false};
+  std::mutex held_mutex_;
+  std::vector<std::function<void()>> held_;  // each refuses one held call
+  bool refusing_ = false;
   int port_ = 0;
 };
 
@@ -150,9 +199,10 @@ template <class Handler>
 grpc::ServerUnaryReactor* ServiceHost::ServeAsync(grpc::CallbackServerContext* context,
                                                   const char* method, const std::string& store_id,
                                                   Handler handler) {
-  auto* reactor = context->DefaultReactor();
   const auto started = std::chrono::steady_clock::now();
+  auto* reactor = new CountedUnaryReactor(in_flight_);
   auto call = std::make_shared<CallContext>(BeginCall(context, method, store_id));
+  if (!AdmitWhileDraining(context, reactor, call, started)) return reactor;
   if (auto refused = Admit(*context)) {
     Finish(context, reactor, *call, started, *refused);
     return reactor;
