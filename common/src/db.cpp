@@ -138,7 +138,7 @@ void Database::Release(Pooled pooled, bool broken) {
 PoolStats Database::Stats() const {
   std::lock_guard lock(mutex_);
   const int idle = static_cast<int>(idle_.size());
-  return {open_ - idle, idle, capacity_};
+  return {open_ - idle, idle, capacity_, conflicts_.load()};
 }
 
 int64_t StatementTimeoutMs(int64_t left_ms) {

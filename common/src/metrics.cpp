@@ -63,6 +63,11 @@ void Metrics::AddGauge(const std::string& name, const std::string& help, GaugeRe
   gauges_.push_back({name, help, std::move(reader)});
 }
 
+void Metrics::AddCounter(const std::string& name, const std::string& help, GaugeReader reader) {
+  std::lock_guard lock(mutex_);
+  gauges_.push_back({name, help, std::move(reader), "counter"});
+}
+
 std::string Metrics::Render() const {
   std::ostringstream out;
   std::vector<Gauge> gauges;
@@ -97,7 +102,8 @@ std::string Metrics::Render() const {
   }
   // Readers may touch the database: call them without holding our lock.
   for (const auto& gauge : gauges) {
-    out << "# HELP " << gauge.name << " " << gauge.help << "\n# TYPE " << gauge.name << " gauge\n";
+    out << "# HELP " << gauge.name << " " << gauge.help << "\n# TYPE " << gauge.name << " "
+        << gauge.type << "\n";
     try {
       for (const auto& sample : gauge.reader()) {
         out << gauge.name;

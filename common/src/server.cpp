@@ -84,6 +84,12 @@ ServiceHost::ServiceHost(ServiceConfig config, MigrationSet migrations)
     return std::vector<Metrics::Sample>{{"state=\"in_use\"", double(stats.in_use)},
                                         {"state=\"idle\"", double(stats.idle)}};
   });
+  metrics_.AddCounter("loyalty_db_conflicts_total",
+                      "Transactions that failed with a serialization failure or deadlock "
+                      "(40001/40P01): retried, or answered ABORTED CONCURRENT_UPDATE.",
+                      [this] {
+                        return std::vector<Metrics::Sample>{{"", double(db_.Stats().conflicts)}};
+                      });
   metrics_.AddGauge("loyalty_worker_queue_length", "Calls waiting for a worker thread.", [this] {
     return std::vector<Metrics::Sample>{{"", double(workers_.queued())}};
   });

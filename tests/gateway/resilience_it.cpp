@@ -1,6 +1,5 @@
 // Failures a storefront must not feel, or must be told about plainly: a service restarting, the
 // points service down, a downstream that stalls. All six services run as real processes.
-#include <httplib.h>
 #include <signal.h>
 
 #include <atomic>
@@ -8,24 +7,13 @@
 #include <regex>
 
 #include "gateway_fixture.hpp"
+#include "scrape.hpp"
 #include "loyalty/common/server.hpp"
 
 namespace loyalty::gateway {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The value of one sample (`name{labels}`) in a Prometheus text page; 0 when absent.
-double Metric(int port, const std::string& sample) {
-  httplib::Client http("127.0.0.1", port);
-  auto page = http.Get("/metrics");
-  if (!page || page->status != 200) return -1;
-  std::istringstream lines(page->body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
-  }
-  return 0;
-}
 
 class ResilienceIT : public GatewayIT {
  protected:

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -46,6 +47,7 @@ struct PoolStats {
   int in_use = 0;
   int idle = 0;
   int capacity = 0;
+  int64_t conflicts = 0;  // transactions that failed 40001/40P01 (retried, or ABORTED at the end)
 };
 
 class Database {
@@ -96,6 +98,7 @@ class Database {
   std::string url_;
   int capacity_;
   RetryPolicy retry_;
+  std::atomic<int64_t> conflicts_{0};
   mutable std::mutex mutex_;
   std::condition_variable released_;
   std::vector<Pooled> idle_;
@@ -157,6 +160,7 @@ auto Database::Write(Deadline deadline, Fn&& fn, Isolation isolation) {
       lease.MarkBroken();
       throw;
     } catch (const pqxx::transaction_rollback&) {
+      if (RetryPolicy::IsRetryable(std::current_exception())) ++conflicts_;
       if (!RetryPolicy::IsRetryable(std::current_exception()) || attempt >= retry_.max_attempts) {
         throw;
       }

@@ -30,6 +30,8 @@ class Metrics {
   // degraded modes in docs/operations.md allow: counted, since the call itself is OK.
   void RecordDegraded(const std::string& method, const std::string& missing);
   void AddGauge(const std::string& name, const std::string& help, GaugeReader reader);
+  // A value that only grows, kept elsewhere and read when scraped.
+  void AddCounter(const std::string& name, const std::string& help, GaugeReader reader);
   std::string Render() const;
 
   // Latency buckets in seconds, upper bounds.
@@ -46,6 +48,7 @@ class Metrics {
     std::string name;
     std::string help;
     GaugeReader reader;
+    const char* type = "gauge";  // or "counter"
   };
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, long long> requests_;
