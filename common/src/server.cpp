@@ -298,10 +298,20 @@ void ServiceHost::Start() {
     metrics_server_ = std::make_unique<MetricsServer>(metrics_, config_.metrics_port);
   }
   readiness_thread_ = std::jthread([this](std::stop_token stop) { ReadinessLoop(stop); });
+  started_ = true;
   log::Info("listening", {{"grpc_port", port_},
                          {"tls", credentials_ != nullptr},
                          {"health_port", health_port_},
                          {"metrics_port", config_.metrics_port}});
+}
+
+std::shared_ptr<grpc::Channel> ServiceHost::InProcessChannel() {
+  if (!started_) {
+    throw ApiError(grpc::StatusCode::UNAVAILABLE, "STARTING",
+                   "the " + config_.service + " service is starting; retry");
+  }
+  grpc::ChannelArguments args;
+  return server_->InProcessChannel(args);
 }
 
 bool ServiceHost::AdmitWhileDraining(grpc::CallbackServerContext* context,

@@ -10,4 +10,4 @@ mkdir -p "$out"
 cd "$protos"
 protoc --proto_path=. --python_out="$out" --grpc_python_out="$out" \
   --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
-  $(find loyalty -name '*.proto' | sort)
+  $(find loyalty google/api -name '*.proto' | sort)

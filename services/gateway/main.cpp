@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "admin_service.hpp"
+#include "http/http_front.hpp"
 #include "storefront_service.hpp"
 
 namespace loyalty::gateway {
@@ -30,9 +31,10 @@ int main(int argc, char** argv) {
   // Optional TLS on the gRPC port; probes then use the plaintext health port.
   auto tls = std::make_shared<grpc::SslServerCredentialsOptions::PemKeyCertPair>();
   auto health_port = std::make_shared<int>(0);
+  auto http = std::make_shared<gateway::http::HttpOptions>();
   return common::RunServiceMain(
       argc, argv, {"gateway", 50051, 9101}, common::WithCommonTables(gateway::Migrations()),
-      [config, tls, health_port](common::EnvReader& env) {
+      [config, tls, health_port, http](common::EnvReader& env) {
         config->customers_addr = env.Address("LOYALTY_CUSTOMERS_ADDR", config->customers_addr);
         config->orders_addr = env.Address("LOYALTY_ORDERS_ADDR", config->orders_addr);
         config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
@@ -56,10 +58,16 @@ int main(int argc, char** argv) {
         } else if (!cert.empty()) {
           tls->cert_chain = ReadFile(env, "LOYALTY_TLS_CERT_FILE", cert);
           tls->private_key = ReadFile(env, "LOYALTY_TLS_KEY_FILE", key);
+          http->tls_cert_file = cert;  // the HTTP port serves HTTPS with the same pair
+          http->tls_key_file = key;
         }
+        http->port = env.Int("LOYALTY_HTTP_PORT", http->port, 0, 65535);
+        http->max_body_bytes = static_cast<std::size_t>(
+            env.Int("LOYALTY_HTTP_MAX_BODY_BYTES", static_cast<int>(http->max_body_bytes), 1024,
+                    64 * 1024 * 1024));
         *health_port = env.Int("LOYALTY_HEALTH_PORT", 0, 0, 65535);
       },
-      [config, tls, health_port](common::ServiceHost& host) {
+      [config, tls, health_port, http](common::ServiceHost& host) {
         // Storefronts and admins authenticate with API keys, not the internal token.
         host.SetRequireInternalToken(false);
         if (!tls->cert_chain.empty()) {
@@ -74,10 +82,16 @@ int main(int argc, char** argv) {
           gateway::Gateway gateway;
           gateway::StorefrontService storefront;
           gateway::AdminService admin;
+          std::unique_ptr<gateway::http::HttpFront> http;  // stops first: it calls the others
         };
         auto services = std::make_shared<Services>(host, *config);
         host.AddService(&services->storefront);
         host.AddService(&services->admin);
+        if (http->port != 0) {
+          services->http = std::make_unique<gateway::http::HttpFront>(
+              host, *http,
+              gateway::http::PublicServices());
+        }
         return services;
       });
 }

@@ -86,7 +86,7 @@ start() {
   shift 2
   local port
   port="$(free_port)"
-  env LOYALTY_DATABASE_URL="$URL" LOYALTY_GRPC_PORT="$port" LOYALTY_METRICS_PORT=0 \
+  env LOYALTY_DATABASE_URL="$URL" LOYALTY_GRPC_PORT="$port" LOYALTY_METRICS_PORT=0 LOYALTY_HTTP_PORT=0 \
     LOYALTY_INTERNAL_TOKEN="$TOKEN" "$@" "$BIN/$bin" >"$WORK/$name.log" 2>&1 &
   PIDS+=("$!")
   PORT[$name]="$port"

@@ -112,6 +112,7 @@ ServiceProcess::ServiceProcess(const std::string& service, const std::string& da
   env_ = {{"LOYALTY_DATABASE_URL", database_url},
           {"LOYALTY_GRPC_PORT", std::to_string(port_)},
           {"LOYALTY_METRICS_PORT", "0"},
+          {"LOYALTY_HTTP_PORT", "0"},  // the gateway's HTTP/JSON port: off unless a test asks
           {"LOYALTY_INTERNAL_TOKEN", kTestInternalToken},
           {"LOYALTY_SHUTDOWN_GRACE_SECONDS", "5"}};
   for (auto& [k, v] : extra_env) env_[k] = v;

@@ -110,6 +110,9 @@ class ServiceHost {
 
   // Starts serving; returns at once. The port is known after this (for port 0 in tests).
   void Start();
+  // A channel into this very server, without the network (or TLS): for the gateway's HTTP/JSON
+  // front, whose calls then take the gRPC path itself. Throws UNAVAILABLE before Start().
+  std::shared_ptr<grpc::Channel> InProcessChannel();
   int port() const { return port_; }
   // Readiness off; calls in flight finish (within the grace period) while new ones wait; the
   // waiting ones are then refused with UNAVAILABLE and the connections closed, so no caller sees
@@ -172,6 +175,7 @@ class ServiceHost {
   std::unique_ptr<pqxx::connection> health_conn_;
   std::atomic<bool> migrated_{false};
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> started_{false};
   bool shut_down_ = false;
   // The drain (Shutdown): calls whose answers gRPC has not finished sending, whether served or
   // held; the held ones; and whether new calls are now refused at once.

@@ -1,0 +1,184 @@
+#include "http_front.hpp"
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <httplib.h>
+
+#include <charconv>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "http_errors.hpp"
+#include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+#include "openapi.hpp"
+#include "route_table.hpp"
+
+namespace loyalty::gateway::http {
+namespace {
+
+using google::protobuf::Message;
+using MessageStub = grpc::TemplatedGenericStub<Message, Message>;
+
+// Threads that wait on calls: enough that a slow call does not hold up the others.
+constexpr size_t kServerThreads = 32;
+
+std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* type) {
+  return std::unique_ptr<Message>(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
+}
+
+void Reply(httplib::Response& response, const grpc::Status& status, int http_status = 0) {
+  response.status = http_status != 0 ? http_status : HttpStatus(status.error_code());
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+      status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    response.set_header("Retry-After", "1");
+  }
+  response.set_content(StatusJson(status), "application/json");
+}
+
+// The caller's deadline from the timeout header; none when absent (the gateway then applies its
+// default). Throws INVALID_ARGUMENT naming the header.
+std::optional<std::chrono::milliseconds> Timeout(const httplib::Request& request) {
+  if (!request.has_header(kTimeoutHeader)) return std::nullopt;
+  const auto text = request.get_header_value(kTimeoutHeader);
+  int64_t ms = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (error != std::errc() || end != text.data() + text.size() || ms < 1 || ms > 600000) {
+    throw common::InvalidField(kTimeoutHeader, "must be milliseconds, 1 to 600000");
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+}  // namespace
+
+std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  return {pool->FindServiceByName(gateway::v1::StorefrontService::service_full_name()),
+          pool->FindServiceByName(gateway::v1::AdminService::service_full_name())};
+}
+
+struct HttpFront::Impl {
+  common::ServiceHost& host;
+  HttpOptions options;
+  RouteTable routes;
+  std::string openapi;
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+  int port = 0;
+  std::once_flag stub_once;
+  std::unique_ptr<MessageStub> stub;
+
+  // The in-process channel exists once the gRPC server has started.
+  MessageStub* Stub() {
+    std::call_once(stub_once, [&] { stub = std::make_unique<MessageStub>(host.InProcessChannel()); });
+    return stub.get();
+  }
+
+  void Serve(const httplib::Request& request, httplib::Response& response) {
+    if (request.method == "GET" && request.path == "/openapi.json") {
+      response.set_content(openapi, "application/json");
+      return;
+    }
+    // The raw path: a percent-encoded ':' or '/' inside an id must not split it.
+    const std::string path = request.target.substr(0, request.target.find('?'));
+    std::vector<std::string> allowed;
+    const auto found = routes.Find(request.method, path, &allowed);
+    if (!found) {
+      if (allowed.empty()) {
+        return Reply(response, common::ApiError(grpc::StatusCode::NOT_FOUND, "NO_ROUTE",
+                                                "no route for " + request.method + " " + path)
+                                   .ToStatus());
+      }
+      std::string allow;
+      for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+      response.set_header("Allow", allow);
+      return Reply(response,
+                   common::ApiError(grpc::StatusCode::UNIMPLEMENTED, "METHOD_NOT_ALLOWED",
+                                    path + " answers " + allow)
+                       .ToStatus(),
+                   405);
+    }
+    const auto* method = found->route->method;
+    auto call_request = NewMessage(method->input_type());
+    auto call_response = NewMessage(method->output_type());
+    grpc::ClientContext context;
+    try {
+      if (request.body.size() > options.max_body_bytes) {
+        throw common::InvalidField(
+            "body", "is larger than " + std::to_string(options.max_body_bytes) + " bytes");
+      }
+      BindRequest(*found->route, found->bindings, request.params, request.body, *call_request);
+      if (auto timeout = Timeout(request)) {
+        context.set_deadline(std::chrono::system_clock::now() + *timeout);
+      }
+    } catch (const common::ApiError& e) {
+      return Reply(response, e.ToStatus());
+    }
+    for (const char* header : {"authorization", common::kCorrelationHeader}) {
+      if (request.has_header(header)) context.AddMetadata(header, request.get_header_value(header));
+    }
+    MessageStub* call_stub = nullptr;
+    try {
+      call_stub = Stub();
+    } catch (const common::ApiError& e) {
+      return Reply(response, e.ToStatus());
+    }
+    std::promise<grpc::Status> done;
+    call_stub->UnaryCall(&context, "/" + method->service()->full_name() + "/" + method->name(),
+                      grpc::StubOptions(), call_request.get(), call_response.get(),
+                      [&done](grpc::Status status) { done.set_value(std::move(status)); });
+    const auto status = done.get_future().get();
+    if (!status.ok()) return Reply(response, status);
+    google::protobuf::util::JsonPrintOptions print;
+    print.always_print_primitive_fields = true;
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(*call_response, &json, print).ok()) {
+      return Reply(response, grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+    }
+    response.set_content(json, "application/json");
+  }
+};
+
+HttpFront::HttpFront(common::ServiceHost& host, HttpOptions options,
+                     const std::vector<const google::protobuf::ServiceDescriptor*>& services)
+    : impl_(new Impl{host, std::move(options), RouteTable::FromServices(services), {}, {}, {}, 0,
+                     {}, {}}) {
+  auto& impl = *impl_;
+  impl.openapi = OpenApiDocument(impl.routes);
+  if (impl.options.tls_cert_file.empty()) {
+    impl.server = std::make_unique<httplib::Server>();
+  } else {
+    impl.server = std::make_unique<httplib::SSLServer>(impl.options.tls_cert_file.c_str(),
+                                                       impl.options.tls_key_file.c_str());
+  }
+  auto& server = *impl.server;
+  server.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  // A body past twice our limit is cut off by httplib (413); up to it we answer 400 naming it.
+  server.set_payload_max_length(2 * impl.options.max_body_bytes);
+  const auto handler = [this](const httplib::Request& request, httplib::Response& response) {
+    impl_->Serve(request, response);
+  };
+  server.Get(".*", handler);
+  server.Post(".*", handler);
+  server.Put(".*", handler);
+  server.Patch(".*", handler);
+  server.Delete(".*", handler);
+  impl.port = impl.options.port;
+  if (!server.bind_to_port("0.0.0.0", impl.port)) {
+    throw std::runtime_error("cannot listen for HTTP on port " + std::to_string(impl.port));
+  }
+  impl.thread = std::thread([&server] { server.listen_after_bind(); });
+  common::log::Info("http listening", {{"http_port", impl.port},
+                                       {"routes", impl.routes.routes().size()},
+                                       {"tls", !impl.options.tls_cert_file.empty()}});
+}
+
+HttpFront::~HttpFront() {
+  impl_->server->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+int HttpFront::port() const { return impl_->port; }
+
+}  // namespace loyalty::gateway::http

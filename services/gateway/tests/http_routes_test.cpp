@@ -1,0 +1,174 @@
+// The HTTP/JSON route table and request binding, over the real gateway descriptors: no I/O.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http/http_errors.hpp"
+#include "http/openapi.hpp"
+#include "http/route_table.hpp"
+#include "loyalty/common/errors.hpp"
+#include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+
+namespace loyalty::gateway::http {
+namespace {
+
+RouteTable Table() {
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  return RouteTable::FromServices(
+      {pool->FindServiceByName("loyalty.gateway.v1.StorefrontService"),
+       pool->FindServiceByName("loyalty.gateway.v1.AdminService")});
+}
+
+// The field an INVALID_ARGUMENT from BindRequest names.
+std::string BadField(const RouteTable& table, const std::string& method, const std::string& path,
+                     const std::multimap<std::string, std::string>& query,
+                     const std::string& body) {
+  const auto found = table.Find(method, path, nullptr);
+  if (!found) return "no route";
+  auto request = std::unique_ptr<google::protobuf::Message>(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(found->route->method->input_type())
+          ->New());
+  try {
+    BindRequest(*found->route, found->bindings, query, body, *request);
+  } catch (const common::ApiError& e) {
+    EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT);
+    return e.fields().empty() ? "no field" : e.fields()[0].field;
+  }
+  return "accepted";
+}
+
+TEST(RouteTable, EveryUnaryPublicRpcHasOneRouteAndStreamingNone) {
+  const auto table = Table();
+  std::set<std::string> methods;
+  for (const auto& route : table.routes()) methods.insert(route.method->name());
+  EXPECT_EQ(methods.size(), 10u + 30u);  // all but StreamEvents
+  EXPECT_EQ(methods.count("StreamEvents"), 0u);
+  EXPECT_EQ(methods.count("QuoteCart"), 1u);
+  EXPECT_EQ(methods.count("RunJob"), 1u);
+}
+
+TEST(RouteTable, FindsByMethodAndPathAndBindsVariables) {
+  const auto table = Table();
+  auto found = table.Find("POST", "/v1/orders/o%3A1:refund", nullptr);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->route->method->name(), "RefundOrder");
+  ASSERT_EQ(found->bindings.size(), 1u);
+  EXPECT_EQ(found->bindings[0], (std::pair<std::string, std::string>{"order_id", "o:1"}));
+
+  found = table.Find("POST", "/v1/orders/o1:cancel", nullptr);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->route->method->name(), "CancelOrder");
+
+  std::vector<std::string> allowed;
+  EXPECT_FALSE(table.Find("DELETE", "/v1/orders", &allowed));
+  EXPECT_EQ(allowed, std::vector<std::string>{"POST"});
+  EXPECT_FALSE(table.Find("GET", "/v1/nothing/here", &allowed));
+  EXPECT_TRUE(allowed.empty());
+  EXPECT_FALSE(table.Find("GET", "/v1/customers/", &allowed)) << "an empty variable";
+}
+
+TEST(RouteTable, RefusesBadTemplates) {
+  EXPECT_THROW(PathTemplate::Parse("v1/x"), std::invalid_argument);
+  EXPECT_THROW(PathTemplate::Parse("/v1/{x"), std::invalid_argument);
+  EXPECT_THROW(PathTemplate::Parse("/v1/{x=**}"), std::invalid_argument);
+  EXPECT_THROW(PathTemplate::Parse("/v1//x"), std::invalid_argument);
+  EXPECT_THROW(PathTemplate::Parse("/v1/x:"), std::invalid_argument);
+  EXPECT_TRUE(PathTemplate::Parse("/v1/{a}/b").Overlaps(PathTemplate::Parse("/v1/x/{c}")));
+  EXPECT_FALSE(PathTemplate::Parse("/v1/{a}:x").Overlaps(PathTemplate::Parse("/v1/{a}:y")));
+}
+
+TEST(BindRequest, FillsBodyPathAndQuery) {
+  const auto table = Table();
+  const auto found = table.Find("POST", "/v1/stores/s1/customers/c%2F1/points:adjust", nullptr);
+  ASSERT_TRUE(found);
+  v1::AdjustPointsRequest request;
+  BindRequest(*found->route, found->bindings, {},
+              R"({"requestId": "r1", "points": "25", "reason": "gift"})", request);
+  EXPECT_EQ(request.store_id(), "s1");
+  EXPECT_EQ(request.customer_id(), "c/1");
+  EXPECT_EQ(request.request_id(), "r1");
+  EXPECT_EQ(request.points(), 25);
+
+  const auto status = table.Find("GET", "/v1/customers/c1/loyalty", nullptr);
+  ASSERT_TRUE(status);
+  v1::GetLoyaltyStatusRequest get;
+  BindRequest(*status->route, status->bindings,
+              {{"expiring_within_days", "30"}, {"store_id", "s1"}}, "", get);
+  EXPECT_EQ(get.customer_id(), "c1");
+  EXPECT_EQ(get.expiring_within_days(), 30);
+  EXPECT_EQ(get.store_id(), "s1");
+}
+
+TEST(BindRequest, BadInputNamesTheField) {
+  const auto t = Table();
+  EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {}, R"({"cart": {"lines": [{"quantity": "x"}]}})"),
+            "cart.lines[0].quantity");
+  EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {}, R"({"nope": 1})"), "nope");
+  EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {}, R"({"cart": )"), "body");
+  EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {}, "{\"storeId\": \"\xff\"}"), "body");
+  EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {{"store_id", "s"}}, "{}"), "store_id");
+  EXPECT_EQ(BadField(t, "GET", "/v1/customers/c1/loyalty", {{"expiring_within_days", "soon"}}, ""),
+            "expiring_within_days");
+  EXPECT_EQ(BadField(t, "GET", "/v1/customers/c1/loyalty", {{"color", "red"}}, ""), "color");
+  EXPECT_EQ(BadField(t, "GET", "/v1/customers/c1/loyalty", {}, R"({"a": 1})"), "body");
+  EXPECT_EQ(BadField(t, "POST", "/v1/stores/s1/customers/c1/points:adjust", {},
+                     R"({"storeId": "s2"})"),
+            "store_id");
+  EXPECT_EQ(BadField(t, "POST", "/v1/stores/s1/customers/c1/points:adjust", {},
+                     R"({"points": 1.5})"),
+            "points");
+  EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {}, R"({"cart": {}})"), "accepted");
+}
+
+TEST(IsValidUtf8, AcceptsUtf8AndRefusesTheRest) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x81"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // cut short
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+}
+
+TEST(HttpErrors, MapsCodesAndKeepsReasonAndFields) {
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::INVALID_ARGUMENT), 400);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::UNAUTHENTICATED), 401);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::PERMISSION_DENIED), 403);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::NOT_FOUND), 404);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::ALREADY_EXISTS), 409);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::ABORTED), 409);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::RESOURCE_EXHAUSTED), 429);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::UNAVAILABLE), 503);
+  EXPECT_EQ(HttpStatus(grpc::StatusCode::INTERNAL), 500);
+  const auto json = nlohmann::json::parse(
+      StatusJson(common::InvalidField("cart.lines", "must not be empty").ToStatus()));
+  EXPECT_EQ(json["code"], 3);
+  bool reason = false, field = false;
+  for (const auto& detail : json["details"]) {
+    if (detail.contains("reason")) reason = detail["reason"] == "INVALID_ARGUMENT";
+    if (detail.contains("fieldViolations")) {
+      field = detail["fieldViolations"][0]["field"] == "cart.lines";
+    }
+  }
+  EXPECT_TRUE(reason) << json.dump();
+  EXPECT_TRUE(field) << json.dump();
+}
+
+TEST(OpenApi, DescribesEveryRouteWithItsSchemas) {
+  const auto table = Table();
+  const auto doc = nlohmann::json::parse(OpenApiDocument(table));
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  size_t operations = 0;
+  for (const auto& [path, verbs] : doc["paths"].items()) operations += verbs.size();
+  EXPECT_EQ(operations, table.routes().size());
+  const auto& quote = doc["paths"]["/v1/carts:quote"]["post"];
+  EXPECT_EQ(quote["operationId"], "StorefrontService_QuoteCart");
+  EXPECT_EQ(quote["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/loyalty.gateway.v1.QuoteCartRequest");
+  EXPECT_TRUE(doc["components"]["schemas"].contains("loyalty.gateway.v1.Cart"));
+  const auto& adjust = doc["paths"]["/v1/stores/{store_id}/customers/{customer_id}/points:adjust"];
+  EXPECT_EQ(adjust["post"]["parameters"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace loyalty::gateway::http
