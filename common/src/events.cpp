@@ -1,6 +1,7 @@
 #include "loyalty/common/events.hpp"
 
 #include <google/protobuf/util/time_util.h>
+#include <pqxx/except>
 
 #include <algorithm>
 #include <regex>
@@ -426,6 +427,100 @@ int PurgeEventTables(Database& db, const std::string& schema, std::chrono::hours
   });
 }
 
+EventRetry RetryOfEvent(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InvalidEvent&) {
+    return EventRetry::kNever;
+  } catch (const ApiError& e) {
+    switch (e.code()) {
+      case grpc::StatusCode::INVALID_ARGUMENT:
+      case grpc::StatusCode::FAILED_PRECONDITION:
+      case grpc::StatusCode::NOT_FOUND:
+      case grpc::StatusCode::ALREADY_EXISTS:
+      case grpc::StatusCode::OUT_OF_RANGE:
+        return EventRetry::kNever;
+      default:
+        // UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED, INTERNAL, and the ones a
+        // deployment fixes without touching the event (UNAUTHENTICATED, PERMISSION_DENIED,
+        // UNIMPLEMENTED during a rolling update).
+        return EventRetry::kLater;
+    }
+  } catch (const pqxx::unique_violation&) {
+    return EventRetry::kAtOnce;
+  } catch (const pqxx::sql_error& e) {
+    // Typed or not (libpqxx types only some states), the class decides.
+    const std::string state = e.sqlstate();
+    if (state == "23505") return EventRetry::kAtOnce;
+    if (state.starts_with("22") || state.starts_with("23")) return EventRetry::kNever;
+    return EventRetry::kLater;
+  } catch (...) {
+    // Lost connections, serialization failures and deadlocks (not sql_errors in libpqxx 6),
+    // commits in doubt, and whatever we cannot name: never give up on an event we might apply.
+    return EventRetry::kLater;
+  }
+}
+
+namespace {
+
+// Thrown inside the inbox's transaction when the handler should run again at once.
+struct RunAgainAtOnce {};
+
+// What a dead letter says of a handler's permanent failure: the refusal's reason and message, or
+// the SQLSTATE; never SQL text or values (the subscriber's log has the whole message).
+std::string Describe(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InvalidEvent& e) {
+    return e.what();
+  } catch (const ApiError& e) {
+    return e.reason() + ": " + e.what();
+  } catch (const pqxx::sql_error& e) {
+    return "the database refused the change (SQLSTATE " + e.sqlstate() + ")";
+  } catch (...) {
+    return "the event cannot be applied";
+  }
+}
+
+// The whole message, for the log.
+std::string WhatOf(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+// Runs the handler. A failure that can never pass becomes InvalidEvent; one worth another go at
+// once (first attempt only) becomes RunAgainAtOnce; any other propagates unchanged.
+void ApplyOrRefuse(pqxx::transaction_base& tx, const Event& event, const Inbox::Handler& handler,
+                   bool first_attempt) {
+  try {
+    handler(tx, event);
+  } catch (const InvalidEvent&) {
+    throw;
+  } catch (...) {
+    const auto error = std::current_exception();
+    switch (RetryOfEvent(error)) {
+      case EventRetry::kLater:
+        throw;
+      case EventRetry::kAtOnce:
+        if (first_attempt) throw RunAgainAtOnce{};
+        break;
+      case EventRetry::kNever:
+        break;
+    }
+    log::Error("event refused for good", {{"event_id", event.event_id()},
+                                          {"type", event.type()},
+                                          {"error", WhatOf(error)}});
+    throw InvalidEvent(Describe(error));
+  }
+}
+
+}  // namespace
+
 Inbox::Inbox(Database& db, std::string schema) : db_(db), schema_(std::move(schema)) {
   const std::string& s = schema_;
   db_.Prepare(Name("inbox_seen", s),
@@ -473,19 +568,26 @@ bool Inbox::Receive(const Event& event, Deadline deadline, const Handler& handle
                      event.aggregate_id(), event.sequence(), outcome);
   };
   try {
-    return db_.Write(deadline, [&](pqxx::transaction_base& tx) {
-      const Past past = look(tx);
-      if (past == Past::kApplied) return true;
-      handler(tx, event);
-      if (past == Past::kRejected) {
-        // Rejected once, delivered again: an operator retried it once its cause was fixed
-        // (loyalty.ops.v1.OperatorService). The aggregate's later events have flowed meanwhile.
-        tx.exec_prepared(Name("inbox_applied_late", schema_), event.store_id(), event.event_id());
-      } else {
-        record(tx, "applied");
+    for (bool first_attempt = true;; first_attempt = false) {
+      try {
+        return db_.Write(deadline, [&](pqxx::transaction_base& tx) {
+          const Past past = look(tx);
+          if (past == Past::kApplied) return true;
+          ApplyOrRefuse(tx, event, handler, first_attempt);
+          if (past == Past::kRejected) {
+            // Rejected once, delivered again: an operator retried it once its cause was fixed
+            // (loyalty.ops.v1.OperatorService). The aggregate's later events have flowed meanwhile.
+            tx.exec_prepared(Name("inbox_applied_late", schema_), event.store_id(),
+                             event.event_id());
+          } else {
+            record(tx, "applied");
+          }
+          return false;
+        });
+      } catch (const RunAgainAtOnce&) {
+        // A unique key someone else just committed: a new transaction sees it (EventRetry).
       }
-      return false;
-    });
+    }
   } catch (const InvalidEvent& e) {
     // The handler's work rolled back; record the rejection (once) so the aggregate's later
     // events flow.

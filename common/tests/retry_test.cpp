@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "loyalty/common/db.hpp"
+#include "loyalty/common/errors.hpp"
 #include "loyalty/common/events.hpp"
 
 namespace loyalty::common {
@@ -71,6 +72,54 @@ TEST(StatementTimeoutMs, IsAPowerOfTwoBetweenHalfAndAllOfWhatIsLeft) {
   // Deadlines a few milliseconds apart share the value: no statement to set it again.
   EXPECT_EQ(StatementTimeoutMs(4990), StatementTimeoutMs(4200));
   EXPECT_THROW(StatementTimeoutMs(0), ApiError);
+}
+
+template <class E, class... Args>
+EventRetry OfEvent(Args&&... args) {
+  return RetryOfEvent(std::make_exception_ptr(E(std::forward<Args>(args)...)));
+}
+
+EventRetry OfApi(grpc::StatusCode code) {
+  return RetryOfEvent(std::make_exception_ptr(ApiError(code, "R", "m")));
+}
+
+TEST(RetryOfEvent, WhatCanNeverPassIsDeadLetteredAtOnce) {
+  EXPECT_EQ(OfEvent<InvalidEvent>("bad payload"), EventRetry::kNever);
+  for (auto code : {grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::FAILED_PRECONDITION,
+                    grpc::StatusCode::NOT_FOUND, grpc::StatusCode::ALREADY_EXISTS,
+                    grpc::StatusCode::OUT_OF_RANGE}) {
+    EXPECT_EQ(OfApi(code), EventRetry::kNever) << code;
+  }
+  // Constraints (class 23) and bad data (class 22), typed by libpqxx or not.
+  EXPECT_EQ(OfEvent<pqxx::check_violation>("c", "q", "23514"), EventRetry::kNever);
+  EXPECT_EQ(OfEvent<pqxx::foreign_key_violation>("f", "q", "23503"), EventRetry::kNever);
+  EXPECT_EQ(OfEvent<pqxx::not_null_violation>("n", "q", "23502"), EventRetry::kNever);
+  EXPECT_EQ(OfEvent<pqxx::restrict_violation>("r", "q", "23001"), EventRetry::kNever);
+  EXPECT_EQ(OfEvent<pqxx::data_exception>("d", "q", "22003"), EventRetry::kNever);
+  EXPECT_EQ(OfEvent<pqxx::sql_error>("d", "q", "22P02"), EventRetry::kNever);
+}
+
+TEST(RetryOfEvent, AUniqueViolationIsTriedOnceMoreAtOnce) {
+  // A lost check-then-insert race passes at once; a real duplicate fails again (then kNever).
+  EXPECT_EQ(OfEvent<pqxx::unique_violation>("u", "q", "23505"), EventRetry::kAtOnce);
+  EXPECT_EQ(OfEvent<pqxx::sql_error>("u", "q", "23505"), EventRetry::kAtOnce);
+}
+
+TEST(RetryOfEvent, WhatMayPassLaterIsRetriedLater) {
+  EXPECT_EQ(OfEvent<pqxx::serialization_failure>("40001"), EventRetry::kLater);
+  EXPECT_EQ(OfEvent<pqxx::deadlock_detected>("40P01"), EventRetry::kLater);
+  EXPECT_EQ(OfEvent<pqxx::broken_connection>("gone"), EventRetry::kLater);
+  EXPECT_EQ(OfEvent<pqxx::in_doubt_error>("in doubt"), EventRetry::kLater);
+  EXPECT_EQ(OfEvent<pqxx::sql_error>("timeout", "q", "57014"), EventRetry::kLater);
+  EXPECT_EQ(OfEvent<pqxx::sql_error>("shutdown", "q", "57P01"), EventRetry::kLater);
+  EXPECT_EQ(OfEvent<pqxx::sql_error>("no state"), EventRetry::kLater);
+  for (auto code : {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DEADLINE_EXCEEDED,
+                    grpc::StatusCode::ABORTED, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                    grpc::StatusCode::INTERNAL, grpc::StatusCode::UNAUTHENTICATED,
+                    grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::UNIMPLEMENTED}) {
+    EXPECT_EQ(OfApi(code), EventRetry::kLater) << code;
+  }
+  EXPECT_EQ(OfEvent<std::runtime_error>("unknown"), EventRetry::kLater);
 }
 
 }  // namespace

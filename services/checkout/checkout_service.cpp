@@ -5,6 +5,7 @@
 #include "quote_flow.hpp"
 #include "loyalty/common/failpoint.hpp"
 #include "loyalty/common/hex.hpp"
+#include "loyalty/common/customer_check.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/common/listen.hpp"
 
@@ -115,15 +116,7 @@ points::v1::Settings CheckoutService::CheckoutSettings(const CallContext& call,
 
 void CheckoutService::RequireCustomer(const CallContext& call, const std::string& store_id,
                                       const std::string& customer_id) {
-  customers::v1::GetCustomerRequest request;
-  request.set_store_id(store_id);
-  request.set_customer_id(customer_id);
-  customers::v1::GetCustomerResponse response;
-  const auto status =
-      customers_->GetCustomer(common::DownstreamContext(call).get(), request, &response);
-  if (status.ok()) return;
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) throw CustomerNotFound(customer_id);
-  ThrowDownstream(status, "customers");
+  common::RequireCustomer(call, *customers_, store_id, customer_id, "cart.customer_id");
 }
 
 grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext* context,

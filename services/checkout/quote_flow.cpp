@@ -1,5 +1,7 @@
 #include "quote_flow.hpp"
 
+#include "loyalty/common/customer_check.hpp"
+
 namespace loyalty::checkout {
 
 using common::RunStep;
@@ -17,9 +19,7 @@ bool EmptyBalance(const points::v1::Balance& b) {
 }  // namespace
 
 common::ApiError CustomerNotFound(const std::string& customer_id) {
-  return common::ApiError(grpc::StatusCode::NOT_FOUND, "CUSTOMER_NOT_FOUND",
-                          "customer " + customer_id + " is not registered in this store",
-                          {{"cart.customer_id", "is not a customer of this store"}});
+  return common::CustomerNotFound(customer_id, "cart.customer_id");
 }
 
 QuoteFlow::QuoteFlow(Stubs stubs, const common::CallContext& call,

@@ -3,6 +3,7 @@
 #include <regex>
 #include <set>
 
+#include "loyalty/common/customer_check.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/common/page_token.hpp"
 #include "loyalty/common/time.hpp"
@@ -298,6 +299,13 @@ grpc::ServerUnaryReactor* AdminService::AdjustPoints(grpc::CallbackServerContext
                                                      v1::AdjustPointsResponse* response) {
   return Run(context, "AdjustPoints", request, Role::kEditor,
              [=, this](const CallContext& call, const Principal& p) {
+               // The ledger takes any id: without this, one store's key could credit an id only
+               // another store has, and grow its own liability for nobody.
+               Validator v;
+               v.RequireId(request->customer_id(), "customer_id");
+               v.ThrowIfInvalid();
+               common::RequireCustomer(call, gw_.customers(), p.store.store_id,
+                                       request->customer_id(), "customer_id");
                points::v1::GetBalanceRequest get;
                get.set_store_id(p.store.store_id);
                get.set_customer_id(request->customer_id());

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "loyalty/common/customer_check.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/common/page_token.hpp"
 #include "loyalty/common/time.hpp"
@@ -42,18 +43,7 @@ OrdersService::OrdersService(common::ServiceHost& host, std::shared_ptr<grpc::Ch
 
 void OrdersService::RequireCustomer(const CallContext& call, const std::string& store_id,
                                     const std::string& customer_id) const {
-  customers::v1::GetCustomerRequest request;
-  request.set_store_id(store_id);
-  request.set_customer_id(customer_id);
-  customers::v1::GetCustomerResponse response;
-  const auto status = customers_->GetCustomer(common::DownstreamContext(call).get(), request, &response);
-  if (status.ok()) return;
-  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-    throw ApiError(grpc::StatusCode::NOT_FOUND, "CUSTOMER_NOT_FOUND",
-                   "customer " + customer_id + " is not registered in this store",
-                   {{"customer_id", "is not a customer of this store"}});
-  }
-  common::ThrowDownstream(status, "customers");
+  common::RequireCustomer(call, *customers_, store_id, customer_id, "customer_id");
 }
 
 grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext* context,

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "earn_rules.hpp"
+#include "lot_key.hpp"
 #include "loyalty/common/money.hpp"
 #include "loyalty/common/time.hpp"
 #include "points_service.hpp"
@@ -27,13 +28,6 @@ Payload Unpack(const events::v1::Event& event) {
     throw common::InvalidEvent(event.type() + " does not carry a " + Payload::descriptor()->full_name());
   }
   return payload;
-}
-
-std::string EarnLot(const std::string& order_id, const std::string& line_id) {
-  return "earn:" + order_id + ":" + line_id;
-}
-std::string PaidLot(const std::string& order_id, const std::string& line_id) {
-  return "paid:" + order_id + ":" + line_id;
 }
 
 using common::NowMicros;
@@ -77,8 +71,8 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
               : 0;
     if (points > 0) {
       LotRow lot;
-      lot.lot_id = EarnLot(order.order_id(), l.line_id());
-      lot.kind = "earn";
+      lot.lot_id = LotId(kEarnLot, {order.order_id(), l.line_id()});
+      lot.kind = kEarnLot;
       lot.order_id = order.order_id();
       lot.line_id = l.line_id();
       lot.rule_version = rules->version();
@@ -91,9 +85,9 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
     if (line.points_paid() > 0) {
       // Where the points that paid for this line come back to on a refund.
       LotRow paid;
-      paid.lot_id = PaidLot(order.order_id(), l.line_id());
+      paid.lot_id = LotId(kPaybackLot, {order.order_id(), l.line_id()});
       paid.customer_id = order.customer_id();
-      paid.kind = "payback";
+      paid.kind = kPaybackLot;
       paid.order_id = order.order_id();
       paid.line_id = l.line_id();
       paid.line_quantity = l.quantity();
@@ -145,7 +139,7 @@ void PointsService::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v
   if (!settings || settings->return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT) return;
   const int64_t start = TimeUtil::TimestampToMicroseconds(fulfilled.fulfilled_at());
   for (auto& lot : store_.LotsOfOrder(tx, event.store_id(), fulfilled.order_id())) {
-    if (lot.kind != "earn" || lot.available_at_us) continue;
+    if (lot.kind != kEarnLot || lot.available_at_us) continue;
     lot.available_at_us = start + settings->return_window_days() * kMicrosPerDay;
     store_.SaveLot(tx, event.store_id(), lot);
   }
@@ -156,7 +150,7 @@ void PointsService::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledge
                                const std::string& order_id, const std::string& line_id,
                                int32_t refunded_total, int64_t now_us) {
   // Cumulative shares: after r of q units, ⌊P·r/q⌋ clawed and ⌊H·r/q⌋ given back in all.
-  if (auto lot = store_.LockLot(tx, store_id, EarnLot(order_id, line_id))) {
+  if (auto lot = store_.LockLineLot(tx, store_id, kEarnLot, order_id, line_id)) {
     const int64_t target = common::CumulativeShare(lot->earned, refunded_total, lot->line_quantity);
     if (target > lot->clawed) {
       TransferRow meta;
@@ -167,7 +161,7 @@ void PointsService::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledge
                          {{"line_id", line_id}, {"rule_version", lot->rule_version}});
     }
   }
-  if (auto paid = store_.LockLot(tx, store_id, PaidLot(order_id, line_id))) {
+  if (auto paid = store_.LockLineLot(tx, store_id, kPaybackLot, order_id, line_id)) {
     const int64_t target =
         common::CumulativeShare(paid->paid_points, refunded_total, paid->line_quantity);
     if (target > paid->paid_back) {
@@ -211,8 +205,10 @@ void PointsService::OnOrderCancelled(pqxx::transaction_base& tx, const events::v
   }
   for (const auto& line_id : lines) {
     // Everything not yet taken back: the whole line counts as refunded.
-    const auto earn = store_.LockLot(tx, event.store_id(), EarnLot(cancelled.order_id(), line_id));
-    const auto paid = store_.LockLot(tx, event.store_id(), PaidLot(cancelled.order_id(), line_id));
+    const auto earn =
+        store_.LockLineLot(tx, event.store_id(), kEarnLot, cancelled.order_id(), line_id);
+    const auto paid =
+        store_.LockLineLot(tx, event.store_id(), kPaybackLot, cancelled.order_id(), line_id);
     const int32_t quantity = earn ? earn->line_quantity : paid->line_quantity;
     RefundLine(tx, ledger, settings, event.store_id(), cancelled.order_id(), line_id, quantity,
                NowMicros());

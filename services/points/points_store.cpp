@@ -105,6 +105,11 @@ PointsStore::PointsStore(common::Database& db) {
              "$11, $12, $13, $14, " FROM_MICROS("$15") ", " FROM_MICROS("$16") ")");
   db.Prepare("points_lock_lot", std::string("SELECT ") + kLotColumns +
                                     " FROM points.lots WHERE store_id = $1 AND lot_id = $2 FOR UPDATE");
+  // kind IN (...) names the partial index's predicate, so the plan may use it whatever $2 is.
+  db.Prepare("points_lock_line_lot",
+             std::string("SELECT ") + kLotColumns +
+                 " FROM points.lots WHERE store_id = $1 AND kind = $2 AND order_id = $3 "
+                 "AND line_id = $4 AND kind IN ('earn', 'payback') FOR UPDATE");
   db.Prepare("points_order_lots", std::string("SELECT ") + kLotColumns +
                                       " FROM points.lots WHERE store_id = $1 AND order_id = $2 "
                                       "ORDER BY lot_id COLLATE \"C\" FOR UPDATE");
@@ -344,6 +349,15 @@ void PointsStore::InsertLot(pqxx::transaction_base& tx, const std::string& store
 std::optional<LotRow> PointsStore::LockLot(pqxx::transaction_base& tx, const std::string& store,
                                            const std::string& lot_id) const {
   auto rows = tx.exec_prepared("points_lock_lot", store, lot_id);
+  if (rows.empty()) return std::nullopt;
+  return ToLot(rows[0]);
+}
+
+std::optional<LotRow> PointsStore::LockLineLot(pqxx::transaction_base& tx,
+                                               const std::string& store, std::string_view kind,
+                                               const std::string& order_id,
+                                               const std::string& line_id) const {
+  auto rows = tx.exec_prepared("points_lock_line_lot", store, std::string(kind), order_id, line_id);
   if (rows.empty()) return std::nullopt;
   return ToLot(rows[0]);
 }

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loyalty/common/db.hpp"
@@ -129,6 +130,11 @@ class PointsStore {
   void InsertLot(pqxx::transaction_base& tx, const std::string& store, const LotRow& lot) const;
   std::optional<LotRow> LockLot(pqxx::transaction_base& tx, const std::string& store,
                                 const std::string& lot_id) const;
+  // A line's lot of `kind` (kEarnLot or kPaybackLot), found by its columns (lots_by_line), so
+  // lots made before ids were escaped are found too.
+  std::optional<LotRow> LockLineLot(pqxx::transaction_base& tx, const std::string& store,
+                                    std::string_view kind, const std::string& order_id,
+                                    const std::string& line_id) const;
   std::vector<LotRow> LotsOfOrder(pqxx::transaction_base& tx, const std::string& store,
                                   const std::string& order_id) const;
   // The customer's lots with available points, soonest expiry first (never-expiring last).

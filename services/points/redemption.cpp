@@ -4,6 +4,7 @@
 #include <random>
 
 #include "earn_rules.hpp"
+#include "lot_key.hpp"
 #include "loyalty/common/money.hpp"
 #include "loyalty/common/time.hpp"
 #include "points_service.hpp"
@@ -232,9 +233,9 @@ grpc::ServerUnaryReactor* PointsService::AdjustPoints(grpc::CallbackServerContex
       meta.request_id = request->request_id();
       if (request->points() > 0) {
         LotRow lot;
-        lot.lot_id = "adjust:" + request->request_id();
+        lot.lot_id = LotId(kAdjustLot, {request->request_id()});
         lot.customer_id = request->customer_id();
-        lot.kind = "adjust";
+        lot.kind = kAdjustLot;
         const int64_t now = NowMicros();
         lot.available_at_us = now;
         if (settings.expiry_months() > 0) lot.expires_at_us = AddMonths(now, settings.expiry_months());

@@ -224,6 +224,55 @@ TEST_F(RelayIT, ARejectedEventIsDeadLetteredAndLaterOnesFlow) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.inbox WHERE outcome = 'rejected'"), 1);
 }
 
+// A handler failure that can never pass goes to the dead letters on its first delivery, and the
+// aggregate's next event flows; one that may pass later (a database that is down) is retried.
+TEST_F(RelayIT, AHandlerFailureThatCanNeverPassIsDeadAtOnceAndATransientOneIsRetried) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
+  Publish({"order-1"}, 1, 1, "test.refused");
+  Publish({"order-1"}, 2, 2, "test.constraint");
+  Publish({"order-1"}, 3, 3, "test.duplicate");
+  Publish({"order-1"}, 4, 4);  // a good one after them
+  Publish({"order-2"}, 1, 1, "test.unavailable");
+  Publish({"order-2"}, 2, 2);
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken);
+  DrainAll(relay, sub_a);
+
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.dead_letter"), 3);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE state = 'dead' "
+                   "AND aggregate_id = 'order-1' AND sequence IN (1, 2, 3) AND attempts = 1"),
+            3)
+      << "each on its first delivery";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.applied WHERE aggregate_id = 'order-1' "
+                   "AND sequence = 4"),
+            1)
+      << "the good event after them was delivered";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.inbox WHERE outcome = 'rejected'"), 3);
+  EXPECT_EQ(a.duplicate_runs(), 2) << "a unique violation is tried once more at once, then dead";
+  // What an operator reads: the reason or the SQLSTATE, never the SQL.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.dead_letter WHERE error LIKE 'NOT_CONFIGURED: %'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.dead_letter WHERE error LIKE '%SQLSTATE 23502%'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.dead_letter WHERE error LIKE '%SQLSTATE 23505%'"), 1);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.dead_letter WHERE error ILIKE '%insert%'"), 0);
+
+  // The transient failure is neither dead nor given up: retried after its backoff, held in order.
+  const auto attempts = [&] {
+    return Scalar("SELECT attempts FROM pub.outbox_delivery WHERE aggregate_id = 'order-2' "
+                  "AND sequence = 1 AND state = 'pending'");
+  };
+  EXPECT_EQ(attempts(), 1);
+  EXPECT_TRUE(WaitUntil([&] {
+    relay.DeliverOnce(sub_a);
+    return attempts() >= 3;
+  }));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pub.outbox_delivery WHERE aggregate_id = 'order-2' "
+                   "AND state <> 'pending'"),
+            0);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM sub_a.applied WHERE aggregate_id = 'order-2'"), 0);
+}
+
 TEST_F(RelayIT, InboxRefusesAGapAndIgnoresARedelivery) {
   const int port_a = testing::FreePort();
   TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});

@@ -6,7 +6,10 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "gateway_fixture.hpp"
 
@@ -431,6 +434,56 @@ TEST_F(GatewayIT, AnUnknownCustomerIsNotFoundEverywhere) {
   const auto customer = Register(s, "nobody-yet@example.com");
   status = Place(s, "stranger-1", TwoLineCart(customer, 0), &placed);
   EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+// The ledger takes any customer id; the gateway asks customers first. Store A's owner key crediting
+// store B's customer is refused and changes nothing: A's liability must not grow for nobody.
+TEST_F(GatewayIT, AdjustPointsRefusesACustomerTheStoreDoesNotHave) {
+  const auto a = CreateStore("adjust-a");
+  const auto b = CreateStore("adjust-b");
+  SetUpProgram(a);
+  SetUpProgram(b);
+  const auto theirs = Register(b, "theirs@example.com");
+  Adjust(b, theirs, 100);
+
+  v1::AdjustPointsRequest req;
+  req.set_request_id("credit-a-stranger");
+  req.set_customer_id(theirs);
+  req.set_points(500);
+  req.set_reason("goodwill");
+  v1::AdjustPointsResponse resp;
+  auto status = admin_->AdjustPoints(Ctx(a.owner).get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(common::ErrorReason(status), "CUSTOMER_NOT_FOUND");
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"customer_id"});
+  EXPECT_EQ(status.error_message().find("127.0.0.1"), std::string::npos) << status.error_message();
+
+  // Nothing changed: no transfer, balance or audit entry in A; B's customer as before.
+  pqxx::connection conn(db_.url());
+  pqxx::nontransaction tx(conn);
+  for (const char* table : {"points.transfers", "points.balances", "points.lots"}) {
+    EXPECT_EQ(tx.exec_params1(std::string("SELECT count(*) FROM ") + table + " WHERE store_id = $1",
+                              a.store_id)[0]
+                  .as<int>(),
+              0)
+        << table;
+  }
+  EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM gateway.audit_log WHERE store_id = $1 "
+                            "AND method = 'AdjustPoints'",
+                            a.store_id)[0]
+                .as<int>(),
+            0);
+  EXPECT_EQ(Status(b, theirs).balance().available(), 100);
+
+  // An empty id is bad input, named; the refused request id stays free for a real customer.
+  req.set_customer_id("");
+  status = admin_->AdjustPoints(Ctx(a.owner).get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"customer_id"});
+  req.set_customer_id(Register(a, "ours@example.com"));
+  status = admin_->AdjustPoints(Ctx(a.owner).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resp.balance().available(), 500);
 }
 
 TEST_F(GatewayIT, AuthMatrix) {

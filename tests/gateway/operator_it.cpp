@@ -386,6 +386,93 @@ TEST_F(OperatorIT, VerifyLedgerAndJobsNeedNoInternalToken) {
   EXPECT_TRUE(admin_->RunJob(Ctx(kOperatorToken).get(), job, &ran).ok());
 }
 
+// A real event the real points service can never apply (its settings were taken away: the refund
+// handler refuses with FAILED_PRECONDITION PROGRAM_NOT_CONFIGURED) is a dead letter on its first
+// delivery, seen through the gateway, and the order's next event is delivered behind it. It was
+// retried forever and held up the order's later events.
+TEST_F(OperatorIT, AnEventPointsCanNeverApplyIsDeadAtOnceAndTheOrdersNextEventFlows) {
+  v1::PublishEarnRulesRequest rules;
+  rules.set_request_id("rules-1");
+  rules.mutable_rules()->set_base_rate(1);
+  v1::PublishEarnRulesResponse published;
+  ASSERT_TRUE(admin_->PublishEarnRules(Ctx(owner_).get(), rules, &published).ok());
+  v1::ImportOrdersRequest import;
+  import.set_request_id("import-r1");
+  auto* o = import.add_orders();
+  o->mutable_order()->set_order_id("r1");
+  o->mutable_order()->set_customer_id("c-r1");
+  auto* line = o->mutable_order()->add_lines();
+  line->set_line_id("1");
+  line->set_sku("A");
+  line->set_category("mugs");
+  line->set_unit_price_minor(5000);
+  line->set_quantity(2);
+  *o->mutable_placed_at() = common::NowTimestamp();
+  o->set_fulfilled(true);
+  o->set_earn_points(true);
+  v1::ImportOrdersResponse imported;
+  auto status = admin_->ImportOrders(Ctx(owner_).get(), import, &imported);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  pqxx::connection conn(db_.url());
+  auto scalar = [&](const std::string& sql) {
+    pqxx::nontransaction tx(conn);
+    return tx.exec_params1(sql, store_id_)[0].as<int64_t>();
+  };
+  const std::string earned =
+      "SELECT coalesce(sum(earned - clawed), -1) FROM points.lots "
+      "WHERE store_id = $1 AND order_id = 'r1' AND kind = 'earn'";
+  ASSERT_TRUE(Eventually([&] { return scalar(earned) == 100; }));
+
+  // Take the store's points settings away (an operator's mistake, say).
+  auto move_settings = [&](const std::string& from, const std::string& to) {
+    pqxx::work tx(conn);
+    tx.exec_params("UPDATE points.settings SET store_id = $2 WHERE store_id = $1", from, to);
+    tx.commit();
+  };
+  move_settings(store_id_, store_id_ + "-aside");
+
+  v1::CreateApiKeyRequest key;
+  key.set_store_id(store_id_);
+  key.set_request_id("shop-key");
+  key.set_kind(v1::KEY_KIND_STOREFRONT);
+  v1::CreateApiKeyResponse made;
+  ASSERT_TRUE(admin_->CreateApiKey(Ctx(owner_).get(), key, &made).ok());
+  auto storefront = v1::StorefrontService::NewStub(
+      grpc::CreateChannel(gateway_->address(), grpc::InsecureChannelCredentials()));
+  auto refund = [&](const std::string& refund_id) {
+    v1::RefundOrderRequest req;
+    req.set_order_id("r1");
+    req.set_refund_id(refund_id);
+    auto* l = req.add_lines();
+    l->set_line_id("1");
+    l->set_quantity(1);
+    v1::RefundOrderResponse resp;
+    const auto s = storefront->RefundOrder(Ctx(made.secret()).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  };
+  refund("rf-1");
+  ASSERT_TRUE(Eventually([&] { return Metric("loyalty_outbox_dead_letters", "points") == 1; }))
+      << testing::HttpGet(metrics_port_, "/metrics");
+  std::vector<ops::DeadLetter> ours;
+  for (const auto& l : List(operator_)) {
+    if (l.subscriber() == "points") ours.push_back(l);
+  }
+  ASSERT_EQ(ours.size(), 1u);
+  EXPECT_EQ(ours[0].event_type(), "order.refunded");
+  EXPECT_EQ(ours[0].aggregate_id(), "r1");
+  EXPECT_EQ(ours[0].attempts(), 1) << "dead on its first delivery, not retried";
+  EXPECT_NE(ours[0].error().find("PROGRAM_NOT_CONFIGURED"), std::string::npos) << ours[0].error();
+
+  // Settings back; the order's next refund reaches points and takes back the whole line
+  // (refunds are cumulative), with nothing pending for points.
+  move_settings(store_id_ + "-aside", store_id_);
+  refund("rf-2");
+  EXPECT_TRUE(Eventually([&] { return scalar(earned) == 0; }));
+  EXPECT_TRUE(Eventually([&] { return Metric("loyalty_outbox_pending", "points") == 0; }));
+  EXPECT_EQ(Metric("loyalty_outbox_dead_letters", "points"), 1);
+}
+
 // Runs loyaltyctl against the gateway with `token`; answers its output, its exit code in *code.
 std::string Ctl(const std::string& address, const std::string& token, const std::string& args,
                 int* code) {

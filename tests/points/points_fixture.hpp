@@ -103,21 +103,36 @@ class PointsIT : public ::testing::Test {
     return o;
   }
 
-  grpc::Status Deliver(const std::string& type, const std::string& aggregate, int64_t sequence,
-                       const google::protobuf::Message& payload) {
-    events::v1::DeliverEventRequest request;
-    auto* e = request.mutable_event();
+  // A new event id each call.
+  static std::string NewEventId() {
     static std::atomic<int> counter{0};
     char id[37];
     std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", ++counter + getpid() % 1000 * 100000);
-    e->set_event_id(id);
+    return id;
+  }
+
+  grpc::Status Deliver(const std::string& type, const std::string& aggregate, int64_t sequence,
+                       const google::protobuf::Message& payload) {
+    return DeliverAs(NewEventId(), type, aggregate, sequence, payload);
+  }
+
+  // Delivers under a given event id, as the relay redelivers an event; `duplicate` gets the
+  // answer's flag (applied before).
+  grpc::Status DeliverAs(const std::string& event_id, const std::string& type,
+                         const std::string& aggregate, int64_t sequence,
+                         const google::protobuf::Message& payload, bool* duplicate = nullptr) {
+    events::v1::DeliverEventRequest request;
+    auto* e = request.mutable_event();
+    e->set_event_id(event_id);
     e->set_store_id("s1");
     e->set_type(type);
     e->set_aggregate_id(aggregate);
     e->set_sequence(sequence);
     e->mutable_payload()->PackFrom(payload);
     events::v1::DeliverEventResponse response;
-    return sink_->DeliverEvent(testing::InternalContext().get(), request, &response);
+    auto status = sink_->DeliverEvent(testing::InternalContext().get(), request, &response);
+    if (duplicate) *duplicate = response.duplicate();
+    return status;
   }
 
   void Place(const orders::v1::Order& order) {

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "loyalty/common/errors.hpp"
 #include "loyalty/events/v1/events.grpc.pb.h"
@@ -388,6 +389,60 @@ TEST_F(PointsIT, RefundsClawBackUnderTheRuleVersionThatEarned) {
   EXPECT_EQ(Scalar("SELECT sum(amount) FROM points.transfers WHERE kind = 'clawback'"), 100);
   EXPECT_EQ(Scalar("SELECT clawed FROM points.lots WHERE lot_id = 'earn:o1:l1'"), 100);
   EXPECT_EQ(Scalar("SELECT rule_version FROM points.lots WHERE lot_id = 'earn:o1:l1'"), 1);
+}
+
+// Ids may contain ':'. Joined as "earn:" + order + ":" + line, order "a:b" line "c" and order "a"
+// line "b:c" were one lot id: the second line's insert failed and its event was retried forever.
+// Lots are now found by (kind, order_id, line_id); a lot made under the old id is still found.
+TEST_F(PointsIT, LinesWhoseIdsJoinAlikeEarnApartAndOnlyOnce) {
+  auto first = MakeOrder("a:b", "c1", {{10000, 1}}, now_);  // 100 points
+  first.mutable_lines(0)->mutable_line()->set_line_id("c");
+  auto second = MakeOrder("a", "c1", {{20000, 1}}, now_);  // 200 points
+  second.mutable_lines(0)->mutable_line()->set_line_id("b:c");
+  orders::v1::OrderPlaced placed_first, placed_second;
+  *placed_first.mutable_order() = first;
+  *placed_second.mutable_order() = second;
+  const std::string first_id = NewEventId(), second_id = NewEventId();
+  bool duplicate = true;
+  auto status = DeliverAs(first_id, "order.placed", "a:b", 1, placed_first, &duplicate);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(duplicate);
+  status = DeliverAs(second_id, "order.placed", "a", 1, placed_second, &duplicate);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(duplicate);
+  EXPECT_EQ(Balance("c1").pending(), 300) << "both lines earned";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.lots WHERE customer_id = 'c1'"), 2);
+
+  // Replays, the same event ids again and then new ids (a republished event), earn nothing.
+  for (const auto& [id, aggregate, placed] :
+       {std::tuple{first_id, "a:b", &placed_first}, std::tuple{second_id, "a", &placed_second}}) {
+    status = DeliverAs(id, "order.placed", aggregate, 1, *placed, &duplicate);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(duplicate) << aggregate;
+    status = DeliverAs(NewEventId(), "order.placed", aggregate, 1, *placed, &duplicate);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(duplicate) << aggregate;
+  }
+  EXPECT_EQ(Balance("c1").pending(), 300);
+  EXPECT_EQ(Scalar("SELECT count(*) FROM points.transfers WHERE customer_id = 'c1'"), 2);
+
+  // A refund of one takes back that line's points only.
+  ASSERT_TRUE(Refund("a", "c1", 2, "b:c", 1, 1).ok());
+  EXPECT_EQ(Balance("c1").pending(), 100);
+
+  // A lot the old code made has the old, joined id: it is found by what it is for all the same.
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec("UPDATE points.lots SET lot_id = 'earn:a:b:c' "
+                      "WHERE store_id = 's1' AND order_id = 'a:b' AND kind = 'earn'")
+                  .affected_rows(),
+              1u);
+    tx.commit();
+  }
+  ASSERT_TRUE(Refund("a:b", "c1", 2, "c", 1, 1).ok());
+  EXPECT_EQ(Balance("c1").pending(), 0);
+  EXPECT_EQ(Scalar("SELECT clawed FROM points.lots WHERE lot_id = 'earn:a:b:c'"), 100);
 }
 
 TEST_F(PointsIT, ClawingBackSpentPointsRecordsADebtRepaidFromTheNextEarnings) {

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "loyalty/common/errors.hpp"
 #include "test_env.hpp"
 
 namespace loyalty::testing {
@@ -56,6 +57,29 @@ RecordingSubscriber::RecordingSubscriber(const std::string& database_url, const 
   }
   sink_->On("test.poison", [](pqxx::transaction_base&, const Event&) {
     throw common::InvalidEvent("poison is never applicable");
+  });
+  // Failures the inbox must tell apart (common::RetryOfEvent). Refused for good:
+  sink_->On("test.refused", [](pqxx::transaction_base&, const Event&) {
+    throw common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, "NOT_CONFIGURED",
+                           "the test subscriber has no settings for this");
+  });
+  sink_->On("test.constraint", [schema](pqxx::transaction_base& tx, const Event& e) {
+    // NULL into a primary key column: SQLSTATE 23502, every time.
+    tx.exec_params("INSERT INTO " + schema + ".applied (store_id, event_id) VALUES (NULL, $1)",
+                   e.event_id());
+  });
+  sink_->On("test.duplicate", [this, schema](pqxx::transaction_base& tx, const Event& e) {
+    // The same key twice: a unique violation no retry can avoid (tried once more at once).
+    ++duplicate_runs_;
+    for (int i = 0; i < 2; ++i) {
+      tx.exec_params("INSERT INTO " + schema + ".applied (store_id, event_id) VALUES ($1, $2)",
+                     e.store_id(), e.event_id());
+    }
+  });
+  // Worth retrying later: the subscriber's database is down, as it would say.
+  sink_->On("test.unavailable", [](pqxx::transaction_base&, const Event&) {
+    throw common::ApiError(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                           "the database is unavailable; retry");
   });
   host_->AddService(sink_.get());
   host_->Start();

@@ -13,7 +13,10 @@ namespace loyalty::testing {
 
 class RecordingSubscriber {
  public:
-  // Applies events of `types`; events of type "test.poison" are rejected as invalid.
+  // Applies events of `types`; events of type "test.poison" are rejected as invalid. Handlers of
+  // "test.refused" (FAILED_PRECONDITION), "test.constraint" (a NOT NULL violation) and
+  // "test.duplicate" (a unique violation) fail for good; "test.unavailable" fails as a database
+  // that is down.
   RecordingSubscriber(const std::string& database_url, const std::string& schema, int port,
                       const std::vector<std::string>& types);
   ~RecordingSubscriber();
@@ -22,12 +25,15 @@ class RecordingSubscriber {
   // so that they are dead-lettered; turned off, a retried one is applied.
   void SetRejecting(bool rejecting) { rejecting_ = rejecting; }
   int deliveries() const { return deliveries_; }
+  // Runs of the "test.duplicate" handler.
+  int duplicate_runs() const { return duplicate_runs_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
   class CountingSink;
   int port_;
   std::atomic<int> deliveries_{0};
+  std::atomic<int> duplicate_runs_{0};
   std::atomic<bool> rejecting_{false};
   std::unique_ptr<common::ServiceHost> host_;
   std::unique_ptr<CountingSink> sink_;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -175,6 +176,25 @@ class InvalidEvent : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What becomes of an event whose handler threw: decided here, and only here. Pure; unit-tested.
+enum class EventRetry {
+  // Transient, or not known to be permanent: the relay tries again after a backoff, for as long
+  // as it takes (a database or service that is down, busy or slow; a serialization failure or
+  // deadlock that outlasted Database::Write's own retries; a commit whose outcome is unknown).
+  kLater,
+  // A unique violation: Postgres raises it only once the other row has committed, so a check-then-
+  // insert that lost a race passes when run again at once with a fresh snapshot. The inbox runs the
+  // event once more at once; failing the same way again, it never will (kNever).
+  kAtOnce,
+  // Can never pass as it is: the event is invalid (InvalidEvent), the handler refused it
+  // (ApiError INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS, OUT_OF_RANGE),
+  // or the database refused the data (SQLSTATE class 22, data exception; class 23, integrity
+  // constraint). It goes to the dead letters at once, where an operator can retry it once its
+  // cause is fixed, and the aggregate's later events flow.
+  kNever,
+};
+EventRetry RetryOfEvent(std::exception_ptr error);
+
 // Applies each event once: the handler's effects and the inbox record commit together.
 // Events of one aggregate must arrive in sequence; a gap answers FAILED_PRECONDITION (retry).
 class Inbox {
@@ -183,7 +203,8 @@ class Inbox {
   Inbox(Database& db, std::string schema);
 
   // Returns true when the event had been applied before. Throws ApiError: INVALID_ARGUMENT
-  // when the handler threw InvalidEvent (recorded as rejected, so the sequence moves on).
+  // when the handler's failure can never pass (RetryOfEvent: kNever; recorded as rejected, so
+  // the sequence moves on); any other failure propagates, for the relay to retry later.
   bool Receive(const loyalty::events::v1::Event& event, Deadline deadline, const Handler& handler);
 
  private:
