@@ -313,7 +313,11 @@ Relay::Reason Relay::Await(std::stop_token stop, Lane& lane) {
       lane.next_poll = now + options_.poll_interval;
       return Reason::kPollTick;
     }
-    lane.woken.wait_until(lock, stop, lane.next_poll, [&] { return lane.wakes > 0; });
+    // A copy: wait_until reads its deadline again while lane.mutex is released, when another
+    // worker may be moving next_poll (a data race ThreadSanitizer found in RelayIT). A worker
+    // woken at the old tick finds it taken and sleeps on until the new one.
+    const auto until = lane.next_poll;
+    lane.woken.wait_until(lock, stop, until, [&] { return lane.wakes > 0; });
   }
 }
 

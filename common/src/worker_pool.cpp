@@ -19,9 +19,12 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
 }
 
 void WorkerPool::Stop() {
+  // A second caller waits here for the first to finish joining: two callers joining the same
+  // threads (and one clearing threads_ while the other walks it) was a data race, found by
+  // WorkerPool.StopFromSeveralThreadsAtOnceWaitsInEachOfThem under ThreadSanitizer.
+  std::lock_guard joining(stop_mutex_);
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
   ready_.notify_all();

@@ -22,7 +22,8 @@ class WorkerPool {
 
   // Queues a task; false (and nothing queued) when the queue is full or the pool stopped.
   bool TrySubmit(std::function<void()> task);
-  // Runs what is queued, then joins the threads. Idempotent.
+  // Runs what is queued, then joins the threads. Idempotent; from several threads at once, each
+  // call returns once that is done. Not from one of the pool's own tasks.
   void Stop();
   int queued() const;
 
@@ -34,6 +35,7 @@ class WorkerPool {
   std::condition_variable ready_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;
+  std::mutex stop_mutex_;  // held by Stop() while it joins; guards threads_ after construction
   std::vector<std::thread> threads_;
 };
 
