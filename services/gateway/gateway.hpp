@@ -23,6 +23,10 @@
 
 namespace loyalty::gateway {
 
+// Initial metadata StreamEvents sends once it has accepted the call: before the first event, a
+// caller (the HTTP front) can tell an open stream from one about to be refused.
+inline constexpr const char* kStreamOpenHeader = "x-loyalty-stream-open";
+
 inline constexpr const char* kDefaultOperatorToken = "dev-operator-token";
 
 struct GatewayConfig {

@@ -339,6 +339,10 @@ class EventStream final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
       v.Check(request_.heartbeat_seconds() >= 0 && request_.heartbeat_seconds() <= 60,
               "heartbeat_seconds", "must be 0 to 60");
       v.ThrowIfInvalid();
+      // Headers now, before the first event: a caller (the HTTP front's Server-Sent Events) can
+      // tell an accepted stream from a refused one without waiting for an event.
+      context_->AddInitialMetadata(kStreamOpenHeader, "1");
+      StartSendInitialMetadata();
       const auto heartbeat =
           std::chrono::seconds(request_.heartbeat_seconds() > 0 ? request_.heartbeat_seconds() : 15);
       std::string cursor = request_.after();

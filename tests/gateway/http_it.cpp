@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "gateway_fixture.hpp"
 
 namespace loyalty::gateway {
@@ -197,6 +199,68 @@ TEST_F(HttpIT, BadInputAnswers4xxNamingTheFieldLikeGrpc) {
   EXPECT_EQ(limited.status, 429) << limited.body.dump();
   EXPECT_EQ(ReasonAndField(limited.body).first, "RATE_LIMITED");
   EXPECT_FALSE(limited.retry_after.empty());
+}
+
+// One Server-Sent Events frame.
+struct Frame {
+  std::string id, event, data;
+};
+
+// Reads `/v1/events` until `want` frames other than heartbeats have come (or 10 s).
+std::vector<Frame> ReadEvents(int port, const std::string& key, const std::string& last_event_id,
+                              size_t want) {
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(10, 0);
+  httplib::Headers headers = {{"Authorization", "Bearer " + key}};
+  if (!last_event_id.empty()) headers.emplace("Last-Event-ID", last_event_id);
+  std::string buffer;
+  std::vector<Frame> frames;
+  http.Get("/v1/events?heartbeat_seconds=1", headers, [&](const char* data, size_t size) {
+    buffer.append(data, size);
+    for (auto end = buffer.find("\n\n"); end != std::string::npos; end = buffer.find("\n\n")) {
+      Frame frame;
+      std::istringstream lines(buffer.substr(0, end));
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("id: ", 0) == 0) frame.id = line.substr(4);
+        if (line.rfind("event: ", 0) == 0) frame.event = line.substr(7);
+        if (line.rfind("data: ", 0) == 0) frame.data = line.substr(6);
+      }
+      buffer.erase(0, end + 2);
+      if (frame.event != "heartbeat") frames.push_back(frame);
+    }
+    return frames.size() < want;
+  });
+  return frames;
+}
+
+TEST_F(HttpIT, EventsStreamAsServerSentEventsAndResumeAfterLastEventId) {
+  const auto s = CreateStore("http-events");
+  SetUpProgram(s);
+  const auto customer = Register(s, "ev@example.com");
+  v1::PlaceOrderRequest order;
+  order.set_order_id("sse-o1");
+  *order.mutable_cart() = TwoLineCart(customer, 0);
+  v1::PlaceOrderResponse placed;
+  ASSERT_TRUE(storefront_->PlaceOrder(Ctx(s.storefront).get(), order, &placed).ok());
+
+  const auto first = ReadEvents(http_port_, s.storefront, "", 2);
+  ASSERT_EQ(first.size(), 2u);
+  for (const auto& frame : first) {
+    EXPECT_FALSE(frame.id.empty());
+    const auto data = json::parse(frame.data);
+    EXPECT_EQ(data["type"], frame.event);
+    EXPECT_EQ(data["cursor"], frame.id);
+  }
+  // Reconnecting with the first frame's id resumes after it: the second frame comes next.
+  const auto resumed = ReadEvents(http_port_, s.storefront, first[0].id, 1);
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].id, first[1].id);
+  EXPECT_EQ(resumed[0].event, first[1].event);
+
+  // A refused stream is an ordinary error, not an event stream.
+  const auto refused = Call("GET", "/v1/events", "");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(Call("GET", "/v1/events?heartbeat_seconds=99", s.storefront).status, 400);
 }
 
 }  // namespace

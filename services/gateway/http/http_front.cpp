@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "gateway.hpp"
 #include "http_errors.hpp"
 #include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
 #include "openapi.hpp"
@@ -58,6 +59,27 @@ std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
           pool->FindServiceByName(gateway::v1::AdminService::service_full_name())};
 }
 
+// One Server-Sent Events stream: the gRPC stream it relays and the client context to cancel it.
+struct EventRelay {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::StreamEventsResponse>> reader;
+  bool ended = false;
+};
+
+// `id:` is the cursor, so a client that reconnects with Last-Event-ID resumes after it.
+std::string SseFrame(const v1::StreamEventsResponse& item) {
+  google::protobuf::util::JsonPrintOptions print;
+  print.always_print_primitive_fields = true;
+  std::string json;
+  if (item.has_event()) {
+    (void)google::protobuf::util::MessageToJsonString(item.event(), &json, print);
+    return "id: " + item.event().cursor() + "\nevent: " + item.event().type() + "\ndata: " + json +
+           "\n\n";
+  }
+  (void)google::protobuf::util::MessageToJsonString(item.heartbeat(), &json, print);
+  return "id: " + item.heartbeat().cursor() + "\nevent: heartbeat\ndata: " + json + "\n\n";
+}
+
 struct HttpFront::Impl {
   common::ServiceHost& host;
   HttpOptions options;
@@ -69,10 +91,70 @@ struct HttpFront::Impl {
   std::once_flag stub_once;
   std::unique_ptr<MessageStub> stub;
 
+  std::unique_ptr<v1::StorefrontService::Stub> events_stub;
+
   // The in-process channel exists once the gRPC server has started.
   MessageStub* Stub() {
-    std::call_once(stub_once, [&] { stub = std::make_unique<MessageStub>(host.InProcessChannel()); });
+    std::call_once(stub_once, [&] {
+      auto channel = host.InProcessChannel();
+      stub = std::make_unique<MessageStub>(channel);
+      events_stub = v1::StorefrontService::NewStub(channel);
+    });
     return stub.get();
+  }
+
+  // StreamEvents as Server-Sent Events. A refused stream (key, store, bad field) is answered
+  // like any error; an accepted one (the gateway sends headers once it has checked the call)
+  // streams `event:` frames until the client leaves or the gateway drains, which ends the
+  // stream with an `error` frame (UNAVAILABLE: reconnect with Last-Event-ID).
+  void ServeEvents(const httplib::Request& http_request, httplib::Response& response,
+                   const Message& bound) {
+    auto relay = std::make_shared<EventRelay>();
+    auto request = dynamic_cast<const v1::StreamEventsRequest&>(bound);
+    if (request.after().empty() && http_request.has_header("Last-Event-ID")) {
+      request.set_after(http_request.get_header_value("Last-Event-ID"));
+    }
+    for (const char* header : {"authorization", common::kCorrelationHeader}) {
+      if (http_request.has_header(header)) {
+        relay->context.AddMetadata(header, http_request.get_header_value(header));
+      }
+    }
+    relay->reader = events_stub->StreamEvents(&relay->context, request);
+    relay->reader->WaitForInitialMetadata();
+    if (relay->context.GetServerInitialMetadata().count(kStreamOpenHeader) == 0) {
+      // Refused before any header: the status says why.
+      v1::StreamEventsResponse unused;
+      while (relay->reader->Read(&unused)) {
+      }
+      return Reply(response, relay->reader->Finish());
+    }
+    response.set_header("Cache-Control", "no-store");
+    response.set_chunked_content_provider(
+        "text/event-stream",
+        [relay](size_t, httplib::DataSink& sink) {
+          if (relay->ended) return false;
+          v1::StreamEventsResponse item;
+          if (relay->reader->Read(&item)) {
+            const auto frame = SseFrame(item);
+            if (sink.write(frame.data(), frame.size())) return true;
+            relay->context.TryCancel();  // the client left
+            return false;
+          }
+          relay->ended = true;
+          const auto end = "event: error\ndata: " + StatusJson(relay->reader->Finish()) + "\n\n";
+          sink.write(end.data(), end.size());
+          sink.done();
+          return true;
+        },
+        [relay](bool) {
+          if (relay->ended) return;
+          // The client went away mid-stream: end the gRPC stream too.
+          relay->context.TryCancel();
+          v1::StreamEventsResponse rest;
+          while (relay->reader->Read(&rest)) {
+          }
+          (void)relay->reader->Finish();
+        });
   }
 
   void Serve(const httplib::Request& request, httplib::Response& response) {
@@ -100,6 +182,16 @@ struct HttpFront::Impl {
                    405);
     }
     const auto* method = found->route->method;
+    if (method->server_streaming()) {
+      auto stream_request = NewMessage(method->input_type());
+      try {
+        BindRequest(*found->route, found->bindings, request.params, request.body, *stream_request);
+        Stub();
+      } catch (const common::ApiError& e) {
+        return Reply(response, e.ToStatus());
+      }
+      return ServeEvents(request, response, *stream_request);
+    }
     auto call_request = NewMessage(method->input_type());
     auto call_response = NewMessage(method->output_type());
     grpc::ClientContext context;
@@ -143,7 +235,7 @@ struct HttpFront::Impl {
 HttpFront::HttpFront(common::ServiceHost& host, HttpOptions options,
                      const std::vector<const google::protobuf::ServiceDescriptor*>& services)
     : impl_(new Impl{host, std::move(options), RouteTable::FromServices(services), {}, {}, {}, 0,
-                     {}, {}}) {
+                     {}, {}, {}}) {
   auto& impl = *impl_;
   impl.openapi = OpenApiDocument(impl.routes);
   if (impl.options.tls_cert_file.empty()) {

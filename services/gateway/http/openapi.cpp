@@ -129,6 +129,16 @@ std::string OpenApiDocument(const RouteTable& routes) {
           {"default",
            {{"description", "google.rpc.Status with ErrorInfo (reason) and BadRequest (fields)"},
             {"content", {{"application/json", {{"schema", error}}}}}}}}}};
+    if (method->server_streaming()) {
+      operation["responses"]["200"] = {
+          {"description",
+           "Server-Sent Events: `id:` the cursor (reconnect with Last-Event-ID), `event:` the "
+           "type, `data:` the JSON of each item; an `error` event ends the stream"},
+          {"content",
+           {{"text/event-stream",
+             {{"schema", {{"type", "string"}}},
+              {"x-item-schema", writer.Message(method->output_type())}}}}}};
+    }
     if (route.body.empty()) {
       // Scalars of the request not in the path may come from the query string.
       for (int i = 0; i < method->input_type()->field_count(); ++i) {

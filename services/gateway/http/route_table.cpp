@@ -271,10 +271,13 @@ RouteTable RouteTable::FromServices(
       const auto what = [&](const std::string& why) {
         return std::invalid_argument(method->full_name() + ": " + why);
       };
-      if (method->client_streaming() || method->server_streaming()) {
-        throw what("streaming methods have no HTTP route");
-      }
       const auto& rule = method->options().GetExtension(google::api::http);
+      // A server stream is served as Server-Sent Events: a GET without a body.
+      if (method->client_streaming() ||
+          (method->server_streaming() && (!rule.has_get() || !rule.body().empty() ||
+                                          rule.additional_bindings_size() > 0))) {
+        throw what("only a server stream with one GET route has an HTTP route");
+      }
       std::vector<const google::api::HttpRule*> rules = {&rule};
       for (const auto& extra : rule.additional_bindings()) rules.push_back(&extra);
       for (const auto* r : rules) {

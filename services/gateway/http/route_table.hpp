@@ -50,8 +50,8 @@ struct Route {
 class RouteTable {
  public:
   // Every method of `services` with a google.api.http option (and its additional bindings).
-  // Throws std::invalid_argument for a bad template, a streaming method, or two routes of one
-  // HTTP method that could match the same path.
+  // Throws std::invalid_argument for a bad template, a client stream, a server stream with
+  // anything but one GET route, or two routes of one HTTP method that could match the same path.
   static RouteTable FromServices(
       const std::vector<const google::protobuf::ServiceDescriptor*>& services);
 
