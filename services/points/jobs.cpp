@@ -60,10 +60,14 @@ int64_t ApplyToBatch(common::Database& db, const PointsStore& store,
   return db.Write(BatchDeadline(), [&](pqxx::transaction_base& tx) {
     Batch batch{tx, {}, {}, {}};
     std::map<Key, BalanceRow> locked;
+    std::map<std::string, PgLedgerStore> rows;  // per store
+    const auto rows_of = [&](const std::string& store_id) -> PgLedgerStore& {
+      return rows.try_emplace(store_id, tx, store, store_id).first->second;
+    };
     std::map<Key, CustomerLedger> ledgers;
     for (const auto& b : store.LockBalances(tx, due)) {
       locked.emplace(Key{b.store_id, b.customer_id}, b.balance);
-      ledgers.try_emplace(Key{b.store_id, b.customer_id}, tx, store, b.store_id, b.customer_id,
+      ledgers.try_emplace(Key{b.store_id, b.customer_id}, rows_of(b.store_id), b.customer_id,
                           b.balance);
     }
     std::map<Key, LockedLot> lots;
@@ -80,7 +84,7 @@ int64_t ApplyToBatch(common::Database& db, const PointsStore& store,
       if (ledger == ledgers.end()) {
         // A lot whose customer has no balance row: lots are only made through a ledger, which
         // creates it, so this does not happen; the plain constructor would create and lock it.
-        ledger = ledgers.try_emplace(customer, tx, store, customer.first, customer.second).first;
+        ledger = ledgers.try_emplace(customer, rows_of(customer.first), customer.second).first;
       }
       if (step(batch, ledger->second, lot->second)) ++done;
     }
@@ -171,17 +175,8 @@ int64_t PointsService::ExpireDue(const std::string& store_id, int64_t as_of_us) 
   const LotStep expire = [&](Batch& batch, CustomerLedger& ledger, LockedLot& locked) {
     auto& lot = locked.lot;
     if (lot.available == 0 || !lot.expires_at_us || *lot.expires_at_us > as_of_us) return false;
-    TransferRow meta;
-    meta.amount = lot.available;
-    meta.kind = "expire";
-    meta.order_id = lot.order_id;
-    meta.line_id = lot.line_id;
-    meta.lot_id = lot.lot_id;
-    meta.rule_version = lot.rule_version;
-    ledger.Move("available", "expired", meta);
     const int64_t points = lot.available;
-    lot.available = 0;
-    store_.SaveLot(batch.tx, locked.store_id, lot);
+    ledger.Expire(lot);
     batch.events.push_back({locked.store_id, "points.expired", lot.customer_id, lot.order_id,
                             points, {{"lot_id", lot.lot_id}}});
     return true;

@@ -52,7 +52,8 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
   const std::string& store_id = event.store_id();
   const auto settings = SettingsOrDefault(tx, store_id, order.currency_code());
   const int64_t placed_us = TimeUtil::TimestampToMicroseconds(order.placed_at());
-  CustomerLedger ledger(tx, store_, store_id, order.customer_id());
+  PgLedgerStore rows(tx, store_, store_id);
+  CustomerLedger ledger(rows, order.customer_id());
 
   // Earn, per line, under the rule version in force when the order was placed.
   int64_t earned = 0;
@@ -99,18 +100,11 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
   // Commit the holds the order names. A hold that already ended is taken anyway: the order
   // exists, so its points were spent, as a debt if need be.
   for (const auto& payment : order.points_payments()) {
-    auto hold = store_.LockHold(tx, store_id, payment.hold_id());
-    TransferRow meta;
-    meta.order_id = order.order_id();
-    meta.reason = "hold " + payment.hold_id();
-    if (hold && hold->state == "active") {
-      meta.amount = hold->points;
-      meta.kind = "commit";
-      ledger.Move("held", "redeemed", meta);
-      store_.EndHold(tx, store_id, hold->hold_id, "committed");
-      store_.AppendEvent(tx, store_id, "redemption.committed", order.customer_id(),
-                         order.order_id(), hold->points, {{"hold_id", hold->hold_id}});
-    } else if (!hold || hold->state != "committed") {
+    const auto hold = ledger.CommitHold(payment.hold_id(), order.order_id());
+    if (!hold || hold->state != "committed") {
+      TransferRow meta;
+      meta.order_id = order.order_id();
+      meta.reason = "hold " + payment.hold_id();
       const int64_t debt_before = ledger.balance().debt;
       meta.kind = "commit_late";
       ledger.TakeForOrder(payment.points(), meta);
@@ -187,7 +181,8 @@ void PointsService::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledge
 void PointsService::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::Event& event) {
   const auto refund = Unpack<OrderRefunded>(event);
   const auto settings = RequireSettings(tx, event.store_id());  // order.placed seeded them
-  CustomerLedger ledger(tx, store_, event.store_id(), refund.customer_id());
+  PgLedgerStore rows(tx, store_, event.store_id());
+  CustomerLedger ledger(rows, refund.customer_id());
   for (const auto& line : refund.lines()) {
     RefundLine(tx, ledger, settings, event.store_id(), refund.order_id(), line.line_id(),
                line.refunded_quantity_total(), NowMicros());
@@ -198,7 +193,8 @@ void PointsService::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1
 void PointsService::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event) {
   const auto cancelled = Unpack<OrderCancelled>(event);
   const auto settings = RequireSettings(tx, event.store_id());  // order.placed seeded them
-  CustomerLedger ledger(tx, store_, event.store_id(), cancelled.customer_id());
+  PgLedgerStore rows(tx, store_, event.store_id());
+  CustomerLedger ledger(rows, cancelled.customer_id());
   std::set<std::string> lines;
   for (const auto& lot : store_.LotsOfOrder(tx, event.store_id(), cancelled.order_id())) {
     lines.insert(lot.line_id);

@@ -4,7 +4,8 @@
 // ledger.cpp and earn_rules.cpp, the SQL in points_store.cpp.
 #pragma once
 
-#include "ledger.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/pg_ledger_store.hpp"
 #include "loyalty/common/events.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/common/server.hpp"

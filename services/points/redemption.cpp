@@ -70,23 +70,10 @@ bool PointsService::AbandonOrder(const CallContext& call, const std::string& sto
 
 bool PointsService::ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id,
                                 const HoldRow& hold, const std::string& state) {
-  CustomerLedger ledger(tx, store_, store_id, hold.customer_id);
-  const auto locked = store_.LockHold(tx, store_id, hold.hold_id);
-  if (!locked || locked->state != "active") return false;  // ended meanwhile: exactly once
-  for (const auto& [lot_id, points] : store_.HoldLots(tx, store_id, hold.hold_id)) {
-    auto lot = store_.LockLot(tx, store_id, lot_id);
-    TransferRow meta;
-    meta.kind = state == "voided" ? "void" : "expire_hold";
-    meta.order_id = hold.order_id;
-    meta.reason = "hold " + hold.hold_id;
-    // Back to the lot it came from, which keeps its expiry date.
-    ledger.CreditAvailable(*lot, "held", points, meta);
-    store_.SaveLot(tx, store_id, *lot);
-  }
-  store_.EndHold(tx, store_id, hold.hold_id, state);
+  PgLedgerStore rows(tx, store_, store_id);
+  CustomerLedger ledger(rows, hold.customer_id);
+  if (!ledger.ReturnHold(hold, state)) return false;
   ledger.Save();
-  store_.AppendEvent(tx, store_id, "redemption." + state, hold.customer_id, hold.order_id,
-                     hold.points, {{"hold_id", hold.hold_id}});
   return true;
 }
 
@@ -108,7 +95,8 @@ grpc::ServerUnaryReactor* PointsService::ReserveRedemption(
         return;
       }
       const auto settings = RequireSettings(tx, request->store_id());
-      CustomerLedger ledger(tx, store_, request->store_id(), request->customer_id());
+      PgLedgerStore rows(tx, store_, request->store_id());
+      CustomerLedger ledger(rows, request->customer_id());
       if (ledger.balance().available < request->points()) {
         throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "INSUFFICIENT_POINTS",
                        "the customer has " + std::to_string(ledger.balance().available) +
@@ -154,24 +142,15 @@ grpc::ServerUnaryReactor* PointsService::CommitRedemption(grpc::CallbackServerCo
       auto hold = store_.ReadHold(tx, request->store_id(), request->hold_id());
       if (!hold) throw HoldNotFound(request->hold_id());
       // Lock order everywhere: the customer's balance, then the hold.
-      CustomerLedger ledger(tx, store_, request->store_id(), hold->customer_id);
-      hold = store_.LockHold(tx, request->store_id(), request->hold_id());
-      if (hold->state == "active") {
-        TransferRow meta;
-        meta.amount = hold->points;
-        meta.kind = "commit";
-        meta.order_id = hold->order_id;
-        meta.reason = "hold " + hold->hold_id;
-        ledger.Move("held", "redeemed", meta);
-        ledger.Save();
-        store_.EndHold(tx, request->store_id(), hold->hold_id, "committed");
-        store_.AppendEvent(tx, request->store_id(), "redemption.committed", hold->customer_id,
-                           hold->order_id, hold->points, {{"hold_id", hold->hold_id}});
-        hold->state = "committed";
-      } else if (hold->state != "committed") {
+      PgLedgerStore rows(tx, store_, request->store_id());
+      CustomerLedger ledger(rows, hold->customer_id);
+      const int64_t held_before = ledger.balance().held;
+      hold = ledger.CommitHold(hold->hold_id, hold->order_id);
+      if (hold->state != "committed") {
         throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "HOLD_ENDED",
                        "the hold was already " + hold->state);
       }
+      if (ledger.balance().held != held_before) ledger.Save();  // a repeated commit writes nothing
       *response->mutable_hold() = ToHold(*hold);
     });
   });
@@ -226,7 +205,8 @@ grpc::ServerUnaryReactor* PointsService::AdjustPoints(grpc::CallbackServerContex
         return;
       }
       const auto settings = RequireSettings(tx, request->store_id());
-      CustomerLedger ledger(tx, store_, request->store_id(), request->customer_id());
+      PgLedgerStore rows(tx, store_, request->store_id());
+      CustomerLedger ledger(rows, request->customer_id());
       TransferRow meta;
       meta.kind = "adjust";
       meta.reason = request->reason();
