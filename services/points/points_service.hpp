@@ -1,16 +1,25 @@
-// loyalty.points.v1.PointsService. The RPCs are split by subject: points_service.cpp (settings,
-// rules, balances, ledger, event log), redemption.cpp (holds and adjustments), order_events.cpp
-// (applying order events), jobs.cpp (release, expiry, hold expiry). The money rules are in
-// ledger.cpp and earn_rules.cpp, the SQL in points_store.cpp.
+// loyalty.points.v1.PointsService: one gRPC service, a thin dispatcher. Each RPC is served
+// (worker pool, deadline, errors mapped: ServiceHost::Serve) by the room that owns it:
+//   program/  Program       settings, earn rules, PreviewEarn
+//   ledger/   Balances      GetBalance, ListLedger
+//             Holds         ReserveRedemption, CommitRedemption, VoidRedemption
+//             Adjustments   AdjustPoints
+//             Verification  VerifyLedger, LiabilityReport, ListEvents
+//   jobs/     Jobs          RunReleaseJob, RunExpiryJob, RunHoldExpiryJob (and the scheduler's)
+//   events/   OrderEvents   the order events, on the service's EventSinkService
+// The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
+// and earn_rules.*, the SQL in points_store.*.
 #pragma once
 
-#include "ledger.hpp"
-#include "loyalty/common/events.hpp"
-#include "loyalty/common/idempotency.hpp"
-#include "loyalty/common/server.hpp"
-#include "loyalty/orders/v1/orders_service.grpc.pb.h"
+#include "events/order_events.hpp"
+#include "jobs/jobs.hpp"
+#include "ledger/adjustments.hpp"
+#include "ledger/balances.hpp"
+#include "ledger/holds.hpp"
+#include "ledger/verification.hpp"
 #include "loyalty/points/v1/points_service.grpc.pb.h"
-#include "points_store.hpp"
+#include "points_context.hpp"
+#include "program/program.hpp"
 
 namespace loyalty::points {
 
@@ -19,17 +28,22 @@ class PointsService final : public v1::PointsService::CallbackService {
   PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders);
 
   // Registers the order event handlers on the service's event sink.
-  void SubscribeToOrders(common::InboxEventSink& sink);
-  // The jobs, for the scheduler and the RPCs: items processed.
-  int64_t ReleaseDue(const std::string& store_id, int64_t as_of_us);
-  int64_t ExpireDue(const std::string& store_id, int64_t as_of_us);
+  void SubscribeToOrders(common::InboxEventSink& sink) { events_.Subscribe(sink); }
+  // The jobs, for the scheduler: items processed.
+  int64_t ReleaseDue(const std::string& store_id, int64_t as_of_us) {
+    return jobs_.ReleaseDue(store_id, as_of_us);
+  }
+  int64_t ExpireDue(const std::string& store_id, int64_t as_of_us) {
+    return jobs_.ExpireDue(store_id, as_of_us);
+  }
   int64_t ExpireHolds(const common::CallContext& call, const std::string& store_id,
-                      int64_t as_of_us);
+                      int64_t as_of_us) {
+    return jobs_.ExpireHolds(call, store_id, as_of_us);
+  }
 
-#define LOYALTY_RPC(Name, Request, Response)                                         \
-  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context,               \
-                                 const v1::Request* request, v1::Response* response) \
-      override;
+#define LOYALTY_RPC(Name, Request, Response)                                                       \
+  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context, const v1::Request* request, \
+                                 v1::Response* response) override;
   LOYALTY_RPC(UpdateSettings, UpdateSettingsRequest, UpdateSettingsResponse)
   LOYALTY_RPC(GetSettings, GetSettingsRequest, GetSettingsResponse)
   LOYALTY_RPC(PublishEarnRules, PublishEarnRulesRequest, PublishEarnRulesResponse)
@@ -51,34 +65,14 @@ class PointsService final : public v1::PointsService::CallbackService {
 #undef LOYALTY_RPC
 
  private:
-  // The settings in force; a store that never configured its program gets the defaults,
-  // written as version 1 (currency from `fallback_currency`, time zone UTC).
-  v1::Settings SettingsOrDefault(pqxx::transaction_base& tx, const std::string& store_id,
-                                 const std::string& fallback_currency) const;
-  v1::Settings RequireSettings(pqxx::transaction_base& tx, const std::string& store_id) const;
-  v1::Hold ToHold(const HoldRow& row) const;
-  // Ends an active hold, giving its points back to the lots they came from. False when the hold
-  // had already ended (it ends exactly once).
-  bool ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id, const HoldRow& hold,
-                   const std::string& state);
-  // Asks the orders service to make sure the hold's order will never exist. True when it is dead.
-  bool AbandonOrder(const common::CallContext& call, const std::string& store_id,
-                    const std::string& order_id) const;
-
-  void OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Event& event);
-  void OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1::Event& event);
-  void OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::Event& event);
-  void OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event);
-  // Claws back and gives back paid points for `refunded_total` of `quantity` units of a line.
-  void RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledger, const v1::Settings& settings,
-                  const std::string& store_id, const std::string& order_id,
-                  const std::string& line_id, int32_t refunded_total, int64_t now_us);
-
-  common::ServiceHost& host_;
-  common::Database& db_;
-  PointsStore store_;
-  common::Idempotency idempotency_;
-  std::unique_ptr<orders::v1::OrdersService::Stub> orders_;
+  PointsContext ctx_;
+  Program program_;
+  Balances balances_;
+  Holds holds_;
+  Adjustments adjustments_;
+  Verification verification_;
+  Jobs jobs_;
+  OrderEvents events_;
 };
 
 }  // namespace loyalty::points

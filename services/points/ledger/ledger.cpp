@@ -1,6 +1,7 @@
-#include "ledger.hpp"
+#include "ledger/ledger.hpp"
 
 #include <chrono>
+#include <stdexcept>
 
 namespace loyalty::points {
 
@@ -9,6 +10,15 @@ bool IsCustomerAccount(const std::string& a) {
   return a == "pending" || a == "available" || a == "held" || a == "debt";
 }
 }  // namespace
+
+bool SpendsBefore(const LotRow& a, const LotRow& b) {
+  if (a.expires_at_us != b.expires_at_us) {
+    if (!a.expires_at_us) return false;
+    if (!b.expires_at_us) return true;
+    return *a.expires_at_us < *b.expires_at_us;
+  }
+  return a.lot_id < b.lot_id;
+}
 
 int64_t AddMonths(int64_t from_us, int32_t months) {
   using namespace std::chrono;
@@ -21,20 +31,14 @@ int64_t AddMonths(int64_t from_us, int32_t months) {
   return duration_cast<microseconds>(result.time_since_epoch()).count();
 }
 
-CustomerLedger::CustomerLedger(pqxx::transaction_base& tx, const PointsStore& store,
-                               std::string store_id, std::string customer_id)
-    : tx_(tx), store_(store), store_id_(std::move(store_id)), customer_id_(std::move(customer_id)) {
-  balance_ = store_.LockBalance(tx_, store_id_, customer_id_);
+CustomerLedger::CustomerLedger(LedgerStore& store, std::string customer_id)
+    : store_(store), customer_id_(std::move(customer_id)) {
+  balance_ = store_.LockBalance(customer_id_);
 }
 
-CustomerLedger::CustomerLedger(pqxx::transaction_base& tx, const PointsStore& store,
-                               std::string store_id, std::string customer_id,
+CustomerLedger::CustomerLedger(LedgerStore& store, std::string customer_id,
                                const BalanceRow& locked)
-    : tx_(tx),
-      store_(store),
-      store_id_(std::move(store_id)),
-      customer_id_(std::move(customer_id)),
-      balance_(locked) {}
+    : store_(store), customer_id_(std::move(customer_id)), balance_(locked) {}
 
 int64_t& CustomerLedger::Field(const std::string& account) {
   if (account == "pending") return balance_.pending;
@@ -50,13 +54,13 @@ void CustomerLedger::Move(const std::string& from, const std::string& to, Transf
   meta.customer_id = customer_id_;
   meta.from = from;
   meta.to = to;
-  store_.InsertTransfer(tx_, store_id_, meta);
+  store_.InsertTransfer(meta);
 }
 
 void CustomerLedger::Earn(LotRow lot) {
   lot.customer_id = customer_id_;
   lot.pending = lot.earned;
-  store_.InsertLot(tx_, store_id_, lot);
+  store_.InsertLot(lot);
   TransferRow meta;
   meta.amount = lot.earned;
   meta.kind = "earn";
@@ -91,7 +95,7 @@ void CustomerLedger::Release(LotRow& lot, int64_t now_us, int32_t expiry_months)
   lot.pending = 0;
   if (expiry_months > 0) lot.expires_at_us = AddMonths(now_us, expiry_months);
   RepayDebt(lot, meta);
-  store_.SaveLot(tx_, store_id_, lot);
+  store_.SaveLot(lot);
 }
 
 void CustomerLedger::CreditAvailable(LotRow& lot, const std::string& from, int64_t amount,
@@ -106,12 +110,12 @@ void CustomerLedger::CreditAvailable(LotRow& lot, const std::string& from, int64
 void CustomerLedger::Spend(int64_t points, const std::string& to, TransferRow meta,
                            const std::function<void(const std::string&, int64_t)>& on_lot) {
   while (points > 0) {
-    const auto lots = store_.SpendableLots(tx_, store_id_, customer_id_, true, 100);
+    const auto lots = store_.SpendableLots(customer_id_, 100);
     if (lots.empty()) throw std::logic_error("available points without lots for " + customer_id_);
     for (auto lot : lots) {
       const int64_t take = std::min(points, lot.available);
       lot.available -= take;
-      store_.SaveLot(tx_, store_id_, lot);
+      store_.SaveLot(lot);
       TransferRow m = meta;
       m.amount = take;
       m.lot_id = lot.lot_id;
@@ -142,7 +146,7 @@ void CustomerLedger::Clawback(LotRow& lot, int64_t amount, v1::ClawbackPolicy po
   meta.amount = amount - from_pending - from_available;
   Move(policy == v1::CLAWBACK_POLICY_WRITE_OFF ? "written_off" : "debt", "clawed_back", meta);
   lot.clawed += amount;
-  store_.SaveLot(tx_, store_id_, lot);
+  store_.SaveLot(lot);
 }
 
 void CustomerLedger::TakeForOrder(int64_t points, TransferRow meta) {
@@ -152,6 +156,55 @@ void CustomerLedger::TakeForOrder(int64_t points, TransferRow meta) {
   Move("debt", "redeemed", meta);
 }
 
-void CustomerLedger::Save() { store_.SaveBalance(tx_, store_id_, customer_id_, balance_); }
+void CustomerLedger::Expire(LotRow& lot) {
+  TransferRow meta;
+  meta.amount = lot.available;
+  meta.kind = "expire";
+  meta.order_id = lot.order_id;
+  meta.line_id = lot.line_id;
+  meta.lot_id = lot.lot_id;
+  meta.rule_version = lot.rule_version;
+  Move("available", "expired", meta);
+  lot.available = 0;
+  store_.SaveLot(lot);
+}
+
+std::optional<HoldRow> CustomerLedger::CommitHold(const std::string& hold_id,
+                                                  const std::string& order_id) {
+  auto hold = store_.LockHold(hold_id);
+  if (!hold || hold->state != "active") return hold;  // committed or ended before: once
+  TransferRow meta;
+  meta.amount = hold->points;
+  meta.kind = "commit";
+  meta.order_id = order_id;
+  meta.reason = "hold " + hold->hold_id;
+  Move("held", "redeemed", meta);
+  store_.EndHold(hold->hold_id, "committed");
+  store_.AppendEvent("redemption.committed", customer_id_, order_id, hold->points,
+                     {{"hold_id", hold->hold_id}});
+  hold->state = "committed";
+  return hold;
+}
+
+bool CustomerLedger::ReturnHold(const HoldRow& hold, const std::string& state) {
+  const auto locked = store_.LockHold(hold.hold_id);
+  if (!locked || locked->state != "active") return false;  // ended meanwhile: exactly once
+  for (const auto& [lot_id, points] : store_.HoldLots(hold.hold_id)) {
+    auto lot = store_.LockLot(lot_id);
+    TransferRow meta;
+    meta.kind = state == "voided" ? "void" : "expire_hold";
+    meta.order_id = hold.order_id;
+    meta.reason = "hold " + hold.hold_id;
+    // Back to the lot it came from, which keeps its expiry date.
+    CreditAvailable(*lot, "held", points, meta);
+    store_.SaveLot(*lot);
+  }
+  store_.EndHold(hold.hold_id, state);
+  store_.AppendEvent("redemption." + state, hold.customer_id, hold.order_id, hold.points,
+                     {{"hold_id", hold.hold_id}});
+  return true;
+}
+
+void CustomerLedger::Save() { store_.SaveBalance(customer_id_, balance_); }
 
 }  // namespace loyalty::points

@@ -8,6 +8,8 @@
 // and changes each exactly once, so a job racing the RPCs or another run of itself (the
 // scheduler and a RunJob call) neither double-counts nor deadlocks. Holds stay one transaction
 // each, and only expired ones are looked at: each needs the orders service's word first.
+#include "jobs/jobs.hpp"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <functional>
@@ -15,8 +17,10 @@
 #include <map>
 
 #include "earn_rules.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/pg_ledger_store.hpp"
 #include "loyalty/common/time.hpp"
-#include "points_service.hpp"
+#include "program/settings.hpp"
 
 namespace loyalty::points {
 
@@ -60,10 +64,14 @@ int64_t ApplyToBatch(common::Database& db, const PointsStore& store,
   return db.Write(BatchDeadline(), [&](pqxx::transaction_base& tx) {
     Batch batch{tx, {}, {}, {}};
     std::map<Key, BalanceRow> locked;
+    std::map<std::string, PgLedgerStore> rows;  // per store
+    const auto rows_of = [&](const std::string& store_id) -> PgLedgerStore& {
+      return rows.try_emplace(store_id, tx, store, store_id).first->second;
+    };
     std::map<Key, CustomerLedger> ledgers;
     for (const auto& b : store.LockBalances(tx, due)) {
       locked.emplace(Key{b.store_id, b.customer_id}, b.balance);
-      ledgers.try_emplace(Key{b.store_id, b.customer_id}, tx, store, b.store_id, b.customer_id,
+      ledgers.try_emplace(Key{b.store_id, b.customer_id}, rows_of(b.store_id), b.customer_id,
                           b.balance);
     }
     std::map<Key, LockedLot> lots;
@@ -80,7 +88,7 @@ int64_t ApplyToBatch(common::Database& db, const PointsStore& store,
       if (ledger == ledgers.end()) {
         // A lot whose customer has no balance row: lots are only made through a ledger, which
         // creates it, so this does not happen; the plain constructor would create and lock it.
-        ledger = ledgers.try_emplace(customer, tx, store, customer.first, customer.second).first;
+        ledger = ledgers.try_emplace(customer, rows_of(customer.first), customer.second).first;
       }
       if (step(batch, ledger->second, lot->second)) ++done;
     }
@@ -112,7 +120,7 @@ int64_t RunLotJob(common::Database& db, const PointsStore& store, const DueQuery
 
 }  // namespace
 
-int64_t PointsService::ReleaseDue(const std::string& store_id, int64_t as_of_us) {
+int64_t Jobs::ReleaseDue(const std::string& store_id, int64_t as_of_us) {
   const LotStep release = [&](Batch& batch, CustomerLedger& ledger, LockedLot& locked) {
     auto& lot = locked.lot;
     if (lot.pending == 0 || !lot.available_at_us || *lot.available_at_us > as_of_us) {
@@ -121,13 +129,17 @@ int64_t PointsService::ReleaseDue(const std::string& store_id, int64_t as_of_us)
     auto settings = batch.settings.find(locked.store_id);
     if (settings == batch.settings.end()) {
       settings = batch.settings
-                     .emplace(locked.store_id, RequireSettings(batch.tx, locked.store_id))
+                     .emplace(locked.store_id, RequireSettings(store_, batch.tx, locked.store_id))
                      .first;
     }
     const int64_t points = lot.pending;
     ledger.Release(lot, *lot.available_at_us, settings->second.expiry_months());
-    batch.events.push_back({locked.store_id, "points.available", lot.customer_id, lot.order_id,
-                            points, {{"lot_id", lot.lot_id}}});
+    batch.events.push_back({locked.store_id,
+                            "points.available",
+                            lot.customer_id,
+                            lot.order_id,
+                            points,
+                            {{"lot_id", lot.lot_id}}});
     return true;
   };
   const DueQuery due = [&](pqxx::transaction_base& tx) {
@@ -136,7 +148,7 @@ int64_t PointsService::ReleaseDue(const std::string& store_id, int64_t as_of_us)
   return RunLotJob(db_, store_, due, release);
 }
 
-int64_t PointsService::ExpireDue(const std::string& store_id, int64_t as_of_us) {
+int64_t Jobs::ExpireDue(const std::string& store_id, int64_t as_of_us) {
   // Warnings first (a lot due for both is warned, then expired): every lot expiring within its
   // store's warning period, once. The period is a setting of each store, so each store is asked
   // with its own horizon; a store's settings are read once a pass, not once per lot.
@@ -156,11 +168,14 @@ int64_t PointsService::ExpireDue(const std::string& store_id, int64_t as_of_us) 
         return false;  // warned, spent or changed meanwhile
       }
       batch.warned.push_back(locked);
-      batch.events.push_back(
-          {locked.store_id, "points.expiring", lot.customer_id, lot.order_id, lot.available,
-           {{"lot_id", lot.lot_id},
-            {"expires_at",
-             TimeUtil::ToString(TimeUtil::MicrosecondsToTimestamp(*lot.expires_at_us))}}});
+      batch.events.push_back({locked.store_id,
+                              "points.expiring",
+                              lot.customer_id,
+                              lot.order_id,
+                              lot.available,
+                              {{"lot_id", lot.lot_id},
+                               {"expires_at", TimeUtil::ToString(TimeUtil::MicrosecondsToTimestamp(
+                                                  *lot.expires_at_us))}}});
       return true;
     };
     RunLotJob(
@@ -171,19 +186,14 @@ int64_t PointsService::ExpireDue(const std::string& store_id, int64_t as_of_us) 
   const LotStep expire = [&](Batch& batch, CustomerLedger& ledger, LockedLot& locked) {
     auto& lot = locked.lot;
     if (lot.available == 0 || !lot.expires_at_us || *lot.expires_at_us > as_of_us) return false;
-    TransferRow meta;
-    meta.amount = lot.available;
-    meta.kind = "expire";
-    meta.order_id = lot.order_id;
-    meta.line_id = lot.line_id;
-    meta.lot_id = lot.lot_id;
-    meta.rule_version = lot.rule_version;
-    ledger.Move("available", "expired", meta);
     const int64_t points = lot.available;
-    lot.available = 0;
-    store_.SaveLot(batch.tx, locked.store_id, lot);
-    batch.events.push_back({locked.store_id, "points.expired", lot.customer_id, lot.order_id,
-                            points, {{"lot_id", lot.lot_id}}});
+    ledger.Expire(lot);
+    batch.events.push_back({locked.store_id,
+                            "points.expired",
+                            lot.customer_id,
+                            lot.order_id,
+                            points,
+                            {{"lot_id", lot.lot_id}}});
     return true;
   };
   const DueQuery due = [&](pqxx::transaction_base& tx) {
@@ -192,8 +202,7 @@ int64_t PointsService::ExpireDue(const std::string& store_id, int64_t as_of_us) 
   return RunLotJob(db_, store_, due, expire);
 }
 
-int64_t PointsService::ExpireHolds(const CallContext& call, const std::string& store_id,
-                                   int64_t as_of_us) {
+int64_t Jobs::ExpireHolds(const CallContext& call, const std::string& store_id, int64_t as_of_us) {
   int64_t done = 0;
   // Pages through the expired holds in the order they expired (which decides which lot repays a
   // debt first when points go back): a hold whose order exists stays active until the order's
@@ -208,9 +217,9 @@ int64_t PointsService::ExpireHolds(const CallContext& call, const std::string& s
       // Only once the orders service says the order can never be placed; if it exists, its
       // event will commit the hold. ReleaseHold re-reads the hold under lock: ended meanwhile,
       // it does nothing.
-      if (!AbandonOrder(call, item.store_id, item.hold.order_id)) continue;
+      if (!holds_.AbandonOrder(call, item.store_id, item.hold.order_id)) continue;
       done += db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-        return ReleaseHold(tx, item.store_id, item.hold, "expired") ? 1 : 0;
+        return holds_.ReleaseHold(tx, item.store_id, item.hold, "expired") ? 1 : 0;
       });
     }
     if (static_cast<int>(due.size()) < kBatch) return done;
@@ -226,28 +235,19 @@ int64_t AsOf(const v1::RunJobRequest& request) {
 }
 }  // namespace
 
-grpc::ServerUnaryReactor* PointsService::RunReleaseJob(grpc::CallbackServerContext* context,
-                                                       const v1::RunJobRequest* request,
-                                                       v1::RunJobResponse* response) {
-  return host_.Serve(context, "RunReleaseJob", request->store_id(), [=, this](CallContext&) {
-    response->set_processed(ReleaseDue(request->store_id(), AsOf(*request)));
-  });
+void Jobs::RunReleaseJob(const CallContext& /*call*/, const v1::RunJobRequest* request,
+                         v1::RunJobResponse* response) {
+  response->set_processed(ReleaseDue(request->store_id(), AsOf(*request)));
 }
 
-grpc::ServerUnaryReactor* PointsService::RunExpiryJob(grpc::CallbackServerContext* context,
-                                                      const v1::RunJobRequest* request,
-                                                      v1::RunJobResponse* response) {
-  return host_.Serve(context, "RunExpiryJob", request->store_id(), [=, this](CallContext&) {
-    response->set_processed(ExpireDue(request->store_id(), AsOf(*request)));
-  });
+void Jobs::RunExpiryJob(const CallContext& /*call*/, const v1::RunJobRequest* request,
+                        v1::RunJobResponse* response) {
+  response->set_processed(ExpireDue(request->store_id(), AsOf(*request)));
 }
 
-grpc::ServerUnaryReactor* PointsService::RunHoldExpiryJob(grpc::CallbackServerContext* context,
-                                                          const v1::RunJobRequest* request,
-                                                          v1::RunJobResponse* response) {
-  return host_.Serve(context, "RunHoldExpiryJob", request->store_id(), [=, this](CallContext& call) {
-    response->set_processed(ExpireHolds(call, request->store_id(), AsOf(*request)));
-  });
+void Jobs::RunHoldExpiryJob(const CallContext& call, const v1::RunJobRequest* request,
+                            v1::RunJobResponse* response) {
+  response->set_processed(ExpireHolds(call, request->store_id(), AsOf(*request)));
 }
 
 }  // namespace loyalty::points

@@ -1,13 +1,17 @@
 // Applying order events, exactly once each (the inbox records them in the same transaction).
+#include "events/order_events.hpp"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <set>
 
 #include "earn_rules.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/pg_ledger_store.hpp"
 #include "lot_key.hpp"
 #include "loyalty/common/money.hpp"
 #include "loyalty/common/time.hpp"
-#include "points_service.hpp"
+#include "program/settings.hpp"
 
 namespace loyalty::points {
 
@@ -25,7 +29,8 @@ template <class Payload>
 Payload Unpack(const events::v1::Event& event) {
   Payload payload;
   if (!event.payload().UnpackTo(&payload)) {
-    throw common::InvalidEvent(event.type() + " does not carry a " + Payload::descriptor()->full_name());
+    throw common::InvalidEvent(event.type() + " does not carry a " +
+                               Payload::descriptor()->full_name());
   }
   return payload;
 }
@@ -34,25 +39,31 @@ using common::NowMicros;
 
 }  // namespace
 
-void PointsService::SubscribeToOrders(common::InboxEventSink& sink) {
-  auto placed = [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderPlaced(tx, e); };
+void OrderEvents::Subscribe(common::InboxEventSink& sink) {
+  auto placed = [this](pqxx::transaction_base& tx, const events::v1::Event& e) {
+    OnOrderPlaced(tx, e);
+  };
   sink.On("order.placed", placed);
   sink.On("order.imported", placed);
-  sink.On("order.fulfilled",
-          [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderFulfilled(tx, e); });
-  sink.On("order.refunded",
-          [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderRefunded(tx, e); });
-  sink.On("order.cancelled",
-          [this](pqxx::transaction_base& tx, const events::v1::Event& e) { OnOrderCancelled(tx, e); });
+  sink.On("order.fulfilled", [this](pqxx::transaction_base& tx, const events::v1::Event& e) {
+    OnOrderFulfilled(tx, e);
+  });
+  sink.On("order.refunded", [this](pqxx::transaction_base& tx, const events::v1::Event& e) {
+    OnOrderRefunded(tx, e);
+  });
+  sink.On("order.cancelled", [this](pqxx::transaction_base& tx, const events::v1::Event& e) {
+    OnOrderCancelled(tx, e);
+  });
 }
 
-void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Event& event) {
+void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Event& event) {
   const auto placed = Unpack<OrderPlaced>(event);
   const auto& order = placed.order();
   const std::string& store_id = event.store_id();
-  const auto settings = SettingsOrDefault(tx, store_id, order.currency_code());
+  const auto settings = SettingsOrDefault(store_, tx, store_id, order.currency_code());
   const int64_t placed_us = TimeUtil::TimestampToMicroseconds(order.placed_at());
-  CustomerLedger ledger(tx, store_, store_id, order.customer_id());
+  PgLedgerStore rows(tx, store_, store_id);
+  CustomerLedger ledger(rows, order.customer_id());
 
   // Earn, per line, under the rule version in force when the order was placed.
   int64_t earned = 0;
@@ -60,7 +71,8 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
   const bool from_placement = settings.return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT;
   std::optional<int64_t> window_start;
   if (from_placement) window_start = placed_us;
-  if (order.has_fulfilled_at()) window_start = TimeUtil::TimestampToMicroseconds(order.fulfilled_at());
+  if (order.has_fulfilled_at())
+    window_start = TimeUtil::TimestampToMicroseconds(order.fulfilled_at());
   int64_t order_net = 0;
   for (const auto& line : order.lines()) order_net += line.net_minor();
   for (const auto& line : order.lines()) {
@@ -78,7 +90,8 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
       lot.rule_version = rules->version();
       lot.earned = points;
       lot.line_quantity = l.quantity();
-      if (window_start) lot.available_at_us = *window_start + settings.return_window_days() * kMicrosPerDay;
+      if (window_start)
+        lot.available_at_us = *window_start + settings.return_window_days() * kMicrosPerDay;
       ledger.Earn(lot);
       earned += points;
     }
@@ -99,23 +112,16 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
   // Commit the holds the order names. A hold that already ended is taken anyway: the order
   // exists, so its points were spent, as a debt if need be.
   for (const auto& payment : order.points_payments()) {
-    auto hold = store_.LockHold(tx, store_id, payment.hold_id());
-    TransferRow meta;
-    meta.order_id = order.order_id();
-    meta.reason = "hold " + payment.hold_id();
-    if (hold && hold->state == "active") {
-      meta.amount = hold->points;
-      meta.kind = "commit";
-      ledger.Move("held", "redeemed", meta);
-      store_.EndHold(tx, store_id, hold->hold_id, "committed");
-      store_.AppendEvent(tx, store_id, "redemption.committed", order.customer_id(),
-                         order.order_id(), hold->points, {{"hold_id", hold->hold_id}});
-    } else if (!hold || hold->state != "committed") {
+    const auto hold = ledger.CommitHold(payment.hold_id(), order.order_id());
+    if (!hold || hold->state != "committed") {
+      TransferRow meta;
+      meta.order_id = order.order_id();
+      meta.reason = "hold " + payment.hold_id();
       const int64_t debt_before = ledger.balance().debt;
       meta.kind = "commit_late";
       ledger.TakeForOrder(payment.points(), meta);
-      store_.AppendEvent(tx, store_id, "points.debt_recorded", order.customer_id(), order.order_id(),
-                         debt_before - ledger.balance().debt,
+      store_.AppendEvent(tx, store_id, "points.debt_recorded", order.customer_id(),
+                         order.order_id(), debt_before - ledger.balance().debt,
                          {{"hold_id", payment.hold_id()},
                           {"hold_state", hold ? hold->state : "unknown"},
                           {"points_taken", payment.points()}});
@@ -127,13 +133,13 @@ void PointsService::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::
                        {{"rule_version", rules->version()}});
   }
   if (event.type() == "order.placed") {
-    store_.AppendEvent(tx, store_id, "order.confirmed", order.customer_id(), order.order_id(),
-                       earned, {{"total_minor", order.total_minor()},
-                                {"currency_code", order.currency_code()}});
+    store_.AppendEvent(
+        tx, store_id, "order.confirmed", order.customer_id(), order.order_id(), earned,
+        {{"total_minor", order.total_minor()}, {"currency_code", order.currency_code()}});
   }
 }
 
-void PointsService::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1::Event& event) {
+void OrderEvents::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1::Event& event) {
   const auto fulfilled = Unpack<OrderFulfilled>(event);
   const auto settings = store_.Settings(tx, event.store_id());
   if (!settings || settings->return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT) return;
@@ -145,10 +151,10 @@ void PointsService::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v
   }
 }
 
-void PointsService::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledger,
-                               const v1::Settings& settings, const std::string& store_id,
-                               const std::string& order_id, const std::string& line_id,
-                               int32_t refunded_total, int64_t now_us) {
+void OrderEvents::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledger,
+                             const v1::Settings& settings, const std::string& store_id,
+                             const std::string& order_id, const std::string& line_id,
+                             int32_t refunded_total, int64_t now_us) {
   // Cumulative shares: after r of q units, ⌊P·r/q⌋ clawed and ⌊H·r/q⌋ given back in all.
   if (auto lot = store_.LockLineLot(tx, store_id, kEarnLot, order_id, line_id)) {
     const int64_t target = common::CumulativeShare(lot->earned, refunded_total, lot->line_quantity);
@@ -184,10 +190,11 @@ void PointsService::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledge
   }
 }
 
-void PointsService::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::Event& event) {
+void OrderEvents::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::Event& event) {
   const auto refund = Unpack<OrderRefunded>(event);
-  const auto settings = RequireSettings(tx, event.store_id());  // order.placed seeded them
-  CustomerLedger ledger(tx, store_, event.store_id(), refund.customer_id());
+  const auto settings = RequireSettings(store_, tx, event.store_id());  // order.placed seeded them
+  PgLedgerStore rows(tx, store_, event.store_id());
+  CustomerLedger ledger(rows, refund.customer_id());
   for (const auto& line : refund.lines()) {
     RefundLine(tx, ledger, settings, event.store_id(), refund.order_id(), line.line_id(),
                line.refunded_quantity_total(), NowMicros());
@@ -195,10 +202,11 @@ void PointsService::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1
   ledger.Save();
 }
 
-void PointsService::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event) {
+void OrderEvents::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event) {
   const auto cancelled = Unpack<OrderCancelled>(event);
-  const auto settings = RequireSettings(tx, event.store_id());  // order.placed seeded them
-  CustomerLedger ledger(tx, store_, event.store_id(), cancelled.customer_id());
+  const auto settings = RequireSettings(store_, tx, event.store_id());  // order.placed seeded them
+  PgLedgerStore rows(tx, store_, event.store_id());
+  CustomerLedger ledger(rows, cancelled.customer_id());
   std::set<std::string> lines;
   for (const auto& lot : store_.LotsOfOrder(tx, event.store_id(), cancelled.order_id())) {
     lines.insert(lot.line_id);
