@@ -82,6 +82,14 @@ TEST_F(HttpIT, TheStorefrontStoryRunsOverHttpJsonWithTheSameAnswersAsGrpc) {
                 .body["customer"]["customerId"],
             customer);
 
+  // curl -d sends a form Content-Type: the body is JSON all the same.
+  httplib::Client form("127.0.0.1", http_port_);
+  const auto bob = form.Post("/v1/customers", {{"Authorization", "Bearer " + s.storefront}},
+                             R"({"requestId": "reg-2", "email": "bob@example.com", "name": "Bob"})",
+                             "application/x-www-form-urlencoded");
+  ASSERT_TRUE(bob);
+  EXPECT_EQ(bob->status, 200) << bob->body;
+
   const json cart = {{"customerId", customer},
                      {"shippingFeeMinor", "499"},
                      {"lines",

@@ -163,7 +163,14 @@ struct HttpFront::Impl {
       return;
     }
     // The raw path: a percent-encoded ':' or '/' inside an id must not split it.
-    const std::string path = request.target.substr(0, request.target.find('?'));
+    const auto question = request.target.find('?');
+    const std::string path = request.target.substr(0, question);
+    std::multimap<std::string, std::string> query;
+    try {
+      if (question != std::string::npos) query = ParseQuery(request.target.substr(question + 1));
+    } catch (const common::ApiError& e) {
+      return Reply(response, e.ToStatus());
+    }
     std::vector<std::string> allowed;
     const auto found = routes.Find(request.method, path, &allowed);
     if (!found) {
@@ -185,7 +192,7 @@ struct HttpFront::Impl {
     if (method->server_streaming()) {
       auto stream_request = NewMessage(method->input_type());
       try {
-        BindRequest(*found->route, found->bindings, request.params, request.body, *stream_request);
+        BindRequest(*found->route, found->bindings, query, request.body, *stream_request);
         Stub();
       } catch (const common::ApiError& e) {
         return Reply(response, e.ToStatus());
@@ -200,7 +207,7 @@ struct HttpFront::Impl {
         throw common::InvalidField(
             "body", "is larger than " + std::to_string(options.max_body_bytes) + " bytes");
       }
-      BindRequest(*found->route, found->bindings, request.params, request.body, *call_request);
+      BindRequest(*found->route, found->bindings, query, request.body, *call_request);
       if (auto timeout = Timeout(request)) {
         context.set_deadline(std::chrono::system_clock::now() + *timeout);
       }

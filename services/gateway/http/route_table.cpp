@@ -375,6 +375,29 @@ void BindRequest(const Route& route, const PathTemplate::Bindings& bindings,
   }
 }
 
+std::multimap<std::string, std::string> ParseQuery(std::string_view query) {
+  std::multimap<std::string, std::string> params;
+  const auto decode = [](std::string_view text) {
+    std::string spaced(text);
+    std::replace(spaced.begin(), spaced.end(), '+', ' ');
+    auto decoded = PercentDecode(spaced);
+    if (!decoded) throw InvalidField("query", "has a malformed %-escape");
+    return *decoded;
+  };
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      params.emplace(decode(pair.substr(0, eq)),
+                     eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1)));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return params;
+}
+
 bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {

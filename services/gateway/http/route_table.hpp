@@ -77,6 +77,11 @@ void BindRequest(const Route& route, const PathTemplate::Bindings& bindings,
                  const std::multimap<std::string, std::string>& query, std::string_view body,
                  google::protobuf::Message& request);
 
+// The parameters of a URL's query string (`a=1&b=x%20y`, `+` for a space), read from the URL
+// alone: a body is JSON whatever its Content-Type (curl -d sends a form type). Throws
+// INVALID_ARGUMENT naming `query` on a malformed escape.
+std::multimap<std::string, std::string> ParseQuery(std::string_view query);
+
 // True when `text` is valid UTF-8 (JSON bodies must be).
 bool IsValidUtf8(std::string_view text);
 

@@ -123,6 +123,16 @@ TEST(BindRequest, BadInputNamesTheField) {
   EXPECT_EQ(BadField(t, "POST", "/v1/carts:quote", {}, R"({"cart": {}})"), "accepted");
 }
 
+TEST(ParseQuery, ReadsPairsDecodesAndRefusesBadEscapes) {
+  const auto q = ParseQuery("store_id=s%201&tag=a+b&tag=c&flag&=x");
+  EXPECT_EQ(q.count("tag"), 2u);
+  EXPECT_EQ(q.find("store_id")->second, "s 1");
+  EXPECT_EQ(q.find("tag")->second, "a b");
+  EXPECT_EQ(q.find("flag")->second, "");
+  EXPECT_TRUE(ParseQuery("").empty());
+  EXPECT_THROW(ParseQuery("a=%zz"), common::ApiError);
+}
+
 TEST(IsValidUtf8, AcceptsUtf8AndRefusesTheRest) {
   EXPECT_TRUE(IsValidUtf8("plain"));
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\x81"));
