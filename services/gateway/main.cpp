@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
         hooks->workers = env.Int("LOYALTY_WEBHOOK_WORKERS", hooks->workers, 0, 64);
         hooks->poll_ms = env.Int("LOYALTY_WEBHOOK_POLL_MS", hooks->poll_ms, 50, 60000);
         hooks->send.allow_private = env.Int("LOYALTY_WEBHOOKS_ALLOW_PRIVATE", 0, 0, 1) == 1;
+        hooks->send.timeout =
+            std::chrono::milliseconds(env.Int("LOYALTY_WEBHOOK_TIMEOUT_MS", 15000, 100, 60000));
         const std::string scale = env.String("LOYALTY_WEBHOOK_RETRY_SCALE", "1");
         char* end = nullptr;
         hooks->retry_scale = std::strtod(scale.c_str(), &end);

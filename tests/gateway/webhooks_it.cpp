@@ -31,7 +31,8 @@ struct Delivery {
 // An HTTP receiver on 127.0.0.1. `answer(n)` decides the status of the n-th request (0-based).
 class Receiver {
  public:
-  explicit Receiver(std::function<int(int, httplib::Response&)> answer) : answer_(std::move(answer)) {
+  explicit Receiver(std::function<int(int, httplib::Response&)> answer)
+      : answer_(std::move(answer)) {
     server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
       Delivery d{req.get_header_value("webhook-id"), req.get_header_value("webhook-timestamp"),
                  req.get_header_value("webhook-signature"), req.body, 0,
@@ -101,7 +102,9 @@ class WebhookIT : public GatewayIT {
   void MakeEvents(const TestStore& s, int n, int customers = 2) {
     std::vector<std::string> ids;
     for (int c = 0; c < customers; ++c) {
-      ids.push_back(Register(s, "c" + std::to_string(c) + "-" + std::to_string(common::NowMicros()) + "@example.com"));
+      const auto email =
+          "c" + std::to_string(c) + "-" + std::to_string(common::NowMicros()) + "@example.com";
+      ids.push_back(Register(s, email));
     }
     for (int i = 0; i < n; ++i) Adjust(s, ids[static_cast<size_t>(i) % ids.size()], 10 + i);
   }
@@ -359,6 +362,41 @@ TEST_F(WebhookExhaustIT, AnExhaustedScheduleDisablesTheEndpointAndSaysWhy) {
   std::set<std::string> ids;
   for (const auto& d : receiver.all()) ids.insert(d.id);
   EXPECT_EQ(ids.size(), 1u);
+}
+
+class WebhookSlowIT : public WebhookIT {
+ protected:
+  Env GatewayEnv() const override {
+    auto env = WebhookIT::GatewayEnv();
+    env["LOYALTY_WEBHOOK_TIMEOUT_MS"] = "500";  // 15 s in production
+    return env;
+  }
+};
+
+TEST_F(WebhookSlowIT, ASlowReceiverTimesOutAndTheEventIsRetriedWithTheSameId) {
+  const auto s = CreateStore("slow");
+  Receiver receiver([](int n, httplib::Response&) {
+    if (n == 0) std::this_thread::sleep_for(1500ms);  // past the timeout
+    return 200;
+  });
+  const auto created = CreateEndpoint(s, receiver.url());
+  MakeEvents(s, 2, 1);
+  const auto expected = LogIds(s.store_id, created.endpoint().cursor());
+  ASSERT_TRUE(Eventually([&] { return receiver.Successes().size() >= expected.size(); }));
+  const auto all = receiver.all();
+  ASSERT_GE(all.size(), 2u);
+  EXPECT_EQ(all[0].id, all[1].id);  // the timed-out event again, with the same webhook-id
+  std::vector<v1::WebhookAttempt> attempts;
+  ASSERT_TRUE(Eventually([&] {
+    attempts = Attempts(s, created.endpoint().endpoint_id());
+    return attempts.size() >= all.size();
+  }));
+  const auto& first = attempts.back();
+  EXPECT_EQ(first.status(), "failed");
+  EXPECT_EQ(first.response_code(), 0);
+  EXPECT_GE(first.latency_ms(), 400);
+  EXPECT_LT(first.latency_ms(), 1400);
+  EXPECT_FALSE(first.error().empty());
 }
 
 class WebhookRefusalIT : public WebhookIT {

@@ -14,7 +14,8 @@ namespace loyalty::gateway::webhooks {
 
 struct SendOptions {
   bool allow_private = false;                 // LOYALTY_WEBHOOKS_ALLOW_PRIVATE
-  std::chrono::seconds timeout{15};           // connect, write and read each
+  // LOYALTY_WEBHOOK_TIMEOUT_MS: connect, write and read each.
+  std::chrono::milliseconds timeout{15000};
 };
 
 struct SendResult {
