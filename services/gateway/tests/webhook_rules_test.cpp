@@ -37,7 +37,8 @@ TEST(WebhookRules, SecretsAreWhsecAndAtLeast24RandomBytes) {
 }
 
 TEST(WebhookRules, Base64RoundTrips) {
-  const std::vector<std::string> texts = {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)};
+  const std::vector<std::string> texts = {"",     "a", "ab", "abc",
+                                          "abcd", std::string("\0\xff\x10", 3)};
   for (const auto& text : texts) {
     EXPECT_EQ(Base64Decode(Base64Encode(text)), text);
   }

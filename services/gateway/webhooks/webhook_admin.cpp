@@ -219,7 +219,9 @@ grpc::ServerUnaryReactor* AdminService::SetWebhookEnabled(grpc::CallbackServerCo
                  idempotency_.Finish(tx, p.store.store_id, method, request->request_id(),
                                      *response);
                });
-               if (changed) gw_.Audit(call, p, method, *request, before, ToJson(response->endpoint()));
+               if (changed) {
+                 gw_.Audit(call, p, method, *request, before, ToJson(response->endpoint()));
+               }
              });
 }
 

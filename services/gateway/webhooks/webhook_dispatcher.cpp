@@ -26,7 +26,9 @@ void Dispatcher::Run(std::stop_token stop) {
       common::SleepUnlessStopped(stop, std::chrono::seconds(1));
       continue;
     }
-    if (!worked) common::SleepUnlessStopped(stop, std::chrono::milliseconds(options_.poll_ms / 2 + 1));
+    if (!worked) {
+      common::SleepUnlessStopped(stop, std::chrono::milliseconds(options_.poll_ms / 2 + 1));
+    }
   }
 }
 
@@ -92,7 +94,10 @@ bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
   attempt.latency_ms = sent.latency_ms;
   attempt.error = sent.error;
   const bool delivered = sent.status >= 200 && sent.status <= 299;
-  attempt.status = delivered ? "delivered" : sent.refused ? "refused" : sent.status == 410 ? "gone" : "failed";
+  attempt.status = delivered              ? "delivered"
+                   : sent.refused         ? "refused"
+                   : sent.status == 410   ? "gone"
+                                          : "failed";
   store_.RecordAttempt(tx, row->store_id, attempt);
 
   if (delivered) {
@@ -117,7 +122,8 @@ bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
       // Retry-After is the receiver's own figure: honoured as sent (not scaled), up to a day.
       int64_t wait_ms = delay->count();
       if (sent.retry_after) {
-        wait_ms = std::max<int64_t>(wait_ms, std::min<int64_t>(sent.retry_after->count(), 86400) * 1000);
+        const int64_t asked = std::min<int64_t>(sent.retry_after->count(), 86400) * 1000;
+        wait_ms = std::max<int64_t>(wait_ms, asked);
       }
       store_.Advance(tx, *row, cursor, attempt.attempt, wait_ms);
     }

@@ -98,7 +98,8 @@ std::optional<Url> ParseUrl(const std::string& text, std::string* why) {
     return fail("must start with http:// or https://");
   }
   const size_t slash = text.find_first_of("/?#", rest);
-  std::string authority = text.substr(rest, slash == std::string::npos ? std::string::npos : slash - rest);
+  const std::string authority =
+      text.substr(rest, slash == std::string::npos ? std::string::npos : slash - rest);
   url.target = slash == std::string::npos ? "/" : text.substr(slash);
   if (url.target.front() != '/') url.target = "/" + url.target;
   if (const auto hash = url.target.find('#'); hash != std::string::npos) url.target.resize(hash);

@@ -51,7 +51,8 @@ SendResult Send(const std::string& url_text, const std::map<std::string, std::st
     if (!options.allow_private && IsForbiddenAddress(a->ai_addr)) {
       result.refused = true;
       result.error = url->host + " resolves to " + AddressText(a->ai_addr) +
-                     ", a private, loopback or link-local address (see LOYALTY_WEBHOOKS_ALLOW_PRIVATE)";
+                     ", a private, loopback or link-local address "
+                     "(see LOYALTY_WEBHOOKS_ALLOW_PRIVATE)";
       return result;
     }
     if (chosen.empty()) chosen = AddressText(a->ai_addr);
