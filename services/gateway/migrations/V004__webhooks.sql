@@ -14,9 +14,9 @@ CREATE TABLE webhook_endpoints (
   enabled                  boolean     NOT NULL DEFAULT true,
   disabled_reason          text        NOT NULL DEFAULT '',
   -- Dispatch state: the last event handled, failed attempts of the next one, and when the
-  -- dispatcher may look at the endpoint again. One row per endpoint, claimed with
-  -- SELECT ... FOR UPDATE SKIP LOCKED for the whole of an attempt, so two gateways never send
-  -- the same attempt and an endpoint has one request in flight (events stay in order).
+  -- dispatcher may look at the endpoint again. A dispatcher holds the endpoint's session
+  -- advisory lock for the whole of an attempt (webhooks/webhook_dispatcher.hpp), so two gateways
+  -- never send the same attempt and an endpoint has one request in flight (events stay in order).
   cursor                   text        NOT NULL DEFAULT '',
   attempts                 integer     NOT NULL DEFAULT 0,
   next_attempt_at          timestamptz NOT NULL DEFAULT now(),

@@ -33,9 +33,40 @@ void Dispatcher::Run(std::stop_token stop) {
 }
 
 bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
-  pqxx::work tx(conn);
-  const auto row = store_.ClaimDue(tx);
+  std::vector<std::pair<std::string, std::string>> due;
+  {
+    pqxx::nontransaction read(conn);
+    due = store_.Due(read, 16);
+  }
+  for (const auto& [store_id, endpoint_id] : due) {
+    {
+      pqxx::nontransaction lock(conn);
+      if (!store_.TryLock(lock, store_id, endpoint_id)) continue;  // another dispatcher has it
+    }
+    // An exception leaves the lock held: Run then drops the connection, which releases it.
+    const bool worked = Attempt(conn, store_id, endpoint_id, random);
+    pqxx::nontransaction unlock(conn);
+    store_.Unlock(unlock, store_id, endpoint_id);
+    if (worked) return true;
+  }
+  return false;
+}
+
+bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
+                         const std::string& endpoint_id, std::mt19937_64& random) {
+  // Read again under the lock: another dispatcher may have just handled the endpoint.
+  std::optional<EndpointRow> row;
+  {
+    pqxx::nontransaction read(conn);
+    row = store_.DueOne(read, store_id, endpoint_id);
+  }
   if (!row) return false;
+  // Each write is a short transaction of its own, after the request: none is open during it.
+  auto write = [&](const std::function<void(pqxx::transaction_base&)>& fn) {
+    pqxx::work tx(conn);
+    fn(tx);
+    tx.commit();
+  };
 
   common::CallContext call;
   call.method = "webhooks";
@@ -51,8 +82,7 @@ bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
   const auto status = gw_.points().ListEvents(ctx.get(), req, &resp);
   if (!status.ok()) {
     // The points service comes back; the cursor loses nothing.
-    store_.Advance(tx, *row, row->cursor, row->attempts, 1000);
-    tx.commit();
+    write([&](auto& tx) { store_.Advance(tx, *row, row->cursor, row->attempts, 1000); });
     return true;
   }
   // Events the filter does not want move the cursor without a request.
@@ -67,8 +97,8 @@ bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
   }
   if (!event) {
     const bool more = resp.events_size() == req.limit();
-    store_.Advance(tx, *row, cursor, 0, more ? 0 : options_.poll_ms);
-    tx.commit();
+    const int next_in_ms = more ? 0 : options_.poll_ms;
+    write([&](auto& tx) { store_.Advance(tx, *row, cursor, 0, next_in_ms); });
     return true;
   }
 
@@ -98,37 +128,38 @@ bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
                    : sent.refused         ? "refused"
                    : sent.status == 410   ? "gone"
                                           : "failed";
-  store_.RecordAttempt(tx, row->store_id, attempt);
+  write([&](pqxx::transaction_base& tx) {
+    store_.RecordAttempt(tx, row->store_id, attempt);
 
-  if (delivered) {
-    store_.Advance(tx, *row, event->cursor(), 0, 0);  // the next event at once
-  } else if (sent.status == 410) {
-    // The receiver says the endpoint is gone for good. The cursor stays before this event, so
-    // enabling the endpoint again sends it first.
-    store_.Disable(tx, *row, cursor, attempt.attempt, "the receiver answered 410 Gone");
-    common::log::Warn("webhook endpoint disabled: 410 Gone",
-                      {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id}});
-  } else {
-    const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random);
-    const auto delay = RetryDelay(attempt.attempt + 1, options_.retry_scale, unit);
-    if (!delay) {
-      const std::string why = "gave up on " + id + " after " + std::to_string(attempt.attempt) +
-                              " attempts over the retry schedule; last: " + sent.error;
-      store_.Disable(tx, *row, cursor, attempt.attempt, why);
-      common::log::Warn("webhook endpoint disabled: retries exhausted",
-                        {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id},
-                         {"reason", why}});
+    if (delivered) {
+      store_.Advance(tx, *row, event->cursor(), 0, 0);  // the next event at once
+    } else if (sent.status == 410) {
+      // The receiver says the endpoint is gone for good. The cursor stays before this event, so
+      // enabling the endpoint again sends it first.
+      store_.Disable(tx, *row, cursor, attempt.attempt, "the receiver answered 410 Gone");
+      common::log::Warn("webhook endpoint disabled: 410 Gone",
+                        {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id}});
     } else {
-      // Retry-After is the receiver's own figure: honoured as sent (not scaled), up to a day.
-      int64_t wait_ms = delay->count();
-      if (sent.retry_after) {
-        const int64_t asked = std::min<int64_t>(sent.retry_after->count(), 86400) * 1000;
-        wait_ms = std::max<int64_t>(wait_ms, asked);
+      const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+      const auto delay = RetryDelay(attempt.attempt + 1, options_.retry_scale, unit);
+      if (!delay) {
+        const std::string why = "gave up on " + id + " after " + std::to_string(attempt.attempt) +
+                                " attempts over the retry schedule; last: " + sent.error;
+        store_.Disable(tx, *row, cursor, attempt.attempt, why);
+        common::log::Warn("webhook endpoint disabled: retries exhausted",
+                          {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id},
+                           {"reason", why}});
+      } else {
+        // Retry-After is the receiver's own figure: honoured as sent (not scaled), up to a day.
+        int64_t wait_ms = delay->count();
+        if (sent.retry_after) {
+          const int64_t asked = std::min<int64_t>(sent.retry_after->count(), 86400) * 1000;
+          wait_ms = std::max<int64_t>(wait_ms, asked);
+        }
+        store_.Advance(tx, *row, cursor, attempt.attempt, wait_ms);
       }
-      store_.Advance(tx, *row, cursor, attempt.attempt, wait_ms);
     }
-  }
-  tx.commit();
+  });
   return true;
 }
 

@@ -60,16 +60,29 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "response_code, latency_ms, error, (extract(epoch from created_at) * 1000000)::bigint "
        "FROM gateway.webhook_attempts WHERE store_id = $1 AND endpoint_id = $2 "
        "AND ($3 = 0 OR attempt_id < $3) ORDER BY attempt_id DESC LIMIT $4"},
-      {"wh_claim_due", std::string("SELECT ") + kColumns +
-                           " FROM gateway.webhook_endpoints WHERE enabled AND next_attempt_at <= "
-                           "now() ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED"},
+      {"wh_due",
+       "SELECT store_id, endpoint_id FROM gateway.webhook_endpoints "
+       "WHERE enabled AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1"},
+      {"wh_due_one", std::string("SELECT ") + kColumns +
+                         " FROM gateway.webhook_endpoints WHERE store_id = $1 AND endpoint_id = $2 "
+                         "AND enabled AND next_attempt_at <= now()"},
+      // A session-level lock: held without a transaction, so that no transaction stays open
+      // during the HTTP request (an open transaction with an xid holds back the points event
+      // log's visibility horizon for every store), and released by Postgres when the session
+      // dies (a killed dispatcher frees its endpoints at once).
+      {"wh_try_lock",
+       "SELECT pg_try_advisory_lock(hashtextextended('loyalty.webhooks/' || $1 || '/' || $2, 0))"},
+      {"wh_unlock",
+       "SELECT pg_advisory_unlock(hashtextextended('loyalty.webhooks/' || $1 || '/' || $2, 0))"},
+      // Both only when the cursor is still the one the attempt started from: a ReplayWebhooks
+      // during the attempt wins.
       {"wh_advance",
        "UPDATE gateway.webhook_endpoints SET cursor = $3, attempts = $4, "
        "next_attempt_at = clock_timestamp() + make_interval(secs => $5::double precision / 1000) "
-       "WHERE store_id = $1 AND endpoint_id = $2"},
+       "WHERE store_id = $1 AND endpoint_id = $2 AND cursor = $6"},
       {"wh_disable",
        "UPDATE gateway.webhook_endpoints SET cursor = $3, attempts = $4, enabled = false, "
-       "disabled_reason = $5 WHERE store_id = $1 AND endpoint_id = $2"},
+       "disabled_reason = $5 WHERE store_id = $1 AND endpoint_id = $2 AND cursor = $6"},
       {"wh_record_attempt",
        "INSERT INTO gateway.webhook_attempts (store_id, endpoint_id, webhook_id, event_cursor, "
        "event_type, attempt, status, response_code, latency_ms, error) "
@@ -148,21 +161,44 @@ std::vector<AttemptRow> WebhookStore::Attempts(pqxx::transaction_base& tx,
   return rows;
 }
 
-std::optional<EndpointRow> WebhookStore::ClaimDue(pqxx::transaction_base& tx) const {
-  const auto r = tx.exec_prepared("wh_claim_due");
+std::vector<std::pair<std::string, std::string>> WebhookStore::Due(pqxx::transaction_base& tx,
+                                                                   int limit) const {
+  std::vector<std::pair<std::string, std::string>> due;
+  for (const auto& r : tx.exec_prepared("wh_due", limit)) {
+    due.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
+  }
+  return due;
+}
+
+std::optional<EndpointRow> WebhookStore::DueOne(pqxx::transaction_base& tx,
+                                                const std::string& store_id,
+                                                const std::string& endpoint_id) const {
+  const auto r = tx.exec_prepared("wh_due_one", store_id, endpoint_id);
   if (r.empty()) return std::nullopt;
   return ToEndpoint(r[0]);
 }
 
+bool WebhookStore::TryLock(pqxx::transaction_base& tx, const std::string& store_id,
+                           const std::string& endpoint_id) const {
+  return tx.exec_prepared1("wh_try_lock", store_id, endpoint_id)[0].as<bool>();
+}
+
+void WebhookStore::Unlock(pqxx::transaction_base& tx, const std::string& store_id,
+                          const std::string& endpoint_id) const {
+  tx.exec_prepared("wh_unlock", store_id, endpoint_id);
+}
+
 void WebhookStore::Advance(pqxx::transaction_base& tx, const EndpointRow& row,
                            const std::string& cursor, int attempts, int64_t next_in_ms) const {
-  tx.exec_prepared("wh_advance", row.store_id, row.endpoint_id, cursor, attempts, next_in_ms);
+  tx.exec_prepared("wh_advance", row.store_id, row.endpoint_id, cursor, attempts, next_in_ms,
+                   row.cursor);
 }
 
 void WebhookStore::Disable(pqxx::transaction_base& tx, const EndpointRow& row,
                            const std::string& cursor, int attempts,
                            const std::string& reason) const {
-  tx.exec_prepared("wh_disable", row.store_id, row.endpoint_id, cursor, attempts, reason);
+  tx.exec_prepared("wh_disable", row.store_id, row.endpoint_id, cursor, attempts, reason,
+                   row.cursor);
 }
 
 void WebhookStore::RecordAttempt(pqxx::transaction_base& tx, const std::string& store_id,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -60,10 +61,19 @@ class WebhookStore {
                                    const std::string& endpoint_id, int64_t before_id,
                                    int limit) const;
 
-  // The dispatcher's side (on its own connection): claims one due, enabled endpoint with
-  // FOR UPDATE SKIP LOCKED, so another dispatcher (thread or gateway) skips it until commit.
-  std::optional<EndpointRow> ClaimDue(pqxx::transaction_base& tx) const;
-  // After an attempt: the new cursor, failed attempts and when to look again (ms from now).
+  // The dispatcher's side (on its own connection, outside transactions). Endpoints due now.
+  std::vector<std::pair<std::string, std::string>> Due(pqxx::transaction_base& tx,
+                                                       int limit) const;
+  // The endpoint if it is still enabled and due (read again once locked).
+  std::optional<EndpointRow> DueOne(pqxx::transaction_base& tx, const std::string& store_id,
+                                    const std::string& endpoint_id) const;
+  // A session advisory lock per endpoint: one dispatcher (thread or gateway) at a time.
+  bool TryLock(pqxx::transaction_base& tx, const std::string& store_id,
+               const std::string& endpoint_id) const;
+  void Unlock(pqxx::transaction_base& tx, const std::string& store_id,
+              const std::string& endpoint_id) const;
+  // After an attempt: the new cursor, failed attempts and when to look again (ms from now);
+  // nothing when the cursor moved since `row` was read (a replay).
   void Advance(pqxx::transaction_base& tx, const EndpointRow& row, const std::string& cursor,
                int attempts, int64_t next_in_ms) const;
   void Disable(pqxx::transaction_base& tx, const EndpointRow& row, const std::string& cursor,
