@@ -4,13 +4,17 @@
 #pragma once
 
 #include "gateway.hpp"
+#include "loyalty/common/idempotency.hpp"
 #include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
+#include "webhooks/webhook_store.hpp"
 
 namespace loyalty::gateway {
 
 class AdminService final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminService(Gateway& gateway) : gw_(gateway), host_(gateway.host()) {}
+  explicit AdminService(Gateway& gateway)
+      : gw_(gateway), host_(gateway.host()), webhooks_(gateway.db()),
+        idempotency_(gateway.db(), "gateway") {}
 
   grpc::ServerUnaryReactor* CreateStore(grpc::CallbackServerContext* context,
       const v1::CreateStoreRequest* request, v1::CreateStoreResponse* response) override;
@@ -73,6 +77,27 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::VerifyLedgerRequest* request, v1::VerifyLedgerResponse* response) override;
   grpc::ServerUnaryReactor* RunJob(grpc::CallbackServerContext* context,
       const v1::RunJobRequest* request, v1::RunJobResponse* response) override;
+  // Webhooks (webhooks/webhook_admin.cpp).
+  grpc::ServerUnaryReactor* CreateWebhookEndpoint(grpc::CallbackServerContext* context,
+      const v1::CreateWebhookEndpointRequest* request,
+      v1::CreateWebhookEndpointResponse* response) override;
+  grpc::ServerUnaryReactor* ListWebhookEndpoints(grpc::CallbackServerContext* context,
+      const v1::ListWebhookEndpointsRequest* request,
+      v1::ListWebhookEndpointsResponse* response) override;
+  grpc::ServerUnaryReactor* RotateWebhookSecret(grpc::CallbackServerContext* context,
+      const v1::RotateWebhookSecretRequest* request,
+      v1::RotateWebhookSecretResponse* response) override;
+  grpc::ServerUnaryReactor* DisableWebhookEndpoint(grpc::CallbackServerContext* context,
+      const v1::DisableWebhookEndpointRequest* request,
+      v1::DisableWebhookEndpointResponse* response) override;
+  grpc::ServerUnaryReactor* EnableWebhookEndpoint(grpc::CallbackServerContext* context,
+      const v1::EnableWebhookEndpointRequest* request,
+      v1::EnableWebhookEndpointResponse* response) override;
+  grpc::ServerUnaryReactor* ListWebhookAttempts(grpc::CallbackServerContext* context,
+      const v1::ListWebhookAttemptsRequest* request,
+      v1::ListWebhookAttemptsResponse* response) override;
+  grpc::ServerUnaryReactor* ReplayWebhooks(grpc::CallbackServerContext* context,
+      const v1::ReplayWebhooksRequest* request, v1::ReplayWebhooksResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).
@@ -105,9 +130,18 @@ class AdminService final : public v1::AdminService::CallbackService {
                });
   }
   void SeedSettings(const common::CallContext& call, const StoreRow& store);
+  // The cursor of the newest event of the store's log ("" for an empty log).
+  std::string EndOfEventLog(const common::CallContext& call, const std::string& store_id);
+  // Disable and Enable: the same but for the flag.
+  template <class Req, class Resp>
+  grpc::ServerUnaryReactor* SetWebhookEnabled(grpc::CallbackServerContext* context,
+                                              const char* method, const Req* request,
+                                              Resp* response, bool enabled);
 
   Gateway& gw_;
   common::ServiceHost& host_;
+  webhooks::WebhookStore webhooks_;
+  common::Idempotency idempotency_;
 };
 
 }  // namespace loyalty::gateway

@@ -1,12 +1,14 @@
 // loyalty-gateway: wiring only; the rules live in the service's library.
 #include <grpcpp/security/server_credentials.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "admin_service.hpp"
 #include "http/http_front.hpp"
 #include "storefront_service.hpp"
+#include "webhooks/webhook_dispatcher.hpp"
 
 namespace loyalty::gateway {
 const common::MigrationSet& Migrations();  // generated from migrations/
@@ -32,9 +34,10 @@ int main(int argc, char** argv) {
   auto tls = std::make_shared<grpc::SslServerCredentialsOptions::PemKeyCertPair>();
   auto health_port = std::make_shared<int>(0);
   auto http = std::make_shared<gateway::http::HttpOptions>();
+  auto hooks = std::make_shared<gateway::webhooks::DispatcherOptions>();
   return common::RunServiceMain(
       argc, argv, {"gateway", 50051, 9101}, common::WithCommonTables(gateway::Migrations()),
-      [config, tls, health_port, http](common::EnvReader& env) {
+      [config, tls, health_port, http, hooks](common::EnvReader& env) {
         config->customers_addr = env.Address("LOYALTY_CUSTOMERS_ADDR", config->customers_addr);
         config->orders_addr = env.Address("LOYALTY_ORDERS_ADDR", config->orders_addr);
         config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
@@ -66,8 +69,21 @@ int main(int argc, char** argv) {
             env.Int("LOYALTY_HTTP_MAX_BODY_BYTES", static_cast<int>(http->max_body_bytes), 1024,
                     64 * 1024 * 1024));
         *health_port = env.Int("LOYALTY_HEALTH_PORT", 0, 0, 65535);
+        // Webhooks (docs/webhooks.md).
+        hooks->workers = env.Int("LOYALTY_WEBHOOK_WORKERS", hooks->workers, 0, 64);
+        hooks->poll_ms = env.Int("LOYALTY_WEBHOOK_POLL_MS", hooks->poll_ms, 50, 60000);
+        hooks->send.allow_private = env.Int("LOYALTY_WEBHOOKS_ALLOW_PRIVATE", 0, 0, 1) == 1;
+        hooks->send.timeout =
+            std::chrono::milliseconds(env.Int("LOYALTY_WEBHOOK_TIMEOUT_MS", 15000, 100, 60000));
+        const std::string scale = env.String("LOYALTY_WEBHOOK_RETRY_SCALE", "1");
+        char* end = nullptr;
+        hooks->retry_scale = std::strtod(scale.c_str(), &end);
+        if (end == scale.c_str() || *end != '\0' || !(hooks->retry_scale > 0.0) ||
+            hooks->retry_scale > 1.0) {
+          env.Reject("LOYALTY_WEBHOOK_RETRY_SCALE", "must be a number above 0 and at most 1");
+        }
       },
-      [config, tls, health_port, http](common::ServiceHost& host) {
+      [config, tls, health_port, http, hooks](common::ServiceHost& host) {
         // Storefronts and admins authenticate with API keys, not the internal token.
         host.SetRequireInternalToken(false);
         if (!tls->cert_chain.empty()) {
@@ -77,16 +93,23 @@ int main(int argc, char** argv) {
         }
         host.SetHealthPort(*health_port);
         struct Services {
-          explicit Services(common::ServiceHost& h, gateway::GatewayConfig c)
-              : gateway(h, std::move(c)), storefront(gateway), admin(gateway) {}
+          Services(common::ServiceHost& h, gateway::GatewayConfig c,
+                   gateway::webhooks::DispatcherOptions d)
+              : gateway(h, std::move(c)), storefront(gateway), admin(gateway),
+                dispatcher(gateway, d) {}
           gateway::Gateway gateway;
           gateway::StorefrontService storefront;
           gateway::AdminService admin;
+          gateway::webhooks::Dispatcher dispatcher;
           std::unique_ptr<gateway::http::HttpFront> http;  // stops first: it calls the others
         };
-        auto services = std::make_shared<Services>(host, *config);
+        auto services = std::make_shared<Services>(host, *config, *hooks);
         host.AddService(&services->storefront);
         host.AddService(&services->admin);
+        for (int i = 0; i < hooks->workers; ++i) {
+          host.AddBackground("webhooks-" + std::to_string(i),
+                             [d = &services->dispatcher](std::stop_token stop) { d->Run(stop); });
+        }
         if (http->port != 0) {
           services->http = std::make_unique<gateway::http::HttpFront>(
               host, *http,

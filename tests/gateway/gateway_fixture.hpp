@@ -71,7 +71,7 @@ class GatewayIT : public ::testing::Test {
             {"LOYALTY_POINTS_ADDR", points_->address()},
             {"LOYALTY_RECOMMENDATIONS_ADDR", recs_addr_}});
     checkout_ = StartCheckout({});
-    gateway_ = StartGateway({});
+    gateway_ = StartGateway(GatewayEnv());
     customers_->WaitServing();
     points_->WaitServing();
     WaitHealthy(orders_addr_);
@@ -82,6 +82,9 @@ class GatewayIT : public ::testing::Test {
     points_stub_ = points::v1::PointsService::NewStub(
         grpc::CreateChannel(points_->address(), grpc::InsecureChannelCredentials()));
   }
+
+  // Extra environment of the gateway SetUp starts (a fixture's own settings).
+  virtual Env GatewayEnv() const { return {}; }
 
   // The database the services use: a fresh one on the test server unless a fixture has its own.
   virtual std::string DatabaseUrl() const { return db_.url(); }

@@ -1,0 +1,166 @@
+#include "webhooks/webhook_dispatcher.hpp"
+
+#include <algorithm>
+
+#include "loyalty/common/log.hpp"
+#include "loyalty/common/time.hpp"
+#include "loyalty/common/worker_pool.hpp"
+
+namespace loyalty::gateway::webhooks {
+
+void Dispatcher::Run(std::stop_token stop) {
+  std::mt19937_64 random(std::random_device{}());
+  std::unique_ptr<pqxx::connection> conn;
+  while (!stop.stop_requested() && !gw_.host().draining()) {
+    bool worked = false;
+    try {
+      if (!conn || !conn->is_open()) {
+        conn = common::Connect(gw_.host().db().url());
+        PrepareDispatcher(*conn);
+      }
+      worked = Step(*conn, random);
+    } catch (const std::exception& e) {
+      common::log::WarnEvery("webhooks", std::chrono::seconds(10),
+                             "webhook dispatch failed; will retry", {{"error", e.what()}});
+      conn.reset();  // a broken connection is replaced; a healthy one costs a reconnect
+      common::SleepUnlessStopped(stop, std::chrono::seconds(1));
+      continue;
+    }
+    if (!worked) {
+      common::SleepUnlessStopped(stop, std::chrono::milliseconds(options_.poll_ms / 2 + 1));
+    }
+  }
+}
+
+bool Dispatcher::Step(pqxx::connection& conn, std::mt19937_64& random) {
+  std::vector<std::pair<std::string, std::string>> due;
+  {
+    pqxx::nontransaction read(conn);
+    due = store_.Due(read, 16);
+  }
+  for (const auto& [store_id, endpoint_id] : due) {
+    {
+      pqxx::nontransaction lock(conn);
+      if (!store_.TryLock(lock, store_id, endpoint_id)) continue;  // another dispatcher has it
+    }
+    // An exception leaves the lock held: Run then drops the connection, which releases it.
+    const bool worked = Attempt(conn, store_id, endpoint_id, random);
+    pqxx::nontransaction unlock(conn);
+    store_.Unlock(unlock, store_id, endpoint_id);
+    if (worked) return true;
+  }
+  return false;
+}
+
+bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
+                         const std::string& endpoint_id, std::mt19937_64& random) {
+  // Read again under the lock: another dispatcher may have just handled the endpoint.
+  std::optional<EndpointRow> row;
+  {
+    pqxx::nontransaction read(conn);
+    row = store_.DueOne(read, store_id, endpoint_id);
+  }
+  if (!row) return false;
+  // Each write is a short transaction of its own, after the request: none is open during it.
+  auto write = [&](const std::function<void(pqxx::transaction_base&)>& fn) {
+    pqxx::work tx(conn);
+    fn(tx);
+    tx.commit();
+  };
+
+  common::CallContext call;
+  call.method = "webhooks";
+  call.correlation_id = "webhooks-" + row->endpoint_id;
+  call.internal_token = gw_.host().config().internal_token;
+  call.deadline = common::Clock::now() + std::chrono::seconds(10);
+  points::v1::ListEventsRequest req;
+  req.set_store_id(row->store_id);
+  req.set_after(row->cursor);
+  req.set_limit(100);
+  points::v1::ListEventsResponse resp;
+  auto ctx = common::DownstreamContext(call);
+  const auto status = gw_.points().ListEvents(ctx.get(), req, &resp);
+  if (!status.ok()) {
+    // The points service comes back; the cursor loses nothing.
+    write([&](auto& tx) { store_.Advance(tx, *row, row->cursor, row->attempts, 1000); });
+    return true;
+  }
+  // Events the filter does not want move the cursor without a request.
+  std::string cursor = row->cursor;
+  const points::v1::PointsEvent* event = nullptr;
+  for (const auto& e : resp.events()) {
+    if (Wanted(row->event_types, e.type())) {
+      event = &e;
+      break;
+    }
+    cursor = e.cursor();
+  }
+  if (!event) {
+    const bool more = resp.events_size() == req.limit();
+    const int next_in_ms = more ? 0 : options_.poll_ms;
+    write([&](auto& tx) { store_.Advance(tx, *row, cursor, 0, next_in_ms); });
+    return true;
+  }
+
+  const std::string body = ToJson(*event);
+  const std::string id = WebhookId(event->cursor());
+  const int64_t timestamp = common::NowMicros() / 1000000;
+  std::vector<std::string> secrets = {row->secret};
+  if (!row->previous_secret.empty()) secrets.push_back(row->previous_secret);
+  const std::map<std::string, std::string> headers = {
+      {"webhook-id", id},
+      {"webhook-timestamp", std::to_string(timestamp)},
+      {"webhook-signature", SignatureHeader(secrets, id, timestamp, body)},
+      {"user-agent", "loyalty-webhooks/1"}};
+  const SendResult sent = Send(row->url, headers, body, options_.send);
+
+  AttemptRow attempt;
+  attempt.endpoint_id = row->endpoint_id;
+  attempt.webhook_id = id;
+  attempt.event_cursor = event->cursor();
+  attempt.event_type = event->type();
+  attempt.attempt = row->attempts + 1;
+  attempt.response_code = sent.status;
+  attempt.latency_ms = sent.latency_ms;
+  attempt.error = sent.error;
+  const bool delivered = sent.status >= 200 && sent.status <= 299;
+  attempt.status = delivered              ? "delivered"
+                   : sent.refused         ? "refused"
+                   : sent.status == 410   ? "gone"
+                                          : "failed";
+  write([&](pqxx::transaction_base& tx) {
+    store_.RecordAttempt(tx, row->store_id, attempt);
+
+    if (delivered) {
+      store_.Advance(tx, *row, event->cursor(), 0, 0);  // the next event at once
+    } else if (sent.status == 410) {
+      // The receiver says the endpoint is gone for good. The cursor stays before this event, so
+      // enabling the endpoint again sends it first.
+      store_.Disable(tx, *row, cursor, attempt.attempt, "the receiver answered 410 Gone");
+      common::log::Warn("webhook endpoint disabled: 410 Gone",
+                        {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id}});
+    } else {
+      const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+      const auto delay = RetryDelay(attempt.attempt + 1, options_.retry_scale, unit);
+      if (!delay) {
+        const std::string why = "gave up on " + id + " after " + std::to_string(attempt.attempt) +
+                                " attempts over the retry schedule; last: " + sent.error;
+        store_.Disable(tx, *row, cursor, attempt.attempt, why);
+        common::log::Warn("webhook endpoint disabled: retries exhausted",
+                          {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id},
+                           {"reason", why}});
+      } else {
+        // Retry-After is the receiver's own figure: honoured as sent (not scaled), up to a day.
+        int64_t wait_ms = delay->count();
+        if (sent.retry_after) {
+          const int64_t asked = std::min<int64_t>(sent.retry_after->count(), 86400) * 1000;
+          wait_ms = std::max<int64_t>(wait_ms, asked);
+        }
+        store_.Advance(tx, *row, cursor, attempt.attempt, wait_ms);
+      }
+    }
+  });
+  return true;
+}
+
+}  // namespace loyalty::gateway::webhooks

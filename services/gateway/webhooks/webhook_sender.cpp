@@ -1,0 +1,92 @@
+#include "webhooks/webhook_sender.hpp"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netdb.h>
+
+#include <memory>
+
+namespace loyalty::gateway::webhooks {
+
+namespace {
+
+std::string AddressText(const sockaddr* address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text, sizeof text);
+  } else if (address->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text,
+              sizeof text);
+  }
+  return text;
+}
+
+}  // namespace
+
+SendResult Send(const std::string& url_text, const std::map<std::string, std::string>& headers,
+                const std::string& body, const SendOptions& options) {
+  SendResult result;
+  std::string why;
+  const auto url = ParseUrl(url_text, &why);
+  if (!url) {
+    result.refused = true;
+    result.error = "the URL " + why;
+    return result;
+  }
+  // Resolve, then check every address: a host with one public and one private address is
+  // refused too, since the client could pick either.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(url->host.c_str(), nullptr, &hints, &found);
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, &freeaddrinfo);
+  if (rc != 0 || !found) {
+    result.refused = true;
+    result.error = "cannot resolve " + url->host + ": " + gai_strerror(rc);
+    return result;
+  }
+  std::string chosen;
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    if (!options.allow_private && IsForbiddenAddress(a->ai_addr)) {
+      result.refused = true;
+      result.error = url->host + " resolves to " + AddressText(a->ai_addr) +
+                     ", a private, loopback or link-local address "
+                     "(see LOYALTY_WEBHOOKS_ALLOW_PRIVATE)";
+      return result;
+    }
+    if (chosen.empty()) chosen = AddressText(a->ai_addr);
+  }
+  const std::string origin = url->scheme + "://" +
+                             (url->host.find(':') != std::string::npos ? "[" + url->host + "]"
+                                                                       : url->host) +
+                             ":" + std::to_string(url->port);
+  httplib::Client client(origin);
+  client.set_hostname_addr_map({{url->host, chosen}});  // connect to the address checked
+  client.set_follow_location(false);  // a redirect is an answer (a failure), never followed
+  client.set_connection_timeout(options.timeout);
+  client.set_read_timeout(options.timeout);
+  client.set_write_timeout(options.timeout);
+  client.set_keep_alive(false);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  const auto started = std::chrono::steady_clock::now();
+  auto answer = client.Post(url->target, h, body, "application/json");
+  result.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+  if (!answer) {
+    result.error = "no answer: " + httplib::to_string(answer.error());
+    return result;
+  }
+  result.status = answer->status;
+  if (answer->status < 200 || answer->status > 299) {
+    result.error = "answered HTTP " + std::to_string(answer->status);
+    if (answer->has_header("Retry-After")) {
+      result.retry_after = ParseRetryAfter(answer->get_header_value("Retry-After"));
+    }
+  }
+  return result;
+}
+
+}  // namespace loyalty::gateway::webhooks
