@@ -36,6 +36,14 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
+std::string ApiJson(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
 Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
     : host_(host),
       config_(std::move(config)),

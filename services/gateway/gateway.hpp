@@ -54,8 +54,11 @@ struct Principal {
 };
 
 using common::ThrowDownstream;
-// Protobuf message as compact JSON.
+// Protobuf message as compact JSON with the proto field names (audit log, CLI-facing records).
 std::string ToJson(const google::protobuf::Message& message);
+// The JSON a store's code reads: the proto3 JSON mapping (lowerCamelCase names, zero values
+// printed). HTTP/JSON answers, Server-Sent Events and webhook bodies all use it.
+std::string ApiJson(const google::protobuf::Message& message);
 
 class Gateway {
  public:

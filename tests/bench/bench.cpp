@@ -22,13 +22,18 @@
 //   recommend-cart     recommendations RecommendForCart, 3 lines
 //   quote-cart         the gateway's QuoteCart: --lines lines, a customer, 1 in 4 paying with
 //                      points; the store is seeded through the gateway (--operator-token) with
-//                      --rules active earn rules, --customers customers and --history-orders orders
+//                      --rules active earn rules, --customers customers and --history-orders orders;
+//                      with --http HOST:PORT the calls go to the gateway's HTTP/JSON front
+//                      (POST /v1/carts:quote, keep-alive, one blocking client per --connections)
 //   gateway-place-order the gateway's PlaceOrder (fresh order ids), same store seeding
+//                      (--webhook-url URL: the store sends every event there, as a webhook)
 //   loyalty-status     the gateway's GetLoyaltyStatus, same store seeding
 // Output: progress on stderr; one "RESULT key=value ..." line per histogram on stdout.
 // --write-echo-body FILE writes a raw gRPC request body (5-byte frame header + EchoRequest) for
 // h2load and exits.
 #include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
 #include <sys/resource.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -93,6 +98,8 @@ struct Options {
   std::string points_target;
   std::string before_load;
   std::string write_echo_body;
+  std::string http;  // HOST:PORT of the gateway's HTTP/JSON front (quote-cart)
+  std::string webhook_url;  // gateway workloads: the seeded store's webhook endpoint
   double rate = 100;
   double seconds = 10;
   double warmup = 1;
@@ -129,6 +136,7 @@ struct Options {
          "         [--products N] [--lines N]\n"
          "         [--replay-pool N] [--payload-bytes N] [--before-load CMD] [--seed N]\n"
          "         [--operator-token T] [--rules N] [--history-orders N] (gateway workloads)\n"
+         "         [--http HOST:PORT] (quote-cart over HTTP/JSON) [--webhook-url URL]\n"
          "       loyalty-bench --write-echo-body FILE [--payload-bytes N]\n";
   std::exit(2);
 }
@@ -155,6 +163,8 @@ Options Parse(int argc, char** argv) {
     else if (arg == "--points-target") o.points_target = next();
     else if (arg == "--before-load") o.before_load = next();
     else if (arg == "--write-echo-body") o.write_echo_body = next();
+    else if (arg == "--http") o.http = next();
+    else if (arg == "--webhook-url") o.webhook_url = next();
     else if (arg == "--rate") o.rate = std::stod(next());
     else if (arg == "--seconds") o.seconds = std::stod(next());
     else if (arg == "--warmup") o.warmup = std::stod(next());
@@ -186,6 +196,7 @@ Options Parse(int argc, char** argv) {
       o.history_orders < 0) {
     Usage("rates, durations and counts must be positive (--products at least 10)");
   }
+  if (!o.http.empty() && o.workload != "quote-cart") Usage("--http goes with quote-cart only");
   if (o.label.empty()) o.label = o.workload;
   return o;
 }
@@ -415,7 +426,8 @@ gv1::Cart Cart(const Options& o, const std::string& customer_id, std::mt19937_64
 }
 
 struct Workload {
-  std::string method;  // gRPC path; empty for pk-select
+  std::string method;  // gRPC path; empty for pk-select and HTTP workloads
+  std::string http_path;  // POST path on --http; the bodies are then proto3 JSON
   std::string bearer;  // the API key the calls carry (gateway workloads seed their own store)
   Maker make;
   std::vector<std::string> stream_names{"all"};
@@ -500,17 +512,26 @@ Workload MakeWorkload(const Options& o) {
     plan.customers = o.customers;
     plan.rules = o.rules;
     plan.history_orders = o.history_orders;
+    plan.webhook_url = o.webhook_url;
     const auto seed = std::make_shared<loyalty::bench::GatewaySeed>(SeedGatewayStore(plan));
     w.bearer = seed->storefront_key;
     auto customer = [seed](std::mt19937_64& rng) -> const std::string& {
       return seed->customer_ids[rng() % seed->customer_ids.size()];
     };
     if (o.workload == "quote-cart") {
-      w.method = "/loyalty.gateway.v1.StorefrontService/QuoteCart";
-      w.make = [o, customer](uint64_t, std::mt19937_64& rng) {
+      const bool http = !o.http.empty();
+      if (http) {
+        w.http_path = "/v1/carts:quote";
+      } else {
+        w.method = "/loyalty.gateway.v1.StorefrontService/QuoteCart";
+      }
+      w.make = [o, customer, http](uint64_t, std::mt19937_64& rng) {
         gv1::QuoteCartRequest r;
         *r.mutable_cart() = Cart(o, customer(rng), rng);
-        return Request{r.SerializeAsString(), 0};
+        if (!http) return Request{r.SerializeAsString(), 0};
+        Request json{"", 0};
+        (void)google::protobuf::util::MessageToJsonString(r, &json.body);
+        return json;
       };
     } else if (o.workload == "gateway-place-order") {
       w.method = "/loyalty.gateway.v1.StorefrontService/PlaceOrder";
@@ -621,8 +642,10 @@ class Runner {
 
     // Request numbers go on across runs (find-max): order ids never repeat within an invocation.
     const uint64_t base = base_;
-    if (w_.method.empty()) {
-      RunSql(rate, start, end, rngs, result, in_flight, sent, finish);
+    if (!w_.http_path.empty()) {
+      RunBlocking(HttpCaller(), rate, start, end, rngs, result, in_flight, sent, finish);
+    } else if (w_.method.empty()) {
+      RunBlocking(SqlCaller(), rate, start, end, rngs, result, in_flight, sent, finish);
     } else {
       result.max_sender_lag_ms = Schedule(
           rate, start, end, o_.threads,
@@ -673,10 +696,58 @@ class Runner {
   }
 
  private:
+  // A blocking call on one connection: body in, gRPC status code out. One per worker thread.
+  using BlockingCall = std::function<int(const std::string& body)>;
+  using CallFactory = std::function<BlockingCall()>;
+
+  // The leaf's prepared primary-key SELECT on its own connection (pk-select).
+  CallFactory SqlCaller() const {
+    return [this] {
+      auto conn = std::make_shared<pqxx::connection>(o_.db);
+      conn->prepare("bench_item_by_id",
+                    "SELECT value, name FROM bench_echo.items WHERE store_id = $1 AND item_id = $2");
+      return BlockingCall([this, conn](const std::string& body) {
+        try {
+          pqxx::nontransaction tx(*conn);
+          tx.exec_prepared1("bench_item_by_id", o_.store, std::stol(body));
+          return 0;
+        } catch (const std::exception&) {
+          return 2;
+        }
+      });
+    };
+  }
+
+  // A JSON POST on one keep-alive HTTP/1.1 connection to the gateway's HTTP front.
+  CallFactory HttpCaller() const {
+    return [this] {
+      const auto colon = o_.http.rfind(':');
+      auto client = std::make_shared<httplib::Client>(o_.http.substr(0, colon),
+                                                      std::stoi(o_.http.substr(colon + 1)));
+      client->set_keep_alive(true);
+      client->set_read_timeout(std::chrono::milliseconds(o_.timeout_ms));
+      client->set_bearer_token_auth(w_.bearer);
+      return BlockingCall([this, client](const std::string& body) {
+        const auto res = client->Post(w_.http_path, body, "application/json");
+        if (!res) return 14;  // UNAVAILABLE: no answer
+        switch (res->status) {
+          case 200: return 0;
+          case 400: return 3;
+          case 429: return 8;
+          case 503: return 14;
+          case 504: return 4;
+          default: return 2;
+        }
+      });
+    };
+  }
+
+  // Open loop over blocking clients: the scheduler queues each request at its intended time and
+  // o_.connections workers, each with its own connection, take them in order.
   template <class Finish>
-  void RunSql(double rate, Steady::time_point start, Steady::time_point end,
-              std::vector<std::mt19937_64>& rngs, RunResult& result, InFlight& in_flight,
-              std::atomic<uint64_t>& sent, Finish& finish) {
+  void RunBlocking(const CallFactory& make_call, double rate, Steady::time_point start,
+                   Steady::time_point end, std::vector<std::mt19937_64>& rngs, RunResult& result,
+                   InFlight& in_flight, std::atomic<uint64_t>& sent, Finish& finish) {
     std::mutex mutex;
     std::condition_variable cv;
     std::deque<std::pair<Steady::time_point, std::string>> queue;
@@ -684,9 +755,7 @@ class Runner {
     std::vector<std::thread> workers;
     for (int c = 0; c < o_.connections; ++c) {
       workers.emplace_back([&] {
-        pqxx::connection conn(o_.db);
-        conn.prepare("bench_item_by_id",
-                     "SELECT value, name FROM bench_echo.items WHERE store_id = $1 AND item_id = $2");
+        const BlockingCall call = make_call();
         for (;;) {
           std::pair<Steady::time_point, std::string> job;
           {
@@ -696,14 +765,7 @@ class Runner {
             job = std::move(queue.front());
             queue.pop_front();
           }
-          int code = 0;
-          try {
-            pqxx::nontransaction tx(conn);
-            tx.exec_prepared1("bench_item_by_id", o_.store, std::stol(job.second));
-          } catch (const std::exception&) {
-            code = 2;
-          }
-          finish(0, job.first, code);
+          finish(0, job.first, call(job.second));
         }
       });
     }

@@ -182,6 +182,15 @@ GatewaySeed SeedGatewayStore(const GatewaySeedPlan& plan) {
     gv1::ImportOrdersResponse response;
     Send("ImportOrders", [&] { return admin->ImportOrders(As(owner).get(), r, &response); });
   }
+  if (!plan.webhook_url.empty()) {
+    gv1::CreateWebhookEndpointRequest r;
+    r.set_request_id(id + "-webhook");
+    r.set_url(plan.webhook_url);
+    gv1::CreateWebhookEndpointResponse response;
+    Send("CreateWebhookEndpoint", [&] {
+      return admin->CreateWebhookEndpoint(As(owner).get(), r, &response);
+    });
+  }
   std::cerr << "seeded store " << seed.store_id << " through the gateway: " << plan.products
             << " products, " << plan.rules << " earn rules, " << plan.customers << " customers, "
             << plan.history_orders << " past orders\n";

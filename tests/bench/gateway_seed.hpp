@@ -17,6 +17,7 @@ struct GatewaySeedPlan {
   int rules = 5;               // active earn rules: SKU and category multipliers and campaigns
   int history_orders = 2000;   // imported past orders of 3 lines (recommendations learn from them)
   int free_shipping_threshold_minor = 5000;
+  std::string webhook_url;     // when set, a webhook endpoint for every event, created last
 };
 
 struct GatewaySeed {

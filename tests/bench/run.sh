@@ -266,9 +266,11 @@ RECS="127.0.0.1:${PORT[recommendations]}"
 start checkout loyalty-checkout LOYALTY_CUSTOMERS_ADDR="$CUSTOMERS" LOYALTY_ORDERS_ADDR="$ORDERS" \
   LOYALTY_POINTS_ADDR="127.0.0.1:${PORT[points]}" LOYALTY_RECOMMENDATIONS_ADDR="$RECS"
 wait_serving checkout
+GATEWAY_HTTP="127.0.0.1:$(free_port)"
 start gateway loyalty-gateway LOYALTY_CUSTOMERS_ADDR="$CUSTOMERS" LOYALTY_ORDERS_ADDR="$ORDERS" \
   LOYALTY_POINTS_ADDR="127.0.0.1:${PORT[points]}" LOYALTY_RECOMMENDATIONS_ADDR="$RECS" \
-  LOYALTY_CHECKOUT_ADDR="127.0.0.1:${PORT[checkout]}" LOYALTY_OPERATOR_TOKEN="$OPERATOR"
+  LOYALTY_CHECKOUT_ADDR="127.0.0.1:${PORT[checkout]}" LOYALTY_OPERATOR_TOKEN="$OPERATOR" \
+  LOYALTY_HTTP_PORT="${GATEWAY_HTTP##*:}" LOYALTY_WEBHOOKS_ALLOW_PRIVATE=1
 wait_serving gateway
 GATEWAY="127.0.0.1:${PORT[gateway]}"
 # Gateway workloads seed their own store through the public API; the seeding's imported history
@@ -377,11 +379,18 @@ cat "$WORK/p5a" "$WORK/p5b" "$WORK/p5c" >>"$R"
 
 # ---- P1, P2, P8 and the other storefront paths, through the gateway ----
 say "P1: QuoteCart through the gateway, highest rate with p99 <= 20 ms"
+# The same search over HTTP/JSON (POST /v1/carts:quote): 32 keep-alive connections, as many as
+# the HTTP front has threads (HTTP/1.1 carries one call at a time per connection).
+HTTP_QUOTE=(--workload quote-cart --http "$GATEWAY_HTTP" --connections 32 --label quote-http)
 if [ "$SMOKE" = 1 ]; then
   gw --workload quote-cart --label quote --rate 20 --seconds "$SECS" --warmup "$WARM" >>"$R"
+  gw "${HTTP_QUOTE[@]}" --rate 20 --seconds "$SECS" --warmup "$WARM" >>"$R"
   P2_RATE=10; P8_RATE=5
 else
   gw --workload quote-cart --label quote --find-max --p99-ms 20 --start-rate 50 \
+    --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+  say "P1 over HTTP/JSON: the same search"
+  gw "${HTTP_QUOTE[@]}" --find-max --p99-ms 20 --start-rate 50 \
     --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
   P1_MAX="$(field "$R" quote rate)"
   P2_RATE="$(awk -v r="$P1_MAX" 'BEGIN { v = int(r / 2); print (v < 5 ? 5 : v) }')"
@@ -450,6 +459,31 @@ else
     --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
 fi
 
+# ---- W1: webhooks, from an event's creation to its arrival, under the P3 order load ----
+WH_RATE="$([ "$SMOKE" = 1 ] && echo 10 || field "$R" gw-place rate)"
+say "W1: webhook delivery under PlaceOrder at $WH_RATE/s (a receiver on 127.0.0.1)"
+WH_PORT="$(free_port)"
+WH_OUT="$WORK/webhooks.txt"
+: >"$WH_OUT"
+/usr/bin/python3 "$HERE/webhook_receiver.py" "$WH_PORT" "$WH_OUT" >"$WORK/receiver.log" 2>&1 &
+PIDS+=("$!")
+gw --workload gateway-place-order --label wh-place --rate "$WH_RATE" --seconds "$SECS" \
+  --warmup "$WARM" --webhook-url "http://127.0.0.1:$WH_PORT/hooks" >>"$R"
+# The deliveries still under way finish: wait until the count has not moved for 3 s.
+last=-1; still=0
+for _ in $(seq 1 300); do
+  n="$(wc -l <"$WH_OUT")"
+  if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; last="$n"; fi
+  [ "$still" -ge 30 ] && break
+  sleep 0.1
+done
+WH_N="$(wc -l <"$WH_OUT")"
+WH_UNIQUE="$(cut -d' ' -f2 "$WH_OUT" | sort -u | wc -l)"
+WH_P50="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.5) + 1] }')"
+WH_P99="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.99) + 1] }')"
+WH_P99_S="$(awk -v v="$WH_P99" 'BEGIN { if (v == "") print "n/a"; else printf "%.3f", v / 1000 }')"
+[ "$SMOKE" = 1 ] && [ "$WH_N" = 0 ] && die "no webhook arrived (see $WORK/gateway.log)"
+
 # ---- P7: resident memory, the processes that took the load, idle ----
 sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS
@@ -498,6 +532,7 @@ C1_RATIO="$(ratio "${CPU[c1-quote]}" "${CPU[c1-minimal]}")"
 C2_RATIO="$(ratio "${CPU[c2-place]}" "${CPU[essential]}")"
 P0_RATIO="$(ratio "$(field "$R" p0-quote p50)" "$(field "$R" p0-mfanout p50)")"
 P1_MINIMAL="$(ratio "$(field "$R" quote rate)" "$MFAN_RATE")"
+HTTP_RATIO="$(ratio "$(field "$R" quote-http rate)" "$(field "$R" quote rate)")"
 GW_PLACE_RATE="$(field "$R" gw-place rate)"
 P3_ESSENTIAL="$(ratio "$GW_PLACE_RATE" "$ESSENTIAL_TPS")"
 P8_CPU="$(ratio "${CPU[p8-large-cpu]}" "${CPU[p8-small-cpu]}")"
@@ -556,6 +591,7 @@ SECTION="$WORK/section.md"
   echo "| C2 PlaceOrder through the gateway, deliveries included ÷ essential checkout, CPU per order at $C2_RATE/s | **$C2_RATIO** (${CPU[c2-place]} µs) | essential checkout ${CPU[essential]} µs | <= 3 | $(verdict "$C2_RATIO" "<=" 3) |"
   echo "| P0 QuoteCart p50 ÷ minimal fan-out p50, $P0_RATE/s | **$P0_RATIO** ($(field "$R" p0-quote p50) ms) | minimal fan-out p50 $(field "$R" p0-mfanout p50) ms | <= 1.3 | $(verdict "$P0_RATIO" "<=" 1.3) |"
   echo "| P1 QuoteCart highest rate (p99 <= 20 ms) ÷ minimal fan-out's | **$P1_MINIMAL** ($(field "$R" quote rate)/s) | minimal fan-out $MFAN_RATE/s; old P1 ÷ framework fan-out: $P1_RATIO | >= 0.4 | $(verdict "$P1_MINIMAL" ">=" 0.4) |"
+  echo "| H1 QuoteCart over HTTP/JSON, highest rate (p99 <= 20 ms) ÷ the same over gRPC | **$HTTP_RATIO** ($(field "$R" quote-http rate)/s, 32 keep-alive connections) | gRPC QuoteCart $(field "$R" quote rate)/s | >= 0.7 | $(verdict "$HTTP_RATIO" ">=" 0.7) |"
   echo "| P3 PlaceOrder through the gateway, highest rate (p99 <= 100 ms) ÷ essential checkout TPS | **$P3_ESSENTIAL** ($GW_PLACE_RATE/s) | essential checkout $ESSENTIAL_TPS tps (8 clients); old P3 (orders alone ÷ its replay): $P3_RATIO | >= 0.25 | $(verdict "$P3_ESSENTIAL" ">=" 0.25) |"
   echo "| P8 QuoteCart 100 lines × 100 rules ÷ 3 × 5, CPU per call at $P8_RATE/s | **$P8_CPU** (${CPU[p8-large-cpu]} µs) | 3 lines × 5 rules ${CPU[p8-small-cpu]} µs | <= 2 | $(verdict "$P8_CPU" "<=" 2) |"
   echo
@@ -566,6 +602,7 @@ SECTION="$WORK/section.md"
   echo "| P1 QuoteCart throughput ÷ fan-out echo | **$P1_RATIO** (QuoteCart $QUOTE_RATE/s at p99 <= 20 ms; ÷ bare echo $P1_BARE) | fan-out echo ×$FANOUT: $FAN_RATE/s at p99 <= 20 ms (bare echo $BARE_RATE/s, one leaf $LEAF_RATE/s) | >= 0.5 | $(verdict "$P1_RATIO" ">=" 0.5) |"
   echo "| P2 QuoteCart p99 at half its highest rate ($P2_RATE/s) | **$P2_QUOTE ms = ${P2_RATIO}x** the fan-out echo's | fan-out echo p99 $P2_FAN ms at $P2_RATE/s | <= 3x and <= 20 ms | $P2_VERDICT |"
   echo "| P3 PlaceOrder throughput ÷ pgbench replay of its SQL | **$P3_RATIO** ($P3_PLACE orders/s at p99 <= 100 ms, orders service called directly) | replay: $REPLAY_TPS checkouts/s (8 clients); single-row insert $INSERT_TPS/s (ratio $P3_INSERT) | >= 0.7 | $(verdict "$P3_RATIO" ">=" 0.7) |"
+  echo "| W1 webhook delivery, event created → receiver, p99, PlaceOrder at $WH_RATE/s | **${WH_P99_S} s** (p50 ${WH_P50} ms, $WH_N deliveries, $WH_UNIQUE distinct webhook-ids) | — | <= 2 s | $(verdict "$WH_P99_S" "<=" 2) |"
   echo "| P4 placed → points inbox delay, p99, at the P3 rate | **${P4_S} s** (p50 ${P4_P50} ms, max ${P4_MAX} ms, $P4_N orders, $P4_UNDELIVERED undelivered) | — | <= 1 s | $(verdict "$P4_S" "<=" 1) |"
   echo "| P5 RecommendForProduct p99 ÷ prepared PK SELECT p99 | **$P5_PROD** | SELECT p99 $P5_SEL ms | <= 5 (recommendations issue) | $(verdict "$P5_PROD" "<=" 5) |"
   echo "| P5 RecommendForCart p99 ÷ prepared PK SELECT p99 | **$P5_CART** | SELECT p99 $P5_SEL ms | <= 20 (recommendations issue) | $(verdict "$P5_CART" "<=" 20) |"

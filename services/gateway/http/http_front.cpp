@@ -68,16 +68,12 @@ struct EventRelay {
 
 // `id:` is the cursor, so a client that reconnects with Last-Event-ID resumes after it.
 std::string SseFrame(const v1::StreamEventsResponse& item) {
-  google::protobuf::util::JsonPrintOptions print;
-  print.always_print_primitive_fields = true;
-  std::string json;
   if (item.has_event()) {
-    (void)google::protobuf::util::MessageToJsonString(item.event(), &json, print);
-    return "id: " + item.event().cursor() + "\nevent: " + item.event().type() + "\ndata: " + json +
-           "\n\n";
+    return "id: " + item.event().cursor() + "\nevent: " + item.event().type() +
+           "\ndata: " + ApiJson(item.event()) + "\n\n";
   }
-  (void)google::protobuf::util::MessageToJsonString(item.heartbeat(), &json, print);
-  return "id: " + item.heartbeat().cursor() + "\nevent: heartbeat\ndata: " + json + "\n\n";
+  return "id: " + item.heartbeat().cursor() + "\nevent: heartbeat\ndata: " +
+         ApiJson(item.heartbeat()) + "\n\n";
 }
 
 struct HttpFront::Impl {
@@ -229,13 +225,7 @@ struct HttpFront::Impl {
                       [&done](grpc::Status status) { done.set_value(std::move(status)); });
     const auto status = done.get_future().get();
     if (!status.ok()) return Reply(response, status);
-    google::protobuf::util::JsonPrintOptions print;
-    print.always_print_primitive_fields = true;
-    std::string json;
-    if (!google::protobuf::util::MessageToJsonString(*call_response, &json, print).ok()) {
-      return Reply(response, grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
-    }
-    response.set_content(json, "application/json");
+    response.set_content(ApiJson(*call_response), "application/json");
   }
 };
 

@@ -102,7 +102,7 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
     return true;
   }
 
-  const std::string body = ToJson(*event);
+  const std::string body = ApiJson(*event);
   const std::string id = WebhookId(event->cursor());
   const int64_t timestamp = common::NowMicros() / 1000000;
   std::vector<std::string> secrets = {row->secret};
