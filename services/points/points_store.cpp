@@ -161,6 +161,12 @@ PointsStore::PointsStore(common::Database& db) {
              "WHERE store_id = $1 AND (txid, event_id) > ($2::xid8, $3) "
              "AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
              "ORDER BY txid, event_id LIMIT $4");
+  // Every event that becomes visible later has a txid at or above today's horizon, so it sorts
+  // after this one.
+  db.Prepare("points_events_end",
+             "SELECT txid::text || ':' || event_id FROM points.events "
+             "WHERE store_id = $1 AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
+             "ORDER BY txid DESC, event_id DESC LIMIT 1");
   db.Prepare("points_lots_to_release",
              "SELECT store_id, lot_id, customer_id FROM points.lots "
              "WHERE pending > 0 AND available_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
@@ -485,6 +491,11 @@ std::vector<v1::PointsEvent> PointsStore::Events(pqxx::transaction_base& tx,
     out.push_back(std::move(e));
   }
   return out;
+}
+
+std::string PointsStore::EndOfEvents(pqxx::transaction_base& tx, const std::string& store) const {
+  const auto r = tx.exec_prepared("points_events_end", store);
+  return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
 std::vector<DueItem> PointsStore::LotsToRelease(pqxx::transaction_base& tx,

@@ -116,6 +116,8 @@ class PointsStore {
   std::vector<v1::PointsEvent> Events(pqxx::transaction_base& tx, const std::string& store,
                                       const std::string& after_txid, int64_t after_id,
                                       int limit) const;
+  // The cursor of the store's last visible event ("" when none is), in one index probe.
+  std::string EndOfEvents(pqxx::transaction_base& tx, const std::string& store) const;
 
   // The jobs' questions. Each answers only what is due, through a partial index whose range
   // ends at the due time, so "nothing due" is one index probe however many rows exist. An empty

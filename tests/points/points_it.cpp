@@ -531,6 +531,32 @@ TEST_F(PointsIT, TheEventLogReaderMissesNothingWhenCommitsArriveOutOfOrder) {
   std::set<std::string> unique(seen.begin(), seen.end());
   EXPECT_EQ(seen.size(), size_t(kWriters * kPerWriter)) << "none seen twice";
   EXPECT_EQ(unique.size(), size_t(kWriters * kPerWriter)) << "none missed";
+
+  // from_end: the cursor the reader reached by paging, in one call; what follows it is new.
+  v1::ListEventsRequest end;
+  end.set_store_id("s1");
+  end.set_from_end(true);
+  v1::ListEventsResponse at_end;
+  ASSERT_TRUE(stub_->ListEvents(testing::InternalContext().get(), end, &at_end).ok());
+  EXPECT_EQ(at_end.events_size(), 0);
+  EXPECT_EQ(at_end.next_cursor(), cursor);
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work tx(conn);
+    tx.exec("INSERT INTO points.events (store_id, type, customer_id) VALUES ('s1', 'test.new', 'n')");
+    tx.commit();
+  }
+  v1::ListEventsRequest next;
+  next.set_store_id("s1");
+  next.set_after(at_end.next_cursor());
+  v1::ListEventsResponse after_end;
+  ASSERT_TRUE(stub_->ListEvents(testing::InternalContext().get(), next, &after_end).ok());
+  ASSERT_EQ(after_end.events_size(), 1);
+  EXPECT_EQ(after_end.events(0).type(), "test.new");
+  end.set_after(cursor);
+  const auto both = stub_->ListEvents(testing::InternalContext().get(), end, &at_end);
+  EXPECT_EQ(both.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(both), std::vector<std::string>{"from_end"});
 }
 
 TEST_F(PointsIT, PreviewEarnWritesNothingAndBadInputNamesTheField) {

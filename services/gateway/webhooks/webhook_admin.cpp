@@ -72,17 +72,12 @@ webhooks::EndpointRow MustGet(const webhooks::WebhookStore& store, pqxx::transac
 }  // namespace
 
 std::string AdminService::EndOfEventLog(const CallContext& call, const std::string& store_id) {
-  std::string cursor;
-  for (;;) {
-    points::v1::ListEventsRequest req;
-    req.set_store_id(store_id);
-    req.set_after(cursor);
-    req.set_limit(1000);
-    points::v1::ListEventsResponse resp;
-    CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::ListEvents, req, &resp);
-    if (resp.events_size() == 0) return cursor;
-    cursor = resp.next_cursor();
-  }
+  points::v1::ListEventsRequest req;
+  req.set_store_id(store_id);
+  req.set_from_end(true);
+  points::v1::ListEventsResponse resp;
+  CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::ListEvents, req, &resp);
+  return resp.next_cursor();
 }
 
 grpc::ServerUnaryReactor* AdminService::CreateWebhookEndpoint(

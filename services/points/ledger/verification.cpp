@@ -90,7 +90,14 @@ void Verification::ListEvents(const CallContext& call, const v1::ListEventsReque
     }
     v.Check(ok, "after", "is not a cursor this service issued");
   }
+  v.Check(!request->from_end() || request->after().empty(), "from_end", "goes without after");
   v.ThrowIfInvalid();
+  if (request->from_end()) {
+    response->set_next_cursor(db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.EndOfEvents(tx, request->store_id());
+    }));
+    return;
+  }
   const int limit = request->limit() == 0 ? 100 : request->limit();
   const auto until =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(request->wait_ms());
