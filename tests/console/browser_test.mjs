@@ -2,8 +2,9 @@
 // tests/gateway/console_it.cpp starts the platform and runs:
 //   node browser_test.mjs <gateway HTTP URL> <operator token> <screenshot dir>
 // Seeds a store through the HTTP/JSON API, signs in with its owner key, checks the overview's
-// figures against the report RPCs, adjusts a customer's points and sees the ledger row, visits
-// every page, and saves a screenshot of each. Exits 1 at the first failed check.
+// figures against the report RPCs, adjusts a customer's points and sees the ledger row, publishes
+// edited rules and sees the diff, visits every page, and saves a screenshot of each. Exits 1 at
+// the first failed check.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -85,6 +86,26 @@ async function seed() {
 
 const text = (page, testid) =>
   page.$eval(`[data-testid="${testid}"]`, (e) => e.textContent.trim());
+
+// Views version 1, publishes an edited copy (base rate 2) and sees version 2 and its diff.
+async function editRules(page) {
+  await page.click('[data-testid="rule-versions"] button');
+  const textarea = await page.waitForSelector('[data-testid="publish-form"] textarea');
+  const rules = JSON.parse(await textarea.evaluate((e) => e.value));
+  assert.deepEqual(rules.multipliers.map((m) => m.category), ["tea"]);
+  await textarea.evaluate((e, text) => { e.value = text; },
+    JSON.stringify({ ...rules, baseRate: "2" }, null, 2));
+  await page.click('[data-testid="publish-form"] button');
+  await page.waitForFunction(() => document.querySelector(".ok")?.textContent ===
+    "Published version 2.");
+  await page.waitForFunction(() =>
+    document.querySelectorAll('[data-testid="rule-versions"] tbody tr').length === 2);
+  await page.click('[data-testid="rule-versions"] tbody tr:first-child button');
+  const diff = await page.waitForSelector('[data-testid="rule-diff"]');
+  const lines = await diff.evaluate((e) => [...e.children].map((d) => d.textContent));
+  assert.ok(lines.includes('-   "baseRate": "1",'), lines.join("\n"));
+  assert.ok(lines.includes('+   "baseRate": "2",'), lines.join("\n"));
+}
 
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
@@ -180,11 +201,7 @@ async function main() {
       ["webhooks", "endpoints"], ["audit", "audit"]]) {
       await page.click(`nav a[href="#/${id}"]`);
       await page.waitForSelector(`[data-testid="${ready}"]`);
-      if (id === "rules") {
-        await page.click('[data-testid="rule-versions"] button');
-        assert.match(await (await page.waitForSelector('[data-testid="rule-version"]'))
-          .evaluate((e) => e.textContent), /"tea"/);
-      }
+      if (id === "rules") await editRules(page);
       await page.screenshot({ path: path.join(shots, `${id}.png`), fullPage: true });
     }
     assert.match(await text(page, "audit"), /AdjustPoints/);
