@@ -32,6 +32,10 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::GetRuleVersionRequest* request, v1::GetRuleVersionResponse* response) override;
   grpc::ServerUnaryReactor* AdjustPoints(grpc::CallbackServerContext* context,
       const v1::AdjustPointsRequest* request, v1::AdjustPointsResponse* response) override;
+  grpc::ServerUnaryReactor* LookupCustomer(grpc::CallbackServerContext* context,
+      const v1::GetCustomerRequest* request, v1::GetCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* ListLedger(grpc::CallbackServerContext* context,
+      const v1::ListLedgerRequest* request, v1::ListLedgerResponse* response) override;
   grpc::ServerUnaryReactor* RetentionReport(grpc::CallbackServerContext* context,
       const v1::RetentionReportRequest* request, v1::RetentionReportResponse* response) override;
   grpc::ServerUnaryReactor* RepeatCustomerRevenue(grpc::CallbackServerContext* context,

@@ -2,6 +2,7 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,23 @@ std::string ReadFile(loyalty::common::EnvReader& env, const std::string& variabl
   text << in.rdbuf();
   if (!in || text.str().empty()) env.Reject(variable, "cannot read \"" + path + "\"");
   return text.str();
+}
+
+// The admin console's directory: LOYALTY_CONSOLE_DIR, or else `console` next to the binary when
+// the build put it there (cmake builds it into bin/console, beside loyalty-gateway). "" when
+// there is none: the gateway then serves no console.
+std::string ConsoleDir(loyalty::common::EnvReader& env) {
+  namespace fs = std::filesystem;
+  const std::string dir = env.String("LOYALTY_CONSOLE_DIR", "");
+  if (!dir.empty()) {
+    if (!fs::is_regular_file(fs::path(dir) / "index.html")) {
+      env.Reject("LOYALTY_CONSOLE_DIR", "has no index.html: \"" + dir + "\"");
+    }
+    return dir;
+  }
+  std::error_code error;
+  const auto beside = fs::read_symlink("/proc/self/exe", error).parent_path() / "console";
+  return !error && fs::is_regular_file(beside / "index.html") ? beside.string() : "";
 }
 
 }  // namespace
@@ -68,6 +86,7 @@ int main(int argc, char** argv) {
         http->max_body_bytes = static_cast<std::size_t>(
             env.Int("LOYALTY_HTTP_MAX_BODY_BYTES", static_cast<int>(http->max_body_bytes), 1024,
                     64 * 1024 * 1024));
+        http->console_dir = ConsoleDir(env);
         *health_port = env.Int("LOYALTY_HEALTH_PORT", 0, 0, 65535);
         // Webhooks (docs/webhooks.md).
         hooks->workers = env.Int("LOYALTY_WEBHOOK_WORKERS", hooks->workers, 0, 64);

@@ -486,6 +486,50 @@ TEST_F(GatewayIT, AdjustPointsRefusesACustomerTheStoreDoesNotHave) {
   EXPECT_EQ(resp.balance().available(), 500);
 }
 
+// The admin console's customer page: a viewer finds a customer of its own store by email and
+// reads the ledger (reasons, balance); another store's customer is a stranger to it.
+TEST_F(GatewayIT, LookupCustomerAndListLedgerSeeOnlyTheKeysStore) {
+  const auto a = CreateStore("lookup-a");
+  const auto b = CreateStore("lookup-b");
+  SetUpProgram(a);
+  SetUpProgram(b);
+  const auto ada = Register(a, "ada@example.com");
+  const auto theirs = Register(b, "theirs@example.com");
+  Adjust(a, ada, 40);
+  const std::string viewer = CreateKey(a.owner, v1::KEY_KIND_ADMIN, v1::ROLE_VIEWER, 0);
+
+  v1::GetCustomerRequest lookup;
+  lookup.set_email("ada@example.com");
+  v1::GetCustomerResponse found;
+  auto status = admin_->LookupCustomer(Ctx(viewer).get(), lookup, &found);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(found.customer().customer_id(), ada);
+  lookup.set_email("theirs@example.com");
+  status = admin_->LookupCustomer(Ctx(viewer).get(), lookup, &found);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(common::ErrorReason(status), "CUSTOMER_NOT_FOUND");
+
+  v1::ListLedgerRequest ledger;
+  ledger.set_customer_id(ada);
+  v1::ListLedgerResponse page;
+  status = admin_->ListLedger(Ctx(viewer).get(), ledger, &page);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_FALSE(page.transfers().empty());
+  EXPECT_EQ(page.transfers(0).kind(), "adjust");
+  EXPECT_EQ(page.transfers(0).amount(), 40);
+  EXPECT_EQ(page.transfers(0).reason(), "welcome gift");
+  EXPECT_EQ(page.balance().available(), Status(a, ada).balance().available());
+
+  ledger.set_customer_id(theirs);
+  status = admin_->ListLedger(Ctx(viewer).get(), ledger, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"customer_id"});
+  ledger.set_customer_id("");
+  status = admin_->ListLedger(Ctx(viewer).get(), ledger, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"customer_id"});
+}
+
 TEST_F(GatewayIT, AuthMatrix) {
   const auto s = CreateStore("auth");
   const auto other = CreateStore("other");
@@ -542,6 +586,8 @@ TEST_F(GatewayIT, AuthMatrix) {
       {"ExportCustomer", [&](auto& k, auto& st) { v1::ExportCustomerRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::ExportCustomerResponse o; return admin_->ExportCustomer(Ctx(k).get(), r, &o); }},
       {"ListApiKeys", [&](auto& k, auto& st) { v1::ListApiKeysRequest r; r.set_store_id(st); v1::ListApiKeysResponse o; return admin_->ListApiKeys(Ctx(k).get(), r, &o); }},
       {"ListAuditLog", [&](auto& k, auto& st) { v1::ListAuditLogRequest r; r.set_store_id(st); v1::ListAuditLogResponse o; return admin_->ListAuditLog(Ctx(k).get(), r, &o); }},
+      {"LookupCustomer", [&](auto& k, auto& st) { v1::GetCustomerRequest r; r.set_store_id(st); r.set_email("x@example.com"); v1::GetCustomerResponse o; return admin_->LookupCustomer(Ctx(k).get(), r, &o); }},
+      {"ListLedger", [&](auto& k, auto& st) { v1::ListLedgerRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::ListLedgerResponse o; return admin_->ListLedger(Ctx(k).get(), r, &o); }},
   };
   // Operations: the operator role only (the operator token or an operator key).
   std::map<std::string, Call> operator_calls = {

@@ -271,5 +271,31 @@ TEST_F(HttpIT, EventsStreamAsServerSentEventsAndResumeAfterLastEventId) {
   EXPECT_EQ(Call("GET", "/v1/events?heartbeat_seconds=99", s.storefront).status, 400);
 }
 
+// The admin console's files (built into bin/console, found beside the gateway binary): the page
+// with its security headers and no CORS; nothing outside its own flat directory.
+TEST_F(HttpIT, TheAdminConsoleIsServedWithItsSecurityPolicyAndNothingElse) {
+  httplib::Client http("127.0.0.1", http_port_);
+  auto page = http.Get("/admin");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200) << "is the admin_console target built (npm)?";
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("/admin/app.js"), std::string::npos);
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("script-src 'self';"),
+            std::string::npos);
+  EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_FALSE(page->has_header("Access-Control-Allow-Origin"));
+  auto script = http.Get("/admin/app.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  for (const char* path : {"/admin/nope.js", "/admin/../openapi.json", "/admin/%2e%2e/x",
+                           "/admin/a/b", "/adminx"}) {
+    auto refused = http.Get(path);
+    ASSERT_TRUE(refused) << path;
+    EXPECT_EQ(refused->status, 404) << path;
+    EXPECT_EQ(refused->get_header_value("Content-Type"), "application/json") << path;
+  }
+}
+
 }  // namespace
 }  // namespace loyalty::gateway

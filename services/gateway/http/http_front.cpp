@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "console_files.hpp"
 #include "gateway.hpp"
 #include "http_errors.hpp"
 #include "loyalty/gateway/v1/gateway_service.grpc.pb.h"
@@ -81,6 +82,7 @@ struct HttpFront::Impl {
   HttpOptions options;
   RouteTable routes;
   std::string openapi;
+  std::optional<ConsoleFiles> console;
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   int port = 0;
@@ -153,10 +155,31 @@ struct HttpFront::Impl {
         });
   }
 
+  // A console file with headers that keep it to itself: the CSP (no inline script, same-origin
+  // calls only), no sniffing, no referrer, no framing. No CORS header: same origin only.
+  void ServeConsole(const std::string& path, httplib::Response& response) {
+    const ConsoleFiles::File* file = console ? console->Find(path) : nullptr;
+    if (file == nullptr) {
+      return Reply(response, common::ApiError(grpc::StatusCode::NOT_FOUND, "NO_ROUTE",
+                                              console ? "no console file " + path
+                                                      : "the admin console is not installed")
+                                 .ToStatus());
+    }
+    response.set_header("Content-Security-Policy", kConsoleSecurityPolicy);
+    response.set_header("X-Content-Type-Options", "nosniff");
+    response.set_header("Referrer-Policy", "no-referrer");
+    response.set_header("X-Frame-Options", "DENY");
+    response.set_header("Cache-Control", "no-cache");
+    response.set_content(file->body, file->content_type);
+  }
+
   void Serve(const httplib::Request& request, httplib::Response& response) {
     if (request.method == "GET" && request.path == "/openapi.json") {
       response.set_content(openapi, "application/json");
       return;
+    }
+    if (request.method == "GET" && ConsoleFileName(request.path)) {
+      return ServeConsole(request.path, response);
     }
     // The raw path: a percent-encoded ':' or '/' inside an id must not split it.
     const auto question = request.target.find('?');
@@ -231,10 +254,13 @@ struct HttpFront::Impl {
 
 HttpFront::HttpFront(common::ServiceHost& host, HttpOptions options,
                      const std::vector<const google::protobuf::ServiceDescriptor*>& services)
-    : impl_(new Impl{host, std::move(options), RouteTable::FromServices(services), {}, {}, {}, 0,
-                     {}, {}, {}}) {
+    : impl_(new Impl{host, std::move(options), RouteTable::FromServices(services), {}, {}, {},
+                     {}, 0, {}, {}, {}}) {
   auto& impl = *impl_;
   impl.openapi = OpenApiDocument(impl.routes);
+  if (!impl.options.console_dir.empty()) {
+    impl.console = ConsoleFiles::Load(impl.options.console_dir);
+  }
   if (impl.options.tls_cert_file.empty()) {
     impl.server = std::make_unique<httplib::Server>();
   } else {
@@ -260,6 +286,7 @@ HttpFront::HttpFront(common::ServiceHost& host, HttpOptions options,
   impl.thread = std::thread([&server] { server.listen_after_bind(); });
   common::log::Info("http listening", {{"http_port", impl.port},
                                        {"routes", impl.routes.routes().size()},
+                                       {"console", impl.options.console_dir},
                                        {"tls", !impl.options.tls_cert_file.empty()}});
 }
 

@@ -2,7 +2,8 @@
 // bound to its RPC's request message (route_table), sent through an in-process channel into the
 // gateway's own gRPC server, so keys, roles, rate limits, idempotency, deadlines, logs and metrics
 // are the gRPC path's own; the answer (or google.rpc.Status) goes back as JSON. Also serves
-// /openapi.json. No business rule lives here.
+// /openapi.json and the admin console's static files at /admin (console_files.hpp). No business
+// rule lives here.
 #pragma once
 
 #include <google/protobuf/descriptor.h>
@@ -21,6 +22,7 @@ struct HttpOptions {
   std::size_t max_body_bytes = 1024 * 1024;  // LOYALTY_HTTP_MAX_BODY_BYTES
   std::string tls_cert_file;                 // HTTPS when set, as the gRPC port
   std::string tls_key_file;
+  std::string console_dir;  // the admin console's files (LOYALTY_CONSOLE_DIR); empty: none
 };
 
 // The services the HTTP port transcodes: StorefrontService and AdminService.

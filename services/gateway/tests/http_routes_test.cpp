@@ -42,12 +42,26 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   const auto table = Table();
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
-  EXPECT_EQ(methods.size(), 11u + 37u);  // StorefrontService 11, AdminService 30 + 7 webhooks
+  // StorefrontService 11, AdminService 32 (two for the admin console) + 7 webhooks.
+  EXPECT_EQ(methods.size(), 11u + 39u);
   const auto events = table.Find("GET", "/v1/events", nullptr);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->route->method->name(), "StreamEvents");
   EXPECT_EQ(methods.count("QuoteCart"), 1u);
   EXPECT_EQ(methods.count("RunJob"), 1u);
+}
+
+TEST(RouteTable, TheConsolesCustomerLookupAndLedgerRoutes) {
+  const auto table = Table();
+  auto lookup = table.Find("GET", "/v1/stores/st_1/customers:lookup", nullptr);
+  ASSERT_TRUE(lookup);
+  EXPECT_EQ(lookup->route->method->name(), "LookupCustomer");
+  EXPECT_EQ(lookup->route->method->service()->name(), "AdminService");
+  auto ledger = table.Find("GET", "/v1/stores/st_1/customers/c%2F1/ledger", nullptr);
+  ASSERT_TRUE(ledger);
+  EXPECT_EQ(ledger->route->method->name(), "ListLedger");
+  ASSERT_EQ(ledger->bindings.size(), 2u);
+  EXPECT_EQ(ledger->bindings[1], (std::pair<std::string, std::string>{"customer_id", "c/1"}));
 }
 
 TEST(RouteTable, FindsByMethodAndPathAndBindsVariables) {
@@ -100,6 +114,17 @@ TEST(BindRequest, FillsBodyPathAndQuery) {
   EXPECT_EQ(get.customer_id(), "c1");
   EXPECT_EQ(get.expiring_within_days(), 30);
   EXPECT_EQ(get.store_id(), "s1");
+}
+
+TEST(BindRequest, TheConsolesLookupTakesTheEmailFromTheQuery) {
+  const auto table = Table();
+  const auto found = table.Find("GET", "/v1/stores/s1/customers:lookup", nullptr);
+  ASSERT_TRUE(found);
+  v1::GetCustomerRequest request;
+  BindRequest(*found->route, found->bindings, {{"email", "ada@example.com"}}, "", request);
+  EXPECT_EQ(request.store_id(), "s1");
+  ASSERT_TRUE(request.has_email());
+  EXPECT_EQ(request.email(), "ada@example.com");
 }
 
 TEST(BindRequest, BadInputNamesTheField) {
