@@ -42,12 +42,15 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   const auto table = Table();
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
-  EXPECT_EQ(methods.size(), 11u + 37u);  // StorefrontService 11, AdminService 30 + 7 webhooks
+  EXPECT_EQ(methods.size(), 12u + 37u);  // StorefrontService 12, AdminService 30 + 7 webhooks
   const auto events = table.Find("GET", "/v1/events", nullptr);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->route->method->name(), "StreamEvents");
   EXPECT_EQ(methods.count("QuoteCart"), 1u);
   EXPECT_EQ(methods.count("RunJob"), 1u);
+  const auto action = table.Find("POST", "/v1/customers/c-1/actions", nullptr);
+  ASSERT_TRUE(action);
+  EXPECT_EQ(action->route->method->name(), "RecordAction");
 }
 
 TEST(RouteTable, FindsByMethodAndPathAndBindsVariables) {
