@@ -3,6 +3,8 @@
 // the birthday and first-order jobs with explicit as-of times, and a clean ledger after each.
 #include <google/protobuf/util/time_util.h>
 
+#include <future>
+
 #include "gateway_fixture.hpp"
 
 namespace loyalty::gateway {
@@ -176,6 +178,31 @@ TEST_F(ActionsIT, SignupSharesAndReviewsEarnOnceWithinTheirCaps) {
   EXPECT_EQ(common::ErrorReason(status), "NOT_PURCHASED") << "not Bob's order";
   ASSERT_TRUE(review("review-2", ada, "l2").ok());
   EXPECT_EQ(Available(s, ada), 170);
+  ExpectLedgerClean(s);
+}
+
+TEST_F(ActionsIT, ConcurrentSharesStillStopAtTheCap) {
+  const auto s = StoreWithActions(0);
+  const auto ada = RegisterWith(s, "ada@example.com").customer_id();
+  // Eight different shares at once: the cap is counted under the customer's lock, so three earn.
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      v1::RecordActionResponse resp;
+      return Share(s, "burst-" + std::to_string(i), ada,
+                   "https://social/burst/" + std::to_string(i), &resp);
+    }));
+  }
+  int earned = 0;
+  int capped = 0;
+  for (auto& call : calls) {
+    const auto status = call.get();
+    earned += status.ok();
+    capped += common::ErrorReason(status) == "ACTION_CAP_REACHED";
+  }
+  EXPECT_EQ(earned, 3);
+  EXPECT_EQ(capped, 5);
+  EXPECT_EQ(Available(s, ada), 30);
   ExpectLedgerClean(s);
 }
 
