@@ -69,6 +69,7 @@ CustomerStore::CustomerStore(common::Database& db) {
                  "erased_at = coalesce(erased_at, now()) WHERE store_id = $1 AND customer_id = $2"));
   db.Prepare("customers_list",
              select + "WHERE store_id = $1 AND customer_id > $2 AND ($3 = '' OR tags @> ARRAY[$3]) "
+                      "AND ($5 = 0 OR (birthday_month = $5 AND birthday_day = $6)) "
                       "ORDER BY customer_id LIMIT $4");
 }
 
@@ -121,9 +122,10 @@ v1::Customer CustomerStore::Erase(pqxx::transaction_base& tx, const std::string&
 std::vector<v1::Customer> CustomerStore::List(pqxx::transaction_base& tx,
                                               const std::string& store_id,
                                               const std::string& after_id, const std::string& tag,
-                                              int limit) const {
+                                              const BornOn& born_on, int limit) const {
   std::vector<v1::Customer> out;
-  for (const auto& row : tx.exec_prepared("customers_list", store_id, after_id, tag, limit)) {
+  for (const auto& row : tx.exec_prepared("customers_list", store_id, after_id, tag, limit,
+                                          born_on.month, born_on.day)) {
     out.push_back(ToCustomer(row));
   }
   return out;

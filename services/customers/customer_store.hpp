@@ -21,6 +21,12 @@ struct NewCustomer {
   std::string referred_by_code;  // empty: none
 };
 
+// A birthday filter: month and day (0: any).
+struct BornOn {
+  int32_t month = 0;
+  int32_t day = 0;
+};
+
 class CustomerStore {
  public:
   explicit CustomerStore(common::Database& db);
@@ -38,10 +44,10 @@ class CustomerStore {
   v1::Customer Update(pqxx::transaction_base& tx, const v1::Customer& c) const;
   v1::Customer Erase(pqxx::transaction_base& tx, const std::string& store_id,
                      const std::string& customer_id) const;
-  // Customers with id > after_id (and the tag, if any), in id order.
+  // Customers with id > after_id (and the tag, and the birthday, if any), in id order.
   std::vector<v1::Customer> List(pqxx::transaction_base& tx, const std::string& store_id,
                                  const std::string& after_id, const std::string& tag,
-                                 int limit) const;
+                                 const BornOn& born_on, int limit) const;
 };
 
 }  // namespace loyalty::customers

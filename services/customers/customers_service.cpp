@@ -181,11 +181,17 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
             "must be 0 to " + std::to_string(kMaxPageSize));
     const auto after = common::HexDecode(request->page_token());
     v.Check(after.has_value(), "page_token", "is not a token this service issued");
+    const BornOn born_on{request->birthday_month(), request->birthday_day()};
+    if (born_on.month != 0 || born_on.day != 0) {
+      // Any day a birthday can be on: 29 February included (the year may be unknown).
+      v.Check(born_on.month >= 1 && born_on.month <= 12, "birthday_month", "must be 1 to 12");
+      v.Check(born_on.day >= 1 && born_on.day <= 31, "birthday_day", "must be 1 to 31");
+    }
     v.ThrowIfInvalid();
     const int size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
     // One more than asked tells whether another page exists.
     auto page = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      return store_.List(tx, request->store_id(), *after, request->tag(), size + 1);
+      return store_.List(tx, request->store_id(), *after, request->tag(), born_on, size + 1);
     });
     const bool more = static_cast<int>(page.size()) > size;
     if (more) {

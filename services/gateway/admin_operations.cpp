@@ -98,7 +98,11 @@ grpc::ServerUnaryReactor* AdminService::RunJob(grpc::CallbackServerContext* cont
                  case v1::JOB_RELEASE: job = &Stub::RunReleaseJob; break;
                  case v1::JOB_EXPIRY: job = &Stub::RunExpiryJob; break;
                  case v1::JOB_HOLD_EXPIRY: job = &Stub::RunHoldExpiryJob; break;
-                 default: throw common::InvalidField("job", "release, expiry or hold_expiry");
+                 case v1::JOB_BIRTHDAYS: job = &Stub::RunBirthdayJob; break;
+                 case v1::JOB_FIRST_ORDERS: job = &Stub::RunFirstOrderJob; break;
+                 default:
+                   throw common::InvalidField(
+                       "job", "release, expiry, hold_expiry, birthdays or first_orders");
                }
                points::v1::RunJobRequest req;
                req.set_store_id(p.store.store_id);

@@ -281,6 +281,28 @@ grpc::ServerUnaryReactor* StorefrontService::RecommendForProduct(
   });
 }
 
+grpc::ServerUnaryReactor* StorefrontService::RecordAction(grpc::CallbackServerContext* context,
+                                                          const v1::RecordActionRequest* request,
+                                                          v1::RecordActionResponse* response) {
+  return host_.Serve(context, "RecordAction", request->store_id(), [=, this](CallContext& call) {
+    const auto p = Auth(context, call, request->store_id());
+    points::v1::RecordActionRequest req;
+    req.set_store_id(p.store.store_id);
+    req.set_request_id(request->request_id());
+    req.set_customer_id(request->customer_id());
+    req.set_kind(request->kind());
+    req.set_share_reference(request->share_reference());
+    req.set_order_id(request->order_id());
+    req.set_line_id(request->line_id());
+    req.set_referral_code(request->referral_code());
+    points::v1::RecordActionResponse resp;
+    CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::RecordAction, req, &resp);
+    response->set_points(resp.points());
+    response->set_reason(resp.reason());
+    *response->mutable_balance() = resp.balance();
+  });
+}
+
 // ---- StreamEvents ---------------------------------------------------------------------------
 // A thread of its own per stream: long polls of the points service's ListEvents, one write at a
 // time, a heartbeat when nothing happened for heartbeat_seconds.

@@ -43,6 +43,9 @@ class StorefrontService final : public v1::StorefrontService::CallbackService {
                                                 v1::RecommendForProductResponse* response) override;
   grpc::ServerWriteReactor<v1::StreamEventsResponse>* StreamEvents(
       grpc::CallbackServerContext* context, const v1::StreamEventsRequest* request) override;
+  grpc::ServerUnaryReactor* RecordAction(grpc::CallbackServerContext* context,
+                                         const v1::RecordActionRequest* request,
+                                         v1::RecordActionResponse* response) override;
 
  private:
   Principal Auth(grpc::CallbackServerContext* context, const common::CallContext& call,

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "loyalty/common/money.hpp"
+#include "program/action_rules.hpp"
 
 namespace loyalty::points {
 
@@ -91,6 +92,7 @@ void CheckSettings(common::Validator& v, const v1::Settings& s, const std::strin
           p + "expiry_warning_days", "must be 0 to 365");
   v.Check(s.hold_ttl_seconds() >= 10 && s.hold_ttl_seconds() <= 7 * 86400, p + "hold_ttl_seconds",
           "must be 10 seconds to 7 days");
+  CheckActionSettings(v, s.actions(), p + "actions.");
 }
 
 void CheckRules(common::Validator& v, const v1::EarnRules& r, const std::string& p) {

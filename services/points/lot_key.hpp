@@ -15,12 +15,15 @@ namespace loyalty::points {
 inline constexpr std::string_view kEarnLot = "earn";        // points a line earned
 inline constexpr std::string_view kPaybackLot = "payback";  // points that paid for a line
 inline constexpr std::string_view kAdjustLot = "adjust";    // a manual credit, per request id
+// A member action's points; the parts are the action and what it is about (its key), e.g.
+// ("share", reference), ("birthday", customer, year), ("review", order, line).
+inline constexpr std::string_view kActionLot = "action";
 
-// The id of a lot: a prefix per kind ("earn", "paid", "adjust"), then each part with '%' and ':'
-// percent-escaped, joined by ':'. Different parts always give different ids. Ids made before the
-// escaping (V004 and earlier) were the parts joined unescaped: for parts without ':' or '%',
-// which is nearly every id, the id is the same as then, so an old lot keeps its id and a repeated
-// adjustment still meets its old lot's primary key.
+// The id of a lot: a prefix per kind ("earn", "paid", "adjust", "action"), then each part with
+// '%' and ':' percent-escaped, joined by ':'. Different parts always give different ids. Ids made
+// before the escaping (V004 and earlier) were the parts joined unescaped: for parts without ':'
+// or '%', which is nearly every id, the id is the same as then, so an old lot keeps its id and a
+// repeated adjustment still meets its old lot's primary key.
 std::string LotId(std::string_view kind, std::initializer_list<std::string_view> parts);
 
 }  // namespace loyalty::points

@@ -11,23 +11,27 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 int main(int argc, char** argv) {
   using namespace loyalty;
   std::string orders_addr;
+  std::string customers_addr;
   int job_interval = 0;
   return common::RunServiceMain(
       argc, argv, {"points", 50054, 9104}, common::WithCommonTables(points::Migrations()),
       [&](common::EnvReader& env) {
         orders_addr = env.Address("LOYALTY_ORDERS_ADDR", "127.0.0.1:50053");
+        customers_addr = env.Address("LOYALTY_CUSTOMERS_ADDR", "127.0.0.1:50052");
         job_interval = env.Int("LOYALTY_JOB_INTERVAL_SECONDS", 30, 1, 86400);
       },
       [&](common::ServiceHost& host) {
         struct Wiring {
-          Wiring(common::ServiceHost& h, const std::string& orders)
-              : service(h, common::InternalChannel(orders, "orders")), sink(h, "points") {
+          Wiring(common::ServiceHost& h, const std::string& orders, const std::string& customers)
+              : service(h, common::InternalChannel(orders, "orders"),
+                        common::InternalChannel(customers, "customers")),
+                sink(h, "points") {
             service.SubscribeToOrders(sink);
           }
           points::PointsService service;
           common::InboxEventSink sink;
         };
-        auto wiring = std::make_shared<Wiring>(host, orders_addr);
+        auto wiring = std::make_shared<Wiring>(host, orders_addr, customers_addr);
         host.AddService(&wiring->service);
         host.AddService(&wiring->sink);
         // The scheduler: one replica at a time runs the jobs, under a session advisory lock.
@@ -48,10 +52,15 @@ int main(int argc, char** argv) {
               const int64_t released = w->service.ReleaseDue("", now);
               const int64_t expired = w->service.ExpireDue("", now);
               const int64_t holds = w->service.ExpireHolds(call, "", now);
-              if (released + expired + holds > 0) {
+              const int64_t first_orders = w->service.FirstOrdersDue("", now);
+              // Last: it calls the customers service, which may be down.
+              const int64_t birthdays = w->service.BirthdaysDue(call, "", now);
+              if (released + expired + holds + birthdays + first_orders > 0) {
                 common::log::Info("jobs ran", {{"released", released},
                                                {"expired", expired},
-                                               {"holds_expired", holds}});
+                                               {"holds_expired", holds},
+                                               {"birthdays", birthdays},
+                                               {"first_orders", first_orders}});
               }
             } catch (const std::exception& e) {
               common::log::Warn("jobs failed; will retry", {{"error", e.what()}});

@@ -3,15 +3,18 @@
 
 namespace loyalty::points {
 
-PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders)
-    : ctx_(host, std::move(orders)),
+PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders,
+                             std::shared_ptr<grpc::Channel> customers)
+    : ctx_(host, std::move(orders), std::move(customers)),
       program_(ctx_),
       balances_(ctx_),
       holds_(ctx_),
       adjustments_(ctx_),
       verification_(ctx_),
       jobs_(ctx_, holds_),
-      events_(ctx_) {}
+      events_(ctx_),
+      actions_(ctx_),
+      action_jobs_(ctx_) {}
 
 // Serves RPC `Name` with `room.Name(call, request, response)`.
 #define LOYALTY_FORWARD(room, Name, Request, Response)                                            \
@@ -42,6 +45,10 @@ LOYALTY_FORWARD(verification_, ListEvents, ListEventsRequest, ListEventsResponse
 LOYALTY_FORWARD(jobs_, RunReleaseJob, RunJobRequest, RunJobResponse)
 LOYALTY_FORWARD(jobs_, RunExpiryJob, RunJobRequest, RunJobResponse)
 LOYALTY_FORWARD(jobs_, RunHoldExpiryJob, RunJobRequest, RunJobResponse)
+
+LOYALTY_FORWARD(actions_, RecordAction, RecordActionRequest, RecordActionResponse)
+LOYALTY_FORWARD(action_jobs_, RunBirthdayJob, RunJobRequest, RunJobResponse)
+LOYALTY_FORWARD(action_jobs_, RunFirstOrderJob, RunJobRequest, RunJobResponse)
 
 #undef LOYALTY_FORWARD
 

@@ -6,12 +6,15 @@
 //             Adjustments   AdjustPoints
 //             Verification  VerifyLedger, LiabilityReport, ListEvents
 //   jobs/     Jobs          RunReleaseJob, RunExpiryJob, RunHoldExpiryJob (and the scheduler's)
+//   program/  Actions       RecordAction (member actions)
+//   jobs/     ActionJobs    RunBirthdayJob, RunFirstOrderJob (and the scheduler's)
 //   events/   OrderEvents   the order events, on the service's EventSinkService
 // The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
 // and earn_rules.*, the SQL in points_store.*.
 #pragma once
 
 #include "events/order_events.hpp"
+#include "jobs/action_jobs.hpp"
 #include "jobs/jobs.hpp"
 #include "ledger/adjustments.hpp"
 #include "ledger/balances.hpp"
@@ -19,13 +22,15 @@
 #include "ledger/verification.hpp"
 #include "loyalty/points/v1/points_service.grpc.pb.h"
 #include "points_context.hpp"
+#include "program/actions.hpp"
 #include "program/program.hpp"
 
 namespace loyalty::points {
 
 class PointsService final : public v1::PointsService::CallbackService {
  public:
-  PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders);
+  PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders,
+                std::shared_ptr<grpc::Channel> customers);
 
   // Registers the order event handlers on the service's event sink.
   void SubscribeToOrders(common::InboxEventSink& sink) { events_.Subscribe(sink); }
@@ -39,6 +44,13 @@ class PointsService final : public v1::PointsService::CallbackService {
   int64_t ExpireHolds(const common::CallContext& call, const std::string& store_id,
                       int64_t as_of_us) {
     return jobs_.ExpireHolds(call, store_id, as_of_us);
+  }
+  int64_t BirthdaysDue(const common::CallContext& call, const std::string& store_id,
+                       int64_t as_of_us) {
+    return action_jobs_.BirthdaysDue(call, store_id, as_of_us);
+  }
+  int64_t FirstOrdersDue(const std::string& store_id, int64_t as_of_us) {
+    return action_jobs_.FirstOrdersDue(store_id, as_of_us);
   }
 
 #define LOYALTY_RPC(Name, Request, Response)                                                       \
@@ -62,6 +74,9 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(RunReleaseJob, RunJobRequest, RunJobResponse)
   LOYALTY_RPC(RunExpiryJob, RunJobRequest, RunJobResponse)
   LOYALTY_RPC(RunHoldExpiryJob, RunJobRequest, RunJobResponse)
+  LOYALTY_RPC(RecordAction, RecordActionRequest, RecordActionResponse)
+  LOYALTY_RPC(RunBirthdayJob, RunJobRequest, RunJobResponse)
+  LOYALTY_RPC(RunFirstOrderJob, RunJobRequest, RunJobResponse)
 #undef LOYALTY_RPC
 
  private:
@@ -73,6 +88,8 @@ class PointsService final : public v1::PointsService::CallbackService {
   Verification verification_;
   Jobs jobs_;
   OrderEvents events_;
+  Actions actions_;
+  ActionJobs action_jobs_;
 };
 
 }  // namespace loyalty::points

@@ -207,6 +207,39 @@ TEST_F(CustomersIT, ListsPagesFilteredByTag) {
                                             "c6@example.com"}));
 }
 
+TEST_F(CustomersIT, ListsTheCustomersBornOnADay) {
+  const std::pair<int, int> days[] = {{2, 29}, {2, 28}, {2, 29}, {3, 1}};
+  for (int i = 0; i < 4; ++i) {
+    v1::RegisterCustomerRequest r;
+    r.set_store_id("store-1");
+    r.set_request_id("b" + std::to_string(i));
+    r.set_email("b" + std::to_string(i) + "@example.com");
+    r.mutable_birthday()->set_month(days[i].first);
+    r.mutable_birthday()->set_day(days[i].second);
+    ASSERT_TRUE(Register(r).ok());
+  }
+  v1::RegisterCustomerRequest none;  // no birthday
+  none.set_store_id("store-1");
+  none.set_request_id("b-none");
+  none.set_email("none@example.com");
+  ASSERT_TRUE(Register(none).ok());
+  v1::ListCustomersRequest list;
+  list.set_store_id("store-1");
+  list.set_birthday_month(2);
+  list.set_birthday_day(29);
+  v1::ListCustomersResponse response;
+  ASSERT_TRUE(stub_->ListCustomers(testing::InternalContext().get(), list, &response).ok());
+  std::vector<std::string> seen;
+  for (const auto& c : response.customers()) seen.push_back(c.email());
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"b0@example.com", "b2@example.com"}));
+
+  list.set_birthday_day(0);  // a month without a day names the field
+  const auto status = stub_->ListCustomers(testing::InternalContext().get(), list, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorFields(status), (std::vector<std::string>{"birthday_day"}));
+}
+
 TEST_F(CustomersIT, EraseRemovesPersonalDataButKeepsTheId) {
   v1::Customer ada;
   ASSERT_TRUE(Register(Ada(), &ada).ok());

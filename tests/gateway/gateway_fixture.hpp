@@ -62,7 +62,9 @@ class GatewayIT : public ::testing::Test {
     customers_ = std::make_unique<testing::ServiceProcess>("customers", DatabaseUrl());
     points_ = std::make_unique<testing::ServiceProcess>(
         "points", DatabaseUrl(),
-        Env{{"LOYALTY_ORDERS_ADDR", orders_addr_}, {"LOYALTY_JOB_INTERVAL_SECONDS", "86400"}});
+        Env{{"LOYALTY_ORDERS_ADDR", orders_addr_},
+            {"LOYALTY_CUSTOMERS_ADDR", customers_->address()},
+            {"LOYALTY_JOB_INTERVAL_SECONDS", "86400"}});
     StartRecommendations({});
     orders_ = std::make_unique<testing::ServiceProcess>(
         "orders", DatabaseUrl(),

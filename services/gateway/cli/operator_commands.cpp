@@ -10,6 +10,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <iostream>
+#include <map>
 
 #include "ctl.hpp"
 
@@ -152,17 +153,20 @@ void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Cli
   };
   auto job = std::make_shared<JobArgs>();
   auto* run_job = app.add_subcommand("run-job", "run a points job for the store now (operator)");
-  run_job->add_option("name", job->name, "release|expiry|hold_expiry")
+  run_job->add_option("name", job->name, "release|expiry|hold_expiry|birthdays|first_orders")
       ->required()
-      ->check(CLI::IsMember({"release", "expiry", "hold_expiry"}));
+      ->check(CLI::IsMember({"release", "expiry", "hold_expiry", "birthdays", "first_orders"}));
   run_job->add_option("--as-of", job->as_of, "RFC 3339 time to run it as of (default: now)");
   run_job->callback([&o, &run, job] {
     run = [&o, job](Client& c) {
       v1::RunJobRequest req;
       req.set_store_id(o.store);
-      req.set_job(job->name == "release" ? v1::JOB_RELEASE
-                  : job->name == "expiry" ? v1::JOB_EXPIRY
-                                          : v1::JOB_HOLD_EXPIRY);
+      static const std::map<std::string, v1::Job> kJobs{{"release", v1::JOB_RELEASE},
+                                                        {"expiry", v1::JOB_EXPIRY},
+                                                        {"hold_expiry", v1::JOB_HOLD_EXPIRY},
+                                                        {"birthdays", v1::JOB_BIRTHDAYS},
+                                                        {"first_orders", v1::JOB_FIRST_ORDERS}};
+      req.set_job(kJobs.at(job->name));
       if (!job->as_of.empty() &&
           !google::protobuf::util::TimeUtil::FromString(job->as_of, req.mutable_as_of())) {
         throw std::runtime_error("--as-of: not an RFC 3339 time");

@@ -42,13 +42,16 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   const auto table = Table();
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
-  // StorefrontService 11, AdminService 32 (two for the admin console) + 7 webhooks.
-  EXPECT_EQ(methods.size(), 11u + 39u);
+  // StorefrontService 12, AdminService 32 (two for the admin console) + 7 webhooks.
+  EXPECT_EQ(methods.size(), 12u + 39u);
   const auto events = table.Find("GET", "/v1/events", nullptr);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->route->method->name(), "StreamEvents");
   EXPECT_EQ(methods.count("QuoteCart"), 1u);
   EXPECT_EQ(methods.count("RunJob"), 1u);
+  const auto action = table.Find("POST", "/v1/customers/c-1/actions", nullptr);
+  ASSERT_TRUE(action);
+  EXPECT_EQ(action->route->method->name(), "RecordAction");
 }
 
 TEST(RouteTable, TheConsolesCustomerLookupAndLedgerRoutes) {

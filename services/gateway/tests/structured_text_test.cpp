@@ -20,6 +20,17 @@ TEST(StructuredText, YamlAndJsonGiveTheSameRules) {
   EXPECT_EQ(yaml.multipliers(0).multiplier_bps(), 20000);
 }
 
+TEST(StructuredText, SettingsTakeMemberActionsAsANestedMapping) {
+  // As in examples/demo/settings.yaml: enums by name, numbers as numbers.
+  points::v1::Settings settings;
+  FromStructuredText("return_window_days: 30\nactions:\n  share_points: 20\n  share_cap: 3\n"
+                     "  share_period: ACTION_PERIOD_MONTH\n",
+                     true, &settings, "settings.yaml");
+  EXPECT_EQ(settings.actions().share_points(), 20);
+  EXPECT_EQ(settings.actions().share_cap(), 3);
+  EXPECT_EQ(settings.actions().share_period(), points::v1::ACTION_PERIOD_MONTH);
+}
+
 TEST(StructuredText, AnUnknownFieldIsRefusedNamingTheFile) {
   points::v1::Settings settings;
   try {

@@ -127,6 +127,11 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
                           {"points_taken", payment.points()}});
     }
   }
+  // The customer's first order (the first one recorded stays): history imports earn nothing.
+  std::optional<int64_t> window_ends;
+  if (window_start) window_ends = *window_start + settings.return_window_days() * kMicrosPerDay;
+  actions_.RecordFirstOrder(tx, store_id, order.customer_id(), order.order_id(), window_ends,
+                            event.type() == "order.placed");
   ledger.Save();
   if (earned > 0) {
     store_.AppendEvent(tx, store_id, "points.earned", order.customer_id(), order.order_id(), earned,
@@ -144,6 +149,8 @@ void OrderEvents::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1:
   const auto settings = store_.Settings(tx, event.store_id());
   if (!settings || settings->return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT) return;
   const int64_t start = TimeUtil::TimestampToMicroseconds(fulfilled.fulfilled_at());
+  actions_.StartFirstOrderWindow(tx, event.store_id(), fulfilled.order_id(),
+                                 start + settings->return_window_days() * kMicrosPerDay);
   for (auto& lot : store_.LotsOfOrder(tx, event.store_id(), fulfilled.order_id())) {
     if (lot.kind != kEarnLot || lot.available_at_us) continue;
     lot.available_at_us = start + settings->return_window_days() * kMicrosPerDay;
@@ -199,6 +206,7 @@ void OrderEvents::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::
     RefundLine(tx, ledger, settings, event.store_id(), refund.order_id(), line.line_id(),
                line.refunded_quantity_total(), NowMicros());
   }
+  actions_.VoidFirstOrder(tx, event.store_id(), refund.order_id());  // a refunded first order
   ledger.Save();
 }
 
@@ -221,6 +229,7 @@ void OrderEvents::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1:
     RefundLine(tx, ledger, settings, event.store_id(), cancelled.order_id(), line_id, quantity,
                NowMicros());
   }
+  actions_.VoidFirstOrder(tx, event.store_id(), cancelled.order_id());
   ledger.Save();
 }
 

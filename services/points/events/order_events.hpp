@@ -2,18 +2,21 @@
 // inbox (in the inbox's transaction). `order.placed`/`imported`: pending lots per line under the
 // rule version in force at the placed time, and the holds the order names committed;
 // `fulfilled`: the return window starts; `refunded`: per-line clawback and give-back, cumulative;
-// `cancelled`: the whole order as refunded.
+// `cancelled`: the whole order as refunded. Each customer's first order is recorded for the
+// first-purchase and referral points (program/actions.*): its window from placed or fulfilled, and
+// voided by a refund or cancellation.
 #pragma once
 
 #include "ledger/ledger.hpp"
 #include "loyalty/common/events.hpp"
 #include "points_context.hpp"
+#include "program/action_store.hpp"
 
 namespace loyalty::points {
 
 class OrderEvents {
  public:
-  explicit OrderEvents(PointsContext& ctx) : store_(ctx.store) {}
+  explicit OrderEvents(PointsContext& ctx) : store_(ctx.store), actions_(ctx.db) {}
 
   // Registers the handlers on the service's event sink.
   void Subscribe(common::InboxEventSink& sink);
@@ -29,6 +32,7 @@ class OrderEvents {
                   const std::string& line_id, int32_t refunded_total, int64_t now_us);
 
   const PointsStore& store_;
+  ActionStore actions_;  // each customer's first order, for the first-purchase and referral points
 };
 
 }  // namespace loyalty::points
