@@ -98,7 +98,10 @@ grpc::ServerUnaryReactor* AdminService::RunJob(grpc::CallbackServerContext* cont
                  case v1::JOB_RELEASE: job = &Stub::RunReleaseJob; break;
                  case v1::JOB_EXPIRY: job = &Stub::RunExpiryJob; break;
                  case v1::JOB_HOLD_EXPIRY: job = &Stub::RunHoldExpiryJob; break;
-                 default: throw common::InvalidField("job", "release, expiry or hold_expiry");
+                 case v1::JOB_TIER_REVIEW: job = &Stub::RunTierJob; break;
+                 default:
+                   throw common::InvalidField("job",
+                                              "release, expiry, hold_expiry or tier_review");
                }
                points::v1::RunJobRequest req;
                req.set_store_id(p.store.store_id);

@@ -48,10 +48,12 @@ int main(int argc, char** argv) {
               const int64_t released = w->service.ReleaseDue("", now);
               const int64_t expired = w->service.ExpireDue("", now);
               const int64_t holds = w->service.ExpireHolds(call, "", now);
-              if (released + expired + holds > 0) {
+              const int64_t tiers = w->service.ReviewTiers("", now);
+              if (released + expired + holds + tiers > 0) {
                 common::log::Info("jobs ran", {{"released", released},
                                                {"expired", expired},
-                                               {"holds_expired", holds}});
+                                               {"holds_expired", holds},
+                                               {"tier_changes", tiers}});
               }
             } catch (const std::exception& e) {
               common::log::Warn("jobs failed; will retry", {{"error", e.what()}});

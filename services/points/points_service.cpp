@@ -11,7 +11,8 @@ PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Ch
       adjustments_(ctx_),
       verification_(ctx_),
       jobs_(ctx_, holds_),
-      events_(ctx_) {}
+      events_(ctx_),
+      tiers_(ctx_) {}
 
 // Serves RPC `Name` with `room.Name(call, request, response)`.
 #define LOYALTY_FORWARD(room, Name, Request, Response)                                            \
@@ -42,6 +43,11 @@ LOYALTY_FORWARD(verification_, ListEvents, ListEventsRequest, ListEventsResponse
 LOYALTY_FORWARD(jobs_, RunReleaseJob, RunJobRequest, RunJobResponse)
 LOYALTY_FORWARD(jobs_, RunExpiryJob, RunJobRequest, RunJobResponse)
 LOYALTY_FORWARD(jobs_, RunHoldExpiryJob, RunJobRequest, RunJobResponse)
+
+LOYALTY_FORWARD(tiers_, PublishTiers, PublishTiersRequest, PublishTiersResponse)
+LOYALTY_FORWARD(tiers_, ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
+LOYALTY_FORWARD(tiers_, SetManualTier, SetManualTierRequest, SetManualTierResponse)
+LOYALTY_FORWARD(tiers_, RunTierJob, RunJobRequest, RunJobResponse)
 
 #undef LOYALTY_FORWARD
 

@@ -6,6 +6,7 @@
 //             Adjustments   AdjustPoints
 //             Verification  VerifyLedger, LiabilityReport, ListEvents
 //   jobs/     Jobs          RunReleaseJob, RunExpiryJob, RunHoldExpiryJob (and the scheduler's)
+//   program/  Tiers         PublishTiers, ListTierVersions, SetManualTier, RunTierJob
 //   events/   OrderEvents   the order events, on the service's EventSinkService
 // The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
 // and earn_rules.*, the SQL in points_store.*.
@@ -40,6 +41,9 @@ class PointsService final : public v1::PointsService::CallbackService {
                       int64_t as_of_us) {
     return jobs_.ExpireHolds(call, store_id, as_of_us);
   }
+  int64_t ReviewTiers(const std::string& store_id, int64_t as_of_us) {
+    return tiers_.ReviewDue(store_id, as_of_us);
+  }
 
 #define LOYALTY_RPC(Name, Request, Response)                                                       \
   grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context, const v1::Request* request, \
@@ -62,6 +66,10 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(RunReleaseJob, RunJobRequest, RunJobResponse)
   LOYALTY_RPC(RunExpiryJob, RunJobRequest, RunJobResponse)
   LOYALTY_RPC(RunHoldExpiryJob, RunJobRequest, RunJobResponse)
+  LOYALTY_RPC(PublishTiers, PublishTiersRequest, PublishTiersResponse)
+  LOYALTY_RPC(ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
+  LOYALTY_RPC(SetManualTier, SetManualTierRequest, SetManualTierResponse)
+  LOYALTY_RPC(RunTierJob, RunJobRequest, RunJobResponse)
 #undef LOYALTY_RPC
 
  private:
@@ -73,6 +81,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   Verification verification_;
   Jobs jobs_;
   OrderEvents events_;
+  Tiers tiers_;
 };
 
 }  // namespace loyalty::points

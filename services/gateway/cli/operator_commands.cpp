@@ -5,7 +5,7 @@
 //   dead-letters retry EVENT_ID --subscriber S [--reason R] [--request-id ID]
 //   dead-letters discard EVENT_ID --subscriber S --reason R [--request-id ID]
 //   verify-ledger
-//   run-job release|expiry|hold_expiry [--as-of RFC3339]
+//   run-job release|expiry|hold_expiry|tier_review [--as-of RFC3339]
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/time_util.h>
 
@@ -152,17 +152,18 @@ void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Cli
   };
   auto job = std::make_shared<JobArgs>();
   auto* run_job = app.add_subcommand("run-job", "run a points job for the store now (operator)");
-  run_job->add_option("name", job->name, "release|expiry|hold_expiry")
+  run_job->add_option("name", job->name, "release|expiry|hold_expiry|tier_review")
       ->required()
-      ->check(CLI::IsMember({"release", "expiry", "hold_expiry"}));
+      ->check(CLI::IsMember({"release", "expiry", "hold_expiry", "tier_review"}));
   run_job->add_option("--as-of", job->as_of, "RFC 3339 time to run it as of (default: now)");
   run_job->callback([&o, &run, job] {
     run = [&o, job](Client& c) {
       v1::RunJobRequest req;
       req.set_store_id(o.store);
-      req.set_job(job->name == "release" ? v1::JOB_RELEASE
-                  : job->name == "expiry" ? v1::JOB_EXPIRY
-                                          : v1::JOB_HOLD_EXPIRY);
+      req.set_job(job->name == "release"       ? v1::JOB_RELEASE
+                  : job->name == "expiry"      ? v1::JOB_EXPIRY
+                  : job->name == "tier_review" ? v1::JOB_TIER_REVIEW
+                                               : v1::JOB_HOLD_EXPIRY);
       if (!job->as_of.empty() &&
           !google::protobuf::util::TimeUtil::FromString(job->as_of, req.mutable_as_of())) {
         throw std::runtime_error("--as-of: not an RFC 3339 time");

@@ -42,7 +42,8 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   const auto table = Table();
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
-  EXPECT_EQ(methods.size(), 11u + 37u);  // StorefrontService 11, AdminService 30 + 7 webhooks
+  // StorefrontService 11, AdminService 30 + 7 webhooks + 3 tiers
+  EXPECT_EQ(methods.size(), 11u + 40u);
   const auto events = table.Find("GET", "/v1/events", nullptr);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->route->method->name(), "StreamEvents");

@@ -2,18 +2,20 @@
 // inbox (in the inbox's transaction). `order.placed`/`imported`: pending lots per line under the
 // rule version in force at the placed time, and the holds the order names committed;
 // `fulfilled`: the return window starts; `refunded`: per-line clawback and give-back, cumulative;
-// `cancelled`: the whole order as refunded.
+// `cancelled`: the whole order as refunded. Each also re-evaluates the customer's tier
+// (program/tiers.*): an order earns with the tier in force when it was placed.
 #pragma once
 
 #include "ledger/ledger.hpp"
 #include "loyalty/common/events.hpp"
 #include "points_context.hpp"
+#include "program/tiers.hpp"
 
 namespace loyalty::points {
 
 class OrderEvents {
  public:
-  explicit OrderEvents(PointsContext& ctx) : store_(ctx.store) {}
+  explicit OrderEvents(PointsContext& ctx) : store_(ctx.store), tiers_(ctx) {}
 
   // Registers the handlers on the service's event sink.
   void Subscribe(common::InboxEventSink& sink);
@@ -29,6 +31,7 @@ class OrderEvents {
                   const std::string& line_id, int32_t refunded_total, int64_t now_us);
 
   const PointsStore& store_;
+  Tiers tiers_;  // the tier an order earns with; re-evaluation after orders and refunds
 };
 
 }  // namespace loyalty::points
