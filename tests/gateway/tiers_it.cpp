@@ -75,6 +75,14 @@ class TiersIT : public GatewayIT {
     return out;
   }
 
+  // The log's readers see an event once no transaction older than its own is running
+  // (points_store.cpp), a moment after it committed: waits until there are `n` of `type`.
+  std::vector<points::v1::PointsEvent> EventsOnceThere(const TestStore& s, const std::string& type,
+                                                       size_t n) {
+    Eventually([&] { return Events(s, type).size() >= n; });
+    return Events(s, type);
+  }
+
   int64_t RunTierJob(const TestStore& s, int64_t as_of_us) {
     v1::RunJobRequest req;
     req.set_store_id(s.store_id);
@@ -146,9 +154,9 @@ TEST_F(TiersIT, TheCrossingOrderMovesUpAndTheTierPricesQuoteAndOrderAlike) {
   st = Status(s, customer);
   EXPECT_EQ(st.tier().progress().qualifying(), 10000);
   EXPECT_TRUE(st.tier().progress().next_tier_id().empty());  // the top tier
-  const auto changes = Events(s, "tier.changed");
-  ASSERT_EQ(changes.size(),
-            2u);  // none → member (order-1), member → gold (order-2)
+  // None → member (order-1), member → gold (order-2).
+  const auto changes = EventsOnceThere(s, "tier.changed", 2);
+  ASSERT_EQ(changes.size(), 2u);
   EXPECT_EQ(changes[1].order_id(), "order-2");
   const auto details = nlohmann::json::parse(changes[1].details_json());
   EXPECT_EQ(details["from"], "member");
@@ -156,7 +164,7 @@ TEST_F(TiersIT, TheCrossingOrderMovesUpAndTheTierPricesQuoteAndOrderAlike) {
   EXPECT_EQ(details["qualifying"], 10000);
   EXPECT_EQ(details["reason"], "order order-2: qualifying 10000 reached Gold (threshold 8000)");
   // Order-2 itself earned as Member (50), as its quote said.
-  const auto earned = Events(s, "points.earned");
+  const auto earned = EventsOnceThere(s, "points.earned", 2);
   ASSERT_EQ(earned.size(), 2u);
   EXPECT_EQ(earned[1].points(), 50);
 
@@ -222,7 +230,7 @@ TEST_F(TiersIT, ARefundBelowTheThresholdKeepsTheTierUntilThePeriodEndPlusGrace) 
   EXPECT_EQ(RunTierJob(s, kept_until), 0);
   st = Status(s, customer);
   EXPECT_EQ(st.tier().tier().tier_id(), "member");
-  const auto changes = Events(s, "tier.changed");
+  const auto changes = EventsOnceThere(s, "tier.changed", 3);
   ASSERT_EQ(changes.size(), 3u);
   const auto details = nlohmann::json::parse(changes[2].details_json());
   EXPECT_EQ(details["from"], "gold");
@@ -268,7 +276,7 @@ TEST_F(TiersIT, AManualTierIsRecordedAndLastsUntilItsEnd) {
   PlaceOk(s, "order-1", SmallCart(customer), &placed);
   EXPECT_EQ(placed.order().shipping_minor(), 0);
 
-  const auto changes = Events(s, "tier.changed");
+  const auto changes = EventsOnceThere(s, "tier.changed", 1);
   ASSERT_EQ(changes.size(), 1u);
   auto details = nlohmann::json::parse(changes[0].details_json());
   EXPECT_EQ(details["to"], "gold");
@@ -281,7 +289,9 @@ TEST_F(TiersIT, AManualTierIsRecordedAndLastsUntilItsEnd) {
   const auto st = Status(s, customer);
   EXPECT_EQ(st.tier().tier().tier_id(), "member");
   EXPECT_FALSE(st.tier().manual());
-  details = nlohmann::json::parse(Events(s, "tier.changed").back().details_json());
+  const auto after = EventsOnceThere(s, "tier.changed", 2);
+  ASSERT_EQ(after.size(), 2u);
+  details = nlohmann::json::parse(after.back().details_json());
   EXPECT_EQ(details["from"], "gold");
   EXPECT_EQ(details["to"], "member");
   ExpectLedgerClean(s);
