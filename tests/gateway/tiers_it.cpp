@@ -6,6 +6,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <nlohmann/json.hpp>
 
+#include <ctime>
+
 #include "gateway_fixture.hpp"
 
 namespace loyalty::gateway {
@@ -16,13 +18,15 @@ using google::protobuf::util::TimeUtil;
 class TiersIT : public GatewayIT {
  protected:
   // Member from 0 (×1); Gold from 80.00 of qualifying spend: ×2 points and free shipping.
-  v1::PublishTiersResponse PublishTiers(const TestStore& s, int grace_days) {
+  v1::PublishTiersResponse PublishTiers(
+      const TestStore& s, int grace_days,
+      points::v1::TierWindow window = points::v1::TIER_WINDOW_ROLLING_12_MONTHS) {
     v1::PublishTiersRequest req;
     req.set_request_id("tiers-1");
     req.set_reason("launch");
     auto* p = req.mutable_program();
     p->set_measure(points::v1::TIER_MEASURE_SPEND);
-    p->set_window(points::v1::TIER_WINDOW_ROLLING_12_MONTHS);
+    p->set_window(window);
     p->set_grace_days(grace_days);
     auto* member = p->add_tiers();
     member->set_tier_id("member");
@@ -294,6 +298,37 @@ TEST_F(TiersIT, AManualTierIsRecordedAndLastsUntilItsEnd) {
   details = nlohmann::json::parse(after.back().details_json());
   EXPECT_EQ(details["from"], "gold");
   EXPECT_EQ(details["to"], "member");
+  ExpectLedgerClean(s);
+}
+
+// The store is in America/New_York (UTC-5 in winter): a calendar-year tier is kept until local
+// midnight of 1 January, 05:00 UTC, read from the system's time zone data by the points service.
+TEST_F(TiersIT, ACalendarYearEndsAtMidnightOfFirstJanuaryInTheStoresTimeZone) {
+  const auto s = CreateStore("tiers-calendar");
+  SetUpProgram(s);
+  PublishTiers(s, 0, points::v1::TIER_WINDOW_CALENDAR_YEAR);
+  const auto customer = Register(s, "tiers-calendar@example.com");
+  v1::PlaceOrderResponse placed;
+  PlaceOk(s, "order-1", TwoLineCart(customer, 0), &placed);
+  PlaceOk(s, "order-2", TwoLineCart(customer, 0), &placed);
+  ASSERT_TRUE(Eventually([&] { return Status(s, customer).tier().tier().tier_id() == "gold"; }))
+      << Status(s, customer).DebugString();
+  // The local year now (New York is at UTC-5 around the new year), and its end in UTC.
+  const std::time_t local_now = static_cast<std::time_t>(common::NowMicros() / 1000000 - 5 * 3600);
+  std::tm local{};
+  gmtime_r(&local_now, &local);
+  std::tm new_year{};
+  new_year.tm_year = local.tm_year + 1;
+  new_year.tm_mday = 1;
+  new_year.tm_hour = 5;
+  const int64_t year_end = int64_t{timegm(&new_year)} * 1000000;
+  const auto st = Status(s, customer);
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(st.tier().kept_until()), year_end)
+      << st.DebugString();
+  EXPECT_EQ(RunTierJob(s, year_end - 1), 0);
+  // From then the new year's figure (nothing yet) counts: back to Member.
+  EXPECT_EQ(RunTierJob(s, year_end), 1);
+  EXPECT_EQ(Status(s, customer).tier().tier().tier_id(), "member");
   ExpectLedgerClean(s);
 }
 

@@ -70,6 +70,7 @@ std::optional<TierSnapshot> Tiers::Read(pqxx::transaction_base& tx, const std::s
 }
 
 v1::TierProgress Tiers::ProgressAfter(const TierSnapshot& tier, int64_t added) {
+  // Saturating at the largest threshold a program may have, so the sum cannot overflow.
   return Progress(tier.version.program(), tier.current,
                   common::pricing::kMaxAmount - tier.qualifying < added
                       ? common::pricing::kMaxAmount
