@@ -95,7 +95,7 @@ int64_t MaxRedeemablePoints(int64_t payable_minor, int64_t available, int64_t re
 }
 
 PricedCart Price(const Cart& cart, const PointsPayment& payment,
-                 int64_t free_shipping_threshold_minor) {
+                 int64_t free_shipping_threshold_minor, bool free_shipping) {
   PricedCart priced;
   std::vector<int64_t> gross;
   gross.reserve(cart.lines.size());
@@ -119,7 +119,8 @@ PricedCart Price(const Cart& cart, const PointsPayment& payment,
   }
   priced.merchandise = priced.subtotal - priced.discount - priced.points_amount;
   const bool threshold_set = free_shipping_threshold_minor > 0;
-  const bool free = threshold_set && priced.merchandise >= free_shipping_threshold_minor;
+  const bool free =
+      free_shipping || (threshold_set && priced.merchandise >= free_shipping_threshold_minor);
   priced.shipping = free ? 0 : cart.shipping_fee_minor;
   priced.total = priced.merchandise + priced.shipping;
   if (threshold_set && !free) {

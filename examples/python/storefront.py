@@ -58,6 +58,12 @@ def main() -> int:
           f"{' (partial)' if quote.partial else ''}")
     for s in quote.free_shipping_gap_closers:
         print(f"  add {s.name} ({s.price_minor}) for free shipping")
+    if quote.HasField("tier"):  # the store has tiers (docs/tiers.md)
+        after = quote.progress_after_cart
+        print(f"tier {quote.tier.tier.name}: {quote.tier.progress.missing} more to reach "
+              f"{quote.tier.progress.next_tier_name}; this cart reaches {after.reached_tier_id}"
+              + (f", then {after.missing} more to reach {after.next_tier_name}"
+                 if after.next_tier_id else ""))
 
     order_id = f"py-{uuid.uuid4().hex[:12]}"
     placed = stub.PlaceOrder(gw.PlaceOrderRequest(order_id=order_id, cart=cart), metadata=auth, timeout=10)
@@ -75,6 +81,10 @@ def main() -> int:
     b = status.balance
     print(f"status: available {b.available} (worth {status.available_value_minor} {status.currency_code}), "
           f"pending {b.pending}, held {b.held}")
+    if status.HasField("tier"):
+        p = status.tier.progress
+        print(f"tier now {status.tier.tier.name}"
+              + (f", {p.missing} more to reach {p.next_tier_name}" if p.next_tier_id else ""))
 
     # Follow the event stream until a heartbeat says we are caught up.
     seen = 0

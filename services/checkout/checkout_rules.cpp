@@ -22,8 +22,12 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
   }
 }
 
+bool TierShipsFree(const points::v1::TierStatus& tier) {
+  return tier.tier().benefits().free_shipping();
+}
+
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                int64_t available) {
+                int64_t available, bool tier_free_shipping) {
   const auto priceable = pricing::CartOf(cart);
   Quote quote;
   quote.max_points =
@@ -35,8 +39,8 @@ Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   payment.points = std::min(cart.points_to_redeem(), quote.max_points);
   payment.amount_minor =
       common::PointsValue(payment.points, settings.redeem_points(), settings.redeem_value_minor());
-  quote.priced =
-      pricing::Price(priceable, payment, settings.free_shipping_threshold_minor());
+  quote.priced = pricing::Price(priceable, payment, settings.free_shipping_threshold_minor(),
+                                tier_free_shipping);
   return quote;
 }
 
@@ -45,11 +49,12 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const std::string& order_id,
                                            const gateway::v1::Cart& cart,
                                            const points::v1::Settings& settings,
-                                           const points::v1::Hold* hold) {
+                                           const points::v1::Hold* hold,
+                                           bool tier_free_shipping) {
   pricing::PointsPayment payment;
   if (hold != nullptr) payment = {hold->points(), hold->value_minor()};
-  const auto priced =
-      pricing::Price(pricing::CartOf(cart), payment, settings.free_shipping_threshold_minor());
+  const auto priced = pricing::Price(pricing::CartOf(cart), payment,
+                                     settings.free_shipping_threshold_minor(), tier_free_shipping);
   orders::v1::PlaceOrderRequest order;
   order.set_store_id(store_id);
   order.set_order_id(order_id);

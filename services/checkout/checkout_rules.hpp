@@ -25,20 +25,26 @@ struct Quote {
   int64_t max_points_amount = 0;  // what they would take off
 };
 
+// The shopper's tier ships free (points.v1.TierBenefits); false without a tier.
+bool TierShipsFree(const points::v1::TierStatus& tier);
+
 // Prices a checked cart for a shopper with `available` points, paying with
-// min(points_to_redeem, the most the merchandise allows). Quotes and checkouts both price here.
+// min(points_to_redeem, the most the merchandise allows), shipping free when the shopper's
+// tier does. Quotes and checkouts both price here.
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                int64_t available);
+                int64_t available, bool tier_free_shipping);
 
 // The orders request of a checked cart: lines, discounts, the points hold that pays (points and
-// value as the ledger holds them) and the shipping fee after free shipping, priced with that
-// payment. The orders service prices it again with the same path and records the same nets.
+// value as the ledger holds them) and the shipping fee after free shipping (the threshold or the
+// tier), priced with that payment. The orders service prices it again with the same path and
+// records the same nets.
 orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const std::string& currency_code,
                                            const std::string& order_id,
                                            const gateway::v1::Cart& cart,
                                            const points::v1::Settings& settings,
-                                           const points::v1::Hold* hold);
+                                           const points::v1::Hold* hold,
+                                           bool tier_free_shipping);
 
 // Fills the money of a quote answer.
 void FillTotals(const Quote& quote, const std::string& currency_code, int64_t available,

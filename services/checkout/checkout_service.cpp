@@ -64,17 +64,19 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
   common::DropOnProgramChange(host, settings_);
 }
 
-points::v1::Settings CheckoutService::ReadSettings(const CallContext& call,
-                                                   const std::string& store_id) {
+points::v1::GetSettingsResponse CheckoutService::ReadSettings(const CallContext& call,
+                                                              const std::string& store_id,
+                                                              const std::string& customer_id) {
   const auto read_at = std::chrono::steady_clock::now();
   points::v1::GetSettingsRequest request;
   request.set_store_id(store_id);
+  request.set_customer_id(customer_id);
   points::v1::GetSettingsResponse response;
   const auto status =
       points_->GetSettings(common::DownstreamContext(call).get(), request, &response);
   if (!status.ok()) ThrowDownstream(status, "points");
   settings_.Put(store_id, {response.settings(), read_at}, read_at);
-  return response.settings();
+  return response;
 }
 
 points::v1::Settings CheckoutService::QuoteSettings(const CallContext& call,
@@ -84,20 +86,21 @@ points::v1::Settings CheckoutService::QuoteSettings(const CallContext& call,
   if (kept && now - kept->read_at < std::chrono::milliseconds(config_.settings_cache_ms)) {
     return kept->settings;
   }
-  return ReadSettings(call, store_id);
+  return ReadSettings(call, store_id, "").settings();
 }
 
-points::v1::Settings CheckoutService::CheckoutSettings(const CallContext& call,
-                                                       const std::string& store_id,
-                                                       bool pays_points) {
+points::v1::GetSettingsResponse CheckoutService::CheckoutSettings(const CallContext& call,
+                                                                  const std::string& store_id,
+                                                                  const std::string& customer_id,
+                                                                  bool pays_points) {
   const auto kept = pays_points ? std::nullopt : settings_.Find(store_id);
-  if (!kept) return ReadSettings(call, store_id);
+  if (!kept) return ReadSettings(call, store_id, customer_id);
   // A copy to fall back on: wait only briefly for the points service.
   CallContext brief = call;
   brief.deadline = std::min(
       call.deadline, common::Clock::now() + std::chrono::milliseconds(config_.settings_wait_ms));
   try {
-    return ReadSettings(brief, store_id);
+    return ReadSettings(brief, store_id, customer_id);
   } catch (const ApiError& e) {
     if (e.code() != grpc::StatusCode::UNAVAILABLE &&
         e.code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -110,7 +113,9 @@ points::v1::Settings CheckoutService::CheckoutSettings(const CallContext& call,
         {{"reason", e.reason()},
          {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(age).count()}});
     host_.metrics().RecordDegraded("PlaceOrder", "points");
-    return kept->settings;
+    points::v1::GetSettingsResponse degraded;  // without the tier: shipping as the threshold says
+    *degraded.mutable_settings() = kept->settings;
+    return degraded;
   }
 }
 
@@ -183,11 +188,15 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                    row->error_message);
   }
 
-  // 2. Hold the points paid with.
-  const auto settings = CheckoutSettings(call, store_id, cart.points_to_redeem() > 0);
+  // 2. Hold the points paid with. The settings come with the customer's tier (one call): a tier
+  // may ship free.
+  const auto read =
+      CheckoutSettings(call, store_id, cart.customer_id(), cart.points_to_redeem() > 0);
+  const auto& settings = read.settings();
+  const bool tier_free_shipping = TierShipsFree(read.tier());
   points::v1::Hold hold;
   if (cart.points_to_redeem() > 0) {
-    const auto quote = PriceCart(cart, settings, cart.points_to_redeem());
+    const auto quote = PriceCart(cart, settings, cart.points_to_redeem(), tier_free_shipping);
     if (quote.priced.points_paid != cart.points_to_redeem()) {
       if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
       throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "POINTS_EXCEED_MERCHANDISE",
@@ -201,7 +210,8 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   // 3. Create the order naming the hold; the points service commits the hold when it applies
   // the order's event, so nothing is lost if this process dies after this call.
   const auto order_req = OrderRequest(store_id, store.currency_code(), request.order_id(), cart,
-                                      settings, cart.points_to_redeem() > 0 ? &hold : nullptr);
+                                      settings, cart.points_to_redeem() > 0 ? &hold : nullptr,
+                                      tier_free_shipping);
   orders::v1::PlaceOrderResponse order_resp;
   grpc::Status status;
   int attempt = 0;

@@ -42,12 +42,18 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
  private:
   // The store's points settings for a quote: kept up to settings_cache_ms.
   points::v1::Settings QuoteSettings(const common::CallContext& call, const std::string& store_id);
-  // The store's points settings for a checkout: read fresh. When the points service does not
-  // answer within settings_wait_ms and the checkout pays no points, the last copy read within
-  // settings_max_stale_ms serves instead (degraded mode: counted and logged).
-  points::v1::Settings CheckoutSettings(const common::CallContext& call,
-                                        const std::string& store_id, bool pays_points);
-  points::v1::Settings ReadSettings(const common::CallContext& call, const std::string& store_id);
+  // The store's points settings and the customer's tier for a checkout: read fresh. When the
+  // points service does not answer within settings_wait_ms and the checkout pays no points, the
+  // last settings read within settings_max_stale_ms serve instead, without a tier (degraded
+  // mode: counted and logged; shipping is then what the threshold says).
+  points::v1::GetSettingsResponse CheckoutSettings(const common::CallContext& call,
+                                                   const std::string& store_id,
+                                                   const std::string& customer_id,
+                                                   bool pays_points);
+  // Settings (kept for quotes) and, with a customer id, the customer's tier.
+  points::v1::GetSettingsResponse ReadSettings(const common::CallContext& call,
+                                               const std::string& store_id,
+                                               const std::string& customer_id);
   // Throws NOT_FOUND (CUSTOMER_NOT_FOUND) when the store has no such customer.
   void RequireCustomer(const common::CallContext& call, const std::string& store_id,
                        const std::string& customer_id);

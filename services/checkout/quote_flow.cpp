@@ -64,9 +64,10 @@ void QuoteFlow::FetchBalance() {
 void QuoteFlow::FetchEarnAndSuggestions(bool with_balance) {
   with_balance_ = with_balance;
   const std::string& store_id = request_.store().store_id();
-  // The nets: with no points paid they do not depend on the balance (Answer prices again only
-  // when the balance arrives with the earnings).
-  quote_ = PriceCart(cart(), settings_, available_);
+  // The nets: with no points paid they do not depend on the balance, nor on the tier, which
+  // only changes the shipping (Answer prices again when the balance or a free-shipping tier
+  // arrives with the earnings).
+  quote_ = PriceCart(cart(), settings_, available_, false);
   const auto& quote = quote_;
 
   earn_context_ = common::DownstreamContext(call_);
@@ -121,10 +122,15 @@ void QuoteFlow::LegDone() {
 
 void QuoteFlow::Answer() {
   if (!earn_status_.ok()) ThrowDownstream(earn_status_, "points");
+  // The tier comes with the earnings (the multiplier is already in their points).
+  tier_free_shipping_ = TierShipsFree(earn_response_.tier());
   if (with_balance_) {
     available_ = earn_response_.balance().available();
     empty_balance_ = EmptyBalance(earn_response_.balance());
-    quote_ = PriceCart(cart(), settings_, available_);  // the most points it may use
+  }
+  if (with_balance_ || tier_free_shipping_) {
+    // The most points it may use; shipping free by tier.
+    quote_ = PriceCart(cart(), settings_, available_, tier_free_shipping_);
   }
   // The ledger answers zeros for anyone: only an empty balance needs the customers check.
   if (!cart().customer_id().empty() && empty_balance_) return CheckCustomerThenAnswer();
@@ -156,8 +162,15 @@ void QuoteFlow::Fill() {
   *response_->mutable_line_points() = earn_response_.lines();
   response_->set_rule_version(earn_response_.rule_version());
   response_->set_free_shipping_threshold_minor(settings_.free_shipping_threshold_minor());
+  if (earn_response_.has_tier()) {
+    *response_->mutable_tier() = earn_response_.tier();
+    *response_->mutable_progress_after_cart() = earn_response_.progress_after_cart();
+  }
   if (recs_status_.ok()) {
-    *response_->mutable_free_shipping_gap_closers() = recs_response_.free_shipping_gap_closers();
+    // Asked with the gap before the tier was known: a tier that ships free leaves none to close.
+    if (!tier_free_shipping_) {
+      *response_->mutable_free_shipping_gap_closers() = recs_response_.free_shipping_gap_closers();
+    }
     *response_->mutable_cross_sell() = recs_response_.cross_sell();
     *response_->mutable_upsell() = recs_response_.upsell();
     *response_->mutable_gift_wrap() = recs_response_.gift_wrap();

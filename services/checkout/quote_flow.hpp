@@ -1,6 +1,8 @@
 // QuoteCart without parking a thread: at most two rounds of parallel downstream calls, each
 // continued from the callback of its last answer, so a quote holds a worker only while it
 // validates and prices.
+// PreviewEarn also answers the shopper's tier (its multiplier in the points, its free shipping
+// priced in Answer), so tiers cost no extra call.
 //   no points paid (most quotes): points.PreviewEarn with the balance ∥ recommendations
 //   points paid: points.GetBalance, then PreviewEarn ∥ recommendations (the nets depend on how
 //     many points the balance allows)
@@ -62,6 +64,7 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   int64_t available_ = 0;
   bool empty_balance_ = false;
   bool with_balance_ = false;
+  bool tier_free_shipping_ = false;  // the shopper's tier ships free (from PreviewEarn)
   std::atomic<int> legs_{0};
 
   std::unique_ptr<grpc::ClientContext> balance_context_;

@@ -100,9 +100,11 @@ grpc::ServerUnaryReactor* AdminService::RunJob(grpc::CallbackServerContext* cont
                  case v1::JOB_HOLD_EXPIRY: job = &Stub::RunHoldExpiryJob; break;
                  case v1::JOB_BIRTHDAYS: job = &Stub::RunBirthdayJob; break;
                  case v1::JOB_FIRST_ORDERS: job = &Stub::RunFirstOrderJob; break;
+                 case v1::JOB_TIER_REVIEW: job = &Stub::RunTierJob; break;
                  default:
-                   throw common::InvalidField(
-                       "job", "release, expiry, hold_expiry, birthdays or first_orders");
+                   throw common::InvalidField("job",
+                                              "release, expiry, hold_expiry, birthdays, "
+                                              "first_orders or tier_review");
                }
                points::v1::RunJobRequest req;
                req.set_store_id(p.store.store_id);

@@ -102,6 +102,14 @@ class AdminService final : public v1::AdminService::CallbackService {
       v1::ListWebhookAttemptsResponse* response) override;
   grpc::ServerUnaryReactor* ReplayWebhooks(grpc::CallbackServerContext* context,
       const v1::ReplayWebhooksRequest* request, v1::ReplayWebhooksResponse* response) override;
+  // Tiers (tier_admin.cpp).
+  grpc::ServerUnaryReactor* PublishTiers(grpc::CallbackServerContext* context,
+      const v1::PublishTiersRequest* request, v1::PublishTiersResponse* response) override;
+  grpc::ServerUnaryReactor* ListTierVersions(grpc::CallbackServerContext* context,
+      const v1::ListTierVersionsRequest* request,
+      v1::ListTierVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* SetManualTier(grpc::CallbackServerContext* context,
+      const v1::SetManualTierRequest* request, v1::SetManualTierResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

@@ -135,6 +135,7 @@ struct StatusCall {
     response->set_currency_code(currency_code);
     response->set_redeem_points(s.redeem_points());
     response->set_redeem_value_minor(s.redeem_value_minor());
+    if (balance.has_tier()) *response->mutable_tier() = balance.tier();
   }
 };
 

@@ -53,14 +53,16 @@ int main(int argc, char** argv) {
               const int64_t expired = w->service.ExpireDue("", now);
               const int64_t holds = w->service.ExpireHolds(call, "", now);
               const int64_t first_orders = w->service.FirstOrdersDue("", now);
+              const int64_t tiers = w->service.ReviewTiers("", now);
               // Last: it calls the customers service, which may be down.
               const int64_t birthdays = w->service.BirthdaysDue(call, "", now);
-              if (released + expired + holds + birthdays + first_orders > 0) {
+              if (released + expired + holds + birthdays + first_orders + tiers > 0) {
                 common::log::Info("jobs ran", {{"released", released},
                                                {"expired", expired},
                                                {"holds_expired", holds},
                                                {"birthdays", birthdays},
-                                               {"first_orders", first_orders}});
+                                               {"first_orders", first_orders},
+                                               {"tier_changes", tiers}});
               }
             } catch (const std::exception& e) {
               common::log::Warn("jobs failed; will retry", {{"error", e.what()}});

@@ -1,5 +1,6 @@
 // What every room of the points service shares: the host, the database, the one PointsStore
-// (every statement, prepared once), idempotency and the orders and customers services' stubs.
+// (every statement, prepared once; the actions' and tiers' in ActionStore and TierStore),
+// idempotency and the orders and customers services' stubs.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
 #include "points_store.hpp"
+#include "program/tier_store.hpp"
 
 namespace loyalty::points {
 
@@ -18,6 +20,7 @@ struct PointsContext {
       : host(h),
         db(h.db()),
         store(h.db()),
+        tier_store(h.db()),
         idempotency(h.db(), "points"),
         orders(orders::v1::OrdersService::NewStub(std::move(orders_channel))),
         customers(customers::v1::CustomersService::NewStub(std::move(customers_channel))) {}
@@ -25,6 +28,7 @@ struct PointsContext {
   common::ServiceHost& host;
   common::Database& db;
   PointsStore store;
+  TierStore tier_store;  // the tier tables' statements (program/tier_store.*)
   common::Idempotency idempotency;
   std::unique_ptr<orders::v1::OrdersService::Stub> orders;
   // Member actions: who a customer is (email, birthday, referral code).

@@ -14,7 +14,8 @@ PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Ch
       jobs_(ctx_, holds_),
       events_(ctx_),
       actions_(ctx_),
-      action_jobs_(ctx_) {}
+      action_jobs_(ctx_),
+      tiers_(ctx_) {}
 
 // Serves RPC `Name` with `room.Name(call, request, response)`.
 #define LOYALTY_FORWARD(room, Name, Request, Response)                                            \
@@ -49,6 +50,10 @@ LOYALTY_FORWARD(jobs_, RunHoldExpiryJob, RunJobRequest, RunJobResponse)
 LOYALTY_FORWARD(actions_, RecordAction, RecordActionRequest, RecordActionResponse)
 LOYALTY_FORWARD(action_jobs_, RunBirthdayJob, RunJobRequest, RunJobResponse)
 LOYALTY_FORWARD(action_jobs_, RunFirstOrderJob, RunJobRequest, RunJobResponse)
+LOYALTY_FORWARD(tiers_, PublishTiers, PublishTiersRequest, PublishTiersResponse)
+LOYALTY_FORWARD(tiers_, ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
+LOYALTY_FORWARD(tiers_, SetManualTier, SetManualTierRequest, SetManualTierResponse)
+LOYALTY_FORWARD(tiers_, RunTierJob, RunJobRequest, RunJobResponse)
 
 #undef LOYALTY_FORWARD
 

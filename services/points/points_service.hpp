@@ -8,6 +8,7 @@
 //   jobs/     Jobs          RunReleaseJob, RunExpiryJob, RunHoldExpiryJob (and the scheduler's)
 //   program/  Actions       RecordAction (member actions)
 //   jobs/     ActionJobs    RunBirthdayJob, RunFirstOrderJob (and the scheduler's)
+//   program/  Tiers         PublishTiers, ListTierVersions, SetManualTier, RunTierJob
 //   events/   OrderEvents   the order events, on the service's EventSinkService
 // The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
 // and earn_rules.*, the SQL in points_store.*.
@@ -52,6 +53,9 @@ class PointsService final : public v1::PointsService::CallbackService {
   int64_t FirstOrdersDue(const std::string& store_id, int64_t as_of_us) {
     return action_jobs_.FirstOrdersDue(store_id, as_of_us);
   }
+  int64_t ReviewTiers(const std::string& store_id, int64_t as_of_us) {
+    return tiers_.ReviewDue(store_id, as_of_us);
+  }
 
 #define LOYALTY_RPC(Name, Request, Response)                                                       \
   grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context, const v1::Request* request, \
@@ -77,6 +81,10 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(RecordAction, RecordActionRequest, RecordActionResponse)
   LOYALTY_RPC(RunBirthdayJob, RunJobRequest, RunJobResponse)
   LOYALTY_RPC(RunFirstOrderJob, RunJobRequest, RunJobResponse)
+  LOYALTY_RPC(PublishTiers, PublishTiersRequest, PublishTiersResponse)
+  LOYALTY_RPC(ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
+  LOYALTY_RPC(SetManualTier, SetManualTierRequest, SetManualTierResponse)
+  LOYALTY_RPC(RunTierJob, RunJobRequest, RunJobResponse)
 #undef LOYALTY_RPC
 
  private:
@@ -90,6 +98,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   OrderEvents events_;
   Actions actions_;
   ActionJobs action_jobs_;
+  Tiers tiers_;
 };
 
 }  // namespace loyalty::points

@@ -39,7 +39,7 @@ points::v1::Settings SettingsFrom(FuzzedDataProvider& in) {
 }
 
 void CheckQuote(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                int64_t available, const checkout::Quote& quote) {
+                bool tier_free_shipping, int64_t available, const checkout::Quote& quote) {
   const auto& p = quote.priced;
   REQUIRE(p.lines.size() == static_cast<size_t>(cart.lines_size()));
   int64_t gross = 0, discount = 0, points_amount = 0, points_paid = 0, net = 0;
@@ -66,9 +66,9 @@ void CheckQuote(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   REQUIRE(p.points_amount == common::PointsValue(p.points_paid, settings.redeem_points(),
                                                  settings.redeem_value_minor()));
   REQUIRE(quote.max_points_amount <= pricing::PayableByPoints(pricing::CartOf(cart)));
-  // Shipping: the fee, or free from the threshold; the gap is what is missing for it.
+  // Shipping: the fee, or free by tier or from the threshold; the gap is what is missing.
   const int64_t threshold = settings.free_shipping_threshold_minor();
-  const bool free = threshold > 0 && p.merchandise >= threshold;
+  const bool free = tier_free_shipping || (threshold > 0 && p.merchandise >= threshold);
   REQUIRE(p.shipping == (free ? 0 : cart.shipping_fee_minor()));
   REQUIRE(p.total == p.merchandise + p.shipping && p.total >= 0);
   REQUIRE(p.free_shipping_gap == (threshold > 0 && !free ? threshold - p.merchandise : 0));
@@ -76,13 +76,14 @@ void CheckQuote(const gateway::v1::Cart& cart, const points::v1::Settings& setti
 
 // The orders request of the checkout accepts and prices to the quote, line by line.
 void CheckOrder(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                const checkout::Quote& quote) {
+                bool tier_free_shipping, const checkout::Quote& quote) {
   points::v1::Hold hold;
   hold.set_hold_id("h1");
   hold.set_points(quote.priced.points_paid);
   hold.set_value_minor(quote.priced.points_amount);
   const auto order = checkout::OrderRequest("s1", "EUR", "o1", cart, settings,
-                                            hold.points() > 0 ? &hold : nullptr);
+                                            hold.points() > 0 ? &hold : nullptr,
+                                            tier_free_shipping);
   REQUIRE(Passes([&](auto& v) { orders::CheckOrderContent(v, order, ""); }));
   const auto priced = orders::PriceOrder(order);
   const auto& q = quote.priced;
@@ -102,6 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   const auto settings = SettingsFrom(in);
   const int64_t available = in.ConsumeBool() ? in.ConsumeIntegral<int64_t>() : 100'000;
+  const bool tier_free_shipping = in.ConsumeBool();
   const auto bytes = in.ConsumeRemainingBytes<uint8_t>();
   gateway::v1::Cart cart;
   const google::protobuf::LogSilencer quiet;  // protobuf logs each string that is not UTF-8
@@ -111,8 +113,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!Passes([&](auto& v) { checkout::CheckCart(v, cart, "EUR", /*need_customer=*/true); })) {
     return 0;
   }
-  const auto quote = checkout::PriceCart(cart, settings, available);
-  CheckQuote(cart, settings, available, quote);
-  CheckOrder(cart, settings, quote);
+  const auto quote = checkout::PriceCart(cart, settings, available, tier_free_shipping);
+  CheckQuote(cart, settings, tier_free_shipping, available, quote);
+  CheckOrder(cart, settings, tier_free_shipping, quote);
   return 0;
 }

@@ -65,7 +65,7 @@ TEST(PriceCart, TheWorkedCartEarns453Points) {
   d->set_code("SPRING");
   d->set_amount_minor(500);
   ASSERT_TRUE(BadFields(cart).empty());
-  const auto quote = PriceCart(cart, Eur(), 0);
+  const auto quote = PriceCart(cart, Eur(), 0, false);
   points::v1::EarnRules rules;
   rules.set_base_rate(10);
   std::vector<int64_t> earned;
@@ -88,7 +88,7 @@ TEST(PriceCart, PointsCappedByMerchandiseAndTheFreeShippingGap) {
   d->set_amount_minor(500);  // 5,000 left
   cart.set_shipping_fee_minor(499);
   cart.set_points_to_redeem(1000);  // worth 1,000 at 100 points = 100 minor
-  const auto q = PriceCart(cart, Eur(5000), 100000);
+  const auto q = PriceCart(cart, Eur(5000), 100000, false);
   EXPECT_EQ(q.priced.subtotal, 5500);
   EXPECT_EQ(q.priced.discount, 500);
   EXPECT_EQ(q.max_points, 5000);
@@ -104,13 +104,32 @@ TEST(PriceCart, PointsCappedByMerchandiseAndTheFreeShippingGap) {
 TEST(PriceCart, FreeShippingAtTheThresholdAndNoGapWithoutOne) {
   auto cart = CartOf({{5000, 1}});
   cart.set_shipping_fee_minor(499);
-  auto q = PriceCart(cart, Eur(5000), 0);
+  auto q = PriceCart(cart, Eur(5000), 0, false);
   EXPECT_EQ(q.priced.shipping, 0);
   EXPECT_EQ(q.priced.free_shipping_gap, 0);
-  q = PriceCart(cart, Eur(0), 0);
+  q = PriceCart(cart, Eur(0), 0, false);
   EXPECT_EQ(q.priced.shipping, 499);
   EXPECT_EQ(q.priced.free_shipping_gap, 0);
   EXPECT_EQ(q.max_points, 0);  // no points available
+}
+
+TEST(PriceCart, TierFreeShippingShipsFreeBelowTheThresholdWithNoGap) {
+  auto cart = CartOf({{1000, 1}});
+  cart.set_shipping_fee_minor(499);
+  auto q = PriceCart(cart, Eur(5000), 0, false);
+  EXPECT_EQ(q.priced.shipping, 499);
+  EXPECT_EQ(q.priced.free_shipping_gap, 4000);
+  q = PriceCart(cart, Eur(5000), 0, true);
+  EXPECT_EQ(q.priced.shipping, 0);
+  EXPECT_EQ(q.priced.total, 1000);
+  EXPECT_EQ(q.priced.free_shipping_gap, 0);
+  // The order a checkout creates charges the same.
+  const auto order = OrderRequest("st", "EUR", "o1", cart, Eur(5000), nullptr, true);
+  EXPECT_EQ(order.shipping_fee_minor(), 0);
+  points::v1::TierStatus gold;
+  EXPECT_FALSE(TierShipsFree(gold));
+  gold.mutable_tier()->mutable_benefits()->set_free_shipping(true);
+  EXPECT_TRUE(TierShipsFree(gold));
 }
 
 TEST(CheckCart, AmountsThatCannotBeRepresentedAreRefusedByField) {
@@ -154,7 +173,7 @@ TEST(CheckCart, ACartCheckoutAcceptsTheOrdersServiceAccepts) {
   auto cart = CartOf({{100'000'000'000, 10'000}, {1, 1}});
   cart.mutable_lines(1)->clear_category();  // optional in both
   ASSERT_TRUE(BadFields(cart).empty());
-  const auto order = OrderRequest("st", "EUR", "o1", cart, Eur(), nullptr);
+  const auto order = OrderRequest("st", "EUR", "o1", cart, Eur(), nullptr, false);
   common::Validator v;
   orders::CheckOrderContent(v, order, "");
   EXPECT_NO_THROW(v.ThrowIfInvalid());
@@ -196,7 +215,8 @@ TEST(PriceCart, QuoteEqualsTheOrderOnRandomCarts) {
     cart.set_points_to_redeem(pick(0, 1) ? pick(0, 100'000) : 0);
     if (!BadFields(cart).empty()) continue;  // random discounts may exceed the lines
 
-    const auto quote = PriceCart(cart, settings, pick(0, 200'000));
+    const bool tier_free_shipping = pick(0, 3) == 0;  // a tier that ships free
+    const auto quote = PriceCart(cart, settings, pick(0, 200'000), tier_free_shipping);
     // The checkout reserves exactly what the quote used; the ledger values it with the same
     // function, so the hold carries the quote's figures.
     points::v1::Hold hold;
@@ -205,7 +225,8 @@ TEST(PriceCart, QuoteEqualsTheOrderOnRandomCarts) {
     hold.set_value_minor(common::PointsValue(quote.priced.points_paid, settings.redeem_points(),
                                              settings.redeem_value_minor()));
     const auto order = OrderRequest("st", "EUR", "o", cart, settings,
-                                    quote.priced.points_paid > 0 ? &hold : nullptr);
+                                    quote.priced.points_paid > 0 ? &hold : nullptr,
+                                    tier_free_shipping);
     common::Validator v;
     orders::CheckOrderContent(v, order, "");
     ASSERT_NO_THROW(v.ThrowIfInvalid());

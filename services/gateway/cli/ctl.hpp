@@ -56,4 +56,10 @@ class Client {
 // their callbacks set `run`, which main calls with the client once the line is parsed.
 void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run);
 
+// Reads a JSON or YAML file (by its extension) into a message.
+using StructuredFileReader = std::function<void(const std::string&, google::protobuf::Message*)>;
+// Adds tiers publish, list and set (tier_commands.cpp).
+void AddTierCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
+                     const StructuredFileReader& read);
+
 }  // namespace loyalty::ctl

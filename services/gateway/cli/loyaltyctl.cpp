@@ -424,6 +424,8 @@ int main(int argc, char** argv) {
   });
 
   AddOperatorCommands(app, o, run);
+  const StructuredFileReader read_file = FromStructuredFile;
+  AddTierCommands(app, o, run, read_file);
 
   try {
     app.parse(argc, argv);

@@ -5,7 +5,7 @@
 //   dead-letters retry EVENT_ID --subscriber S [--reason R] [--request-id ID]
 //   dead-letters discard EVENT_ID --subscriber S --reason R [--request-id ID]
 //   verify-ledger
-//   run-job release|expiry|hold_expiry [--as-of RFC3339]
+//   run-job release|expiry|hold_expiry|tier_review [--as-of RFC3339]
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/time_util.h>
 
@@ -153,9 +153,12 @@ void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Cli
   };
   auto job = std::make_shared<JobArgs>();
   auto* run_job = app.add_subcommand("run-job", "run a points job for the store now (operator)");
-  run_job->add_option("name", job->name, "release|expiry|hold_expiry|birthdays|first_orders")
+  run_job
+      ->add_option("name", job->name,
+                   "release|expiry|hold_expiry|birthdays|first_orders|tier_review")
       ->required()
-      ->check(CLI::IsMember({"release", "expiry", "hold_expiry", "birthdays", "first_orders"}));
+      ->check(CLI::IsMember(
+          {"release", "expiry", "hold_expiry", "birthdays", "first_orders", "tier_review"}));
   run_job->add_option("--as-of", job->as_of, "RFC 3339 time to run it as of (default: now)");
   run_job->callback([&o, &run, job] {
     run = [&o, job](Client& c) {
@@ -165,7 +168,8 @@ void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Cli
                                                         {"expiry", v1::JOB_EXPIRY},
                                                         {"hold_expiry", v1::JOB_HOLD_EXPIRY},
                                                         {"birthdays", v1::JOB_BIRTHDAYS},
-                                                        {"first_orders", v1::JOB_FIRST_ORDERS}};
+                                                        {"first_orders", v1::JOB_FIRST_ORDERS},
+                                                        {"tier_review", v1::JOB_TIER_REVIEW}};
       req.set_job(kJobs.at(job->name));
       if (!job->as_of.empty() &&
           !google::protobuf::util::TimeUtil::FromString(job->as_of, req.mutable_as_of())) {

@@ -31,6 +31,23 @@ TEST(StructuredText, SettingsTakeMemberActionsAsANestedMapping) {
   EXPECT_EQ(settings.actions().share_period(), points::v1::ACTION_PERIOD_MONTH);
 }
 
+// The shape of examples/demo/tiers.yaml: enums by name, nested benefits.
+TEST(StructuredText, ATierProgramFromYaml) {
+  points::v1::TierProgram program;
+  FromStructuredText(
+      "measure: TIER_MEASURE_SPEND\nwindow: TIER_WINDOW_CALENDAR_YEAR\ngrace_days: 30\n"
+      "tiers:\n  - tier_id: member\n    name: Member\n    threshold: 0\n"
+      "  - tier_id: gold\n    name: Gold\n    threshold: 15000\n    benefits:\n"
+      "      earn_multiplier_bps: 15000\n      free_shipping: true\n",
+      true, &program, "tiers.yaml");
+  EXPECT_EQ(program.measure(), points::v1::TIER_MEASURE_SPEND);
+  EXPECT_EQ(program.window(), points::v1::TIER_WINDOW_CALENDAR_YEAR);
+  EXPECT_EQ(program.grace_days(), 30);
+  ASSERT_EQ(program.tiers_size(), 2);
+  EXPECT_EQ(program.tiers(1).threshold(), 15000);
+  EXPECT_TRUE(program.tiers(1).benefits().free_shipping());
+}
+
 TEST(StructuredText, AnUnknownFieldIsRefusedNamingTheFile) {
   points::v1::Settings settings;
   try {

@@ -3,6 +3,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <map>
 #include <set>
 
 #include "earn_rules.hpp"
@@ -75,12 +76,19 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
     window_start = TimeUtil::TimestampToMicroseconds(order.fulfilled_at());
   int64_t order_net = 0;
   for (const auto& line : order.lines()) order_net += line.net_minor();
+  // The tier in force when the order was placed, as the quote read it (Program::PreviewEarn).
+  const auto tier = tiers_.Read(tx, store_id, order.customer_id(), settings, placed_us);
+  const int32_t tier_bps = tier ? tier->earn_bps : kOneX;
+  std::vector<TierActivityLine> activity;
   for (const auto& line : order.lines()) {
     const auto& l = line.line();
     const int64_t points =
         rules ? LinePoints(rules->rules(), settings, {l.sku(), l.category(), line.net_minor()},
-                           order_net, placed_us)
+                           order_net, placed_us, tier_bps)
               : 0;
+    if (l.quantity() > 0) {
+      activity.push_back({l.line_id(), line.net_minor(), points, l.quantity()});
+    }
     if (points > 0) {
       LotRow lot;
       lot.lot_id = LotId(kEarnLot, {order.order_id(), l.line_id()});
@@ -142,6 +150,9 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
         tx, store_id, "order.confirmed", order.customer_id(), order.order_id(), earned,
         {{"total_minor", order.total_minor()}, {"currency_code", order.currency_code()}});
   }
+  // After the order's own events, so a tier.changed follows the order that caused it.
+  tiers_.OnOrder(tx, store_id, order.customer_id(), order.order_id(), placed_us, activity,
+                 settings);
 }
 
 void OrderEvents::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1::Event& event) {
@@ -208,6 +219,12 @@ void OrderEvents::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::
   }
   actions_.VoidFirstOrder(tx, event.store_id(), refund.order_id());  // a refunded first order
   ledger.Save();
+  std::map<std::string, int32_t> refunded;
+  for (const auto& line : refund.lines()) {
+    refunded[line.line_id()] = line.refunded_quantity_total();
+  }
+  tiers_.OnRefund(tx, event.store_id(), refund.customer_id(), refund.order_id(), refunded,
+                  "refund " + refund.refund_id() + " of order " + refund.order_id(), settings);
 }
 
 void OrderEvents::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event) {
@@ -231,6 +248,8 @@ void OrderEvents::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1:
   }
   actions_.VoidFirstOrder(tx, event.store_id(), cancelled.order_id());
   ledger.Save();
+  tiers_.OnRefund(tx, event.store_id(), cancelled.customer_id(), cancelled.order_id(),
+                  std::nullopt, "cancellation of order " + cancelled.order_id(), settings);
 }
 
 }  // namespace loyalty::points

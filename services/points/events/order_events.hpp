@@ -4,19 +4,21 @@
 // `fulfilled`: the return window starts; `refunded`: per-line clawback and give-back, cumulative;
 // `cancelled`: the whole order as refunded. Each customer's first order is recorded for the
 // first-purchase and referral points (program/actions.*): its window from placed or fulfilled, and
-// voided by a refund or cancellation.
+// voided by a refund or cancellation. Each also re-evaluates the customer's tier
+// (program/tiers.*): an order earns with the tier in force when it was placed.
 #pragma once
 
 #include "ledger/ledger.hpp"
 #include "loyalty/common/events.hpp"
 #include "points_context.hpp"
 #include "program/action_store.hpp"
+#include "program/tiers.hpp"
 
 namespace loyalty::points {
 
 class OrderEvents {
  public:
-  explicit OrderEvents(PointsContext& ctx) : store_(ctx.store), actions_(ctx.db) {}
+  explicit OrderEvents(PointsContext& ctx) : store_(ctx.store), actions_(ctx.db), tiers_(ctx) {}
 
   // Registers the handlers on the service's event sink.
   void Subscribe(common::InboxEventSink& sink);
@@ -33,6 +35,7 @@ class OrderEvents {
 
   const PointsStore& store_;
   ActionStore actions_;  // each customer's first order, for the first-purchase and referral points
+  Tiers tiers_;  // the tier an order earns with; re-evaluation after orders and refunds
 };
 
 }  // namespace loyalty::points

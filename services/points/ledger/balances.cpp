@@ -6,6 +6,7 @@
 
 #include "loyalty/common/money.hpp"
 #include "loyalty/common/page_token.hpp"
+#include "loyalty/common/time.hpp"
 
 namespace loyalty::points {
 
@@ -43,6 +44,11 @@ void Balances::GetBalance(const CallContext& call, const v1::GetBalanceRequest* 
         store_.ReadBalance(tx, request->store_id(), request->customer_id()).value_or(BalanceRow{});
     FillBalance(balance, settings ? &*settings : nullptr, request->customer_id(),
                 response->mutable_balance());
+    if (settings) {
+      const auto tier = tiers_.Read(tx, request->store_id(), request->customer_id(), *settings,
+                                    common::NowMicros());
+      if (tier) *response->mutable_tier() = tier->status;
+    }
     for (const auto& lot :
          store_.SpendableLots(tx, request->store_id(), request->customer_id(), false, 5)) {
       auto* out = response->add_expiring_soonest();

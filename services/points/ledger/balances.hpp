@@ -3,6 +3,7 @@
 #pragma once
 
 #include "points_context.hpp"
+#include "program/tiers.hpp"
 
 namespace loyalty::points {
 
@@ -13,7 +14,7 @@ void FillBalance(const BalanceRow& balance, const v1::Settings* settings,
 
 class Balances {
  public:
-  explicit Balances(PointsContext& ctx) : db_(ctx.db), store_(ctx.store) {}
+  explicit Balances(PointsContext& ctx) : db_(ctx.db), store_(ctx.store), tiers_(ctx) {}
 
   void GetBalance(const common::CallContext& call, const v1::GetBalanceRequest* request,
                   v1::GetBalanceResponse* response);
@@ -23,6 +24,7 @@ class Balances {
  private:
   common::Database& db_;
   const PointsStore& store_;
+  Tiers tiers_;  // GetBalance answers the customer's tier
 };
 
 }  // namespace loyalty::points

@@ -42,9 +42,16 @@ void Program::GetSettings(const CallContext& call, const v1::GetSettingsRequest*
                           v1::GetSettingsResponse* response) {
   Validator v;
   RequireStore(v, request->store_id());
+  if (!request->customer_id().empty()) v.RequireId(request->customer_id(), "customer_id");
   v.ThrowIfInvalid();
-  *response->mutable_settings() = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-    return RequireSettings(store_, tx, request->store_id());
+  db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    *response->mutable_settings() = RequireSettings(store_, tx, request->store_id());
+    if (request->customer_id().empty()) return 0;
+    // A checkout prices its shipping with the customer's tier: answered with the settings.
+    const auto tier = tiers_.Read(tx, request->store_id(), request->customer_id(),
+                                  response->settings(), NowMicros());
+    if (tier) *response->mutable_tier() = tier->status;
+    return 0;
   });
 }
 
@@ -120,15 +127,28 @@ void Program::PreviewEarn(const CallContext& call, const v1::PreviewEarnRequest*
     const auto settings = RequireSettings(store_, tx, request->store_id());
     const auto rules = store_.RulesAt(tx, request->store_id(), now);
     response->set_rule_version(rules ? rules->version() : 0);
+    // The tier the order would earn with (OrderEvents reads it the same way at its placed time).
+    const auto tier = request->customer_id().empty()
+                          ? std::nullopt
+                          : tiers_.Read(tx, request->store_id(), request->customer_id(), settings,
+                                        now);
+    const int32_t tier_bps = tier ? tier->earn_bps : kOneX;
     for (const auto& line : request->lines()) {
       const int64_t points =
           rules ? LinePoints(rules->rules(), settings,
-                             {line.sku(), line.category(), line.net_minor()}, order_net, now)
+                             {line.sku(), line.category(), line.net_minor()}, order_net, now,
+                             tier_bps)
                 : 0;
       auto* out = response->add_lines();
       out->set_line_id(line.line_id());
       out->set_points(points);
       response->set_total_points(response->total_points() + points);
+    }
+    if (tier) {
+      *response->mutable_tier() = tier->status;
+      const bool spend = tier->version.program().measure() == v1::TIER_MEASURE_SPEND;
+      *response->mutable_progress_after_cart() =
+          Tiers::ProgressAfter(*tier, spend ? order_net : response->total_points());
     }
     if (request->include_balance()) {
       const auto balance = store_.ReadBalance(tx, request->store_id(), request->customer_id())

@@ -1,15 +1,17 @@
 // The program room: a store's settings (versioned), its earn rules (versioned, effective from a
-// time) and PreviewEarn, the earning function applied to a cart.
+// time) and PreviewEarn, the earning function applied to a cart (with the customer's tier
+// multiplier). Tiers themselves are program/tiers.*.
 #pragma once
 
 #include "points_context.hpp"
+#include "program/tiers.hpp"
 
 namespace loyalty::points {
 
 class Program {
  public:
   explicit Program(PointsContext& ctx)
-      : db_(ctx.db), store_(ctx.store), idempotency_(ctx.idempotency) {}
+      : db_(ctx.db), store_(ctx.store), idempotency_(ctx.idempotency), tiers_(ctx) {}
 
   void UpdateSettings(const common::CallContext& call, const v1::UpdateSettingsRequest* request,
                       v1::UpdateSettingsResponse* response);
@@ -28,6 +30,7 @@ class Program {
   common::Database& db_;
   const PointsStore& store_;
   common::Idempotency& idempotency_;
+  Tiers tiers_;  // the customer's tier in a preview and in GetSettings
 };
 
 }  // namespace loyalty::points

@@ -95,10 +95,11 @@ struct PricedCart {
 
 // Prices a checked cart. Discounts and the points payment are allocated across lines by largest
 // remainder (common/money.hpp), discounts by gross, points by what is left of each line.
-// Shipping is free when `free_shipping_threshold_minor` > 0 and the merchandise reaches it.
+// Shipping is free when `free_shipping` (a tier benefit: then there is no gap either) or when
+// `free_shipping_threshold_minor` > 0 and the merchandise reaches it.
 // Requires: the cart passed CheckCart, and the payment does not exceed PayableByPoints.
 PricedCart Price(const Cart& cart, const PointsPayment& payment,
-                 int64_t free_shipping_threshold_minor);
+                 int64_t free_shipping_threshold_minor, bool free_shipping = false);
 
 // What points may pay for: the merchandise after discounts (never shipping).
 int64_t PayableByPoints(const Cart& cart);

@@ -1,0 +1,217 @@
+#include "program/tier_store.hpp"
+
+#include <google/protobuf/util/time_util.h>
+
+namespace loyalty::points {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+// Timestamps cross the boundary as microseconds since the epoch, both ways exactly (the job
+// compares review times to the microsecond; to_timestamp's double can be a microsecond off).
+#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define FROM_MICROS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 microsecond')"
+
+constexpr const char *kStateColumns = "tier_id, " MICROS("since") ", " MICROS(
+    "kept_until") ", manual_tier_id, " MICROS("manual_until") ", manual_by, "
+                                                              "manual_reason";
+
+std::optional<int64_t> OptMicros(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<int64_t>();
+}
+
+TierState ToState(const pqxx::row& r) {
+  return TierState{r[0].as<std::string>(), r[1].as<int64_t>(), OptMicros(r[2]),
+                   r[3].as<std::string>(), OptMicros(r[4]),    r[5].as<std::string>(),
+                   r[6].as<std::string>()};
+}
+
+v1::TierVersion ToVersion(const pqxx::row& r) {
+  v1::TierVersion v;
+  v.set_version(r[0].as<int32_t>());
+  *v.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(r[1].as<int64_t>());
+  v.mutable_program()->ParseFromString(pqxx::binarystring(r[2]).str());
+  v.set_author(r[3].as<std::string>());
+  v.set_reason(r[4].as<std::string>());
+  *v.mutable_published_at() = TimeUtil::MicrosecondsToTimestamp(r[5].as<int64_t>());
+  return v;
+}
+
+}  // namespace
+
+TierStore::TierStore(common::Database& db) {
+  const std::string version_columns =
+      "SELECT version, " MICROS("effective_from") ", program, author, "
+                                                  "reason, " MICROS(
+                                                      "published_at") " FROM "
+                                                                      "points."
+                                                                      "tier_"
+                                                                      "versions"
+                                                                      " ";
+  db.Prepare("tiers_version_at",
+             version_columns + "WHERE store_id = $1 AND effective_from <= " FROM_MICROS(
+                                   "$2") " ORDER BY effective_from DESC, version DESC LIMIT 1");
+  db.Prepare("tiers_versions", version_columns + "WHERE store_id = $1 ORDER BY version DESC");
+  db.Prepare("tiers_insert_version",
+             "INSERT INTO points.tier_versions (store_id, version, "
+             "effective_from, program, "
+             "author, reason) SELECT $1, coalesce(max(version), 0) + "
+             "1, " FROM_MICROS(
+                 "$2") ", $3, $4, $5 FROM points.tier_versions WHERE store_id "
+                       "= $1 "
+                       "RETURNING version, " MICROS(
+                           "effective_from") ", program, author, "
+                                             "reason, " MICROS("published_at"));
+  db.Prepare("tiers_touch_state",
+             "INSERT INTO points.customer_tiers "
+             "(store_id, customer_id) VALUES ($1, $2) "
+             "ON CONFLICT DO NOTHING");
+  db.Prepare("tiers_lock_state", std::string("SELECT ") + kStateColumns +
+                                     " FROM points.customer_tiers WHERE store_id = $1 AND "
+                                     "customer_id = $2 FOR UPDATE");
+  db.Prepare("tiers_read_state", std::string("SELECT ") + kStateColumns +
+                                     " FROM points.customer_tiers WHERE store_id = $1 AND "
+                                     "customer_id = $2");
+  db
+      .Prepare(
+          "tiers_save_state",
+          "UPDATE points.customer_tiers SET tier_id = $3, since = " FROM_MICROS(
+              "$4") ", "
+                    "kept_until = " FROM_MICROS(
+                        "$5") ", manual_tier_id = $6, manual_until "
+                              "= " FROM_MICROS("$7") ", manual_by = $8, "
+                                                     "manual_reason = $9, "
+                                                     "review_at = "
+                                                     "least(" FROM_MICROS("$5") ", " FROM_MICROS(
+                                                         "$7") ") "
+                                                               "WHERE store_id "
+                                                               "= $1 AND "
+                                                               "customer_id = "
+                                                               "$2");
+  db.Prepare(
+      "tiers_insert_activity",
+      "INSERT INTO points.tier_activity (store_id, order_id, line_id, "
+      "customer_id, "
+      "placed_at, net_minor, earned_points, quantity, spend_minor, points) "
+      "SELECT $1, $2, l, $3, " FROM_MICROS(
+          "$4") ", n, p, q, n, p "
+                "FROM unnest($5::text[], $6::bigint[], $7::bigint[], "
+                "$8::integer[]) AS a(l, n, p, q) "
+                "ON CONFLICT DO NOTHING");
+  db.Prepare("tiers_order_activity",
+             "SELECT line_id, net_minor, earned_points, quantity FROM "
+             "points.tier_activity "
+             "WHERE store_id = $1 AND order_id = $2 ORDER BY line_id COLLATE "
+             "\"C\" FOR UPDATE");
+  db.Prepare("tiers_save_activity",
+             "UPDATE points.tier_activity SET spend_minor = $4, points = $5 "
+             "WHERE store_id = $1 AND order_id = $2 AND line_id = $3");
+  db.Prepare("tiers_qualifying",
+             "SELECT coalesce(sum(CASE WHEN $5 THEN points ELSE spend_minor END), "
+             "0)::bigint "
+             "FROM points.tier_activity WHERE store_id = $1 AND customer_id = $2 "
+             "AND placed_at >= " FROM_MICROS("$3") " AND placed_at < " FROM_MICROS("$4"));
+  db.Prepare("tiers_due",
+             "SELECT store_id, customer_id FROM points.customer_tiers "
+             "WHERE review_at <= " FROM_MICROS(
+                 "$2") " AND ($1 = '' OR store_id = $1) "
+                       "ORDER BY review_at, store_id, customer_id LIMIT $3");
+}
+
+std::optional<v1::TierVersion> TierStore::VersionAt(pqxx::transaction_base& tx,
+                                                    const std::string& store, int64_t at_us) const {
+  const auto rows = tx.exec_prepared("tiers_version_at", store, at_us);
+  if (rows.empty()) return std::nullopt;
+  return ToVersion(rows[0]);
+}
+
+std::vector<v1::TierVersion> TierStore::AllVersions(pqxx::transaction_base& tx,
+                                                    const std::string& store) const {
+  std::vector<v1::TierVersion> out;
+  for (const auto& r : tx.exec_prepared("tiers_versions", store)) out.push_back(ToVersion(r));
+  return out;
+}
+
+v1::TierVersion TierStore::InsertVersion(pqxx::transaction_base& tx, const std::string& store,
+                                         int64_t effective_from_us, const v1::TierProgram& program,
+                                         const std::string& author,
+                                         const std::string& reason) const {
+  return ToVersion(tx.exec_prepared1("tiers_insert_version", store, effective_from_us,
+                                     pqxx::binarystring(program.SerializeAsString()), author,
+                                     reason));
+}
+
+TierState TierStore::LockState(pqxx::transaction_base& tx, const std::string& store,
+                               const std::string& customer) const {
+  tx.exec_prepared("tiers_touch_state", store, customer);
+  return ToState(tx.exec_prepared1("tiers_lock_state", store, customer));
+}
+
+std::optional<TierState> TierStore::ReadState(pqxx::transaction_base& tx, const std::string& store,
+                                              const std::string& customer) const {
+  const auto rows = tx.exec_prepared("tiers_read_state", store, customer);
+  if (rows.empty()) return std::nullopt;
+  return ToState(rows[0]);
+}
+
+void TierStore::SaveState(pqxx::transaction_base& tx, const std::string& store,
+                          const std::string& customer, const TierState& s) const {
+  tx.exec_prepared("tiers_save_state", store, customer, s.tier_id, s.since_us, s.kept_until_us,
+                   s.manual_tier_id, s.manual_until_us, s.manual_by, s.manual_reason);
+}
+
+void TierStore::InsertActivity(pqxx::transaction_base& tx, const std::string& store,
+                               const std::string& customer, const std::string& order_id,
+                               int64_t placed_at_us,
+                               const std::vector<TierActivityLine>& lines) const {
+  if (lines.empty()) return;
+  std::vector<std::string> ids;
+  std::vector<int64_t> nets, points, quantities;
+  for (const auto& l : lines) {
+    ids.push_back(l.line_id);
+    nets.push_back(l.net_minor);
+    points.push_back(l.earned_points);
+    quantities.push_back(l.quantity);
+  }
+  tx.exec_prepared("tiers_insert_activity", store, order_id, customer, placed_at_us,
+                   common::PgTextArray(ids), common::PgIntArray(nets), common::PgIntArray(points),
+                   common::PgIntArray(quantities));
+}
+
+std::vector<TierActivityLine> TierStore::LockOrderActivity(pqxx::transaction_base& tx,
+                                                           const std::string& store,
+                                                           const std::string& order_id) const {
+  std::vector<TierActivityLine> out;
+  for (const auto& r : tx.exec_prepared("tiers_order_activity", store, order_id)) {
+    out.push_back(
+        {r[0].as<std::string>(), r[1].as<int64_t>(), r[2].as<int64_t>(), r[3].as<int32_t>()});
+  }
+  return out;
+}
+
+void TierStore::SaveActivity(pqxx::transaction_base& tx, const std::string& store,
+                             const std::string& order_id, const std::string& line_id,
+                             int64_t spend_minor, int64_t points) const {
+  tx.exec_prepared("tiers_save_activity", store, order_id, line_id, spend_minor, points);
+}
+
+int64_t TierStore::Qualifying(pqxx::transaction_base& tx, const std::string& store,
+                              const std::string& customer, v1::TierMeasure measure,
+                              const TierWindowRange& window) const {
+  return tx
+      .exec_prepared1("tiers_qualifying", store, customer, window.from_us, window.to_us,
+                      measure == v1::TIER_MEASURE_POINTS)[0]
+      .as<int64_t>();
+}
+
+std::vector<TierDue> TierStore::Due(pqxx::transaction_base& tx, const std::string& store,
+                                    int64_t as_of_us, int limit) const {
+  std::vector<TierDue> out;
+  for (const auto& r : tx.exec_prepared("tiers_due", store, as_of_us, limit)) {
+    out.push_back({r[0].as<std::string>(), r[1].as<std::string>()});
+  }
+  return out;
+}
+
+}  // namespace loyalty::points
