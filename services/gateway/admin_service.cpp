@@ -294,18 +294,22 @@ grpc::ServerUnaryReactor* AdminService::GetRuleVersion(grpc::CallbackServerConte
              });
 }
 
+void AdminService::RequireOwnCustomer(const CallContext& call, const Principal& p,
+                                      const std::string& customer_id) {
+  Validator v;
+  v.RequireId(customer_id, "customer_id");
+  v.ThrowIfInvalid();
+  common::RequireCustomer(call, gw_.customers(), p.store.store_id, customer_id, "customer_id");
+}
+
 grpc::ServerUnaryReactor* AdminService::AdjustPoints(grpc::CallbackServerContext* context,
                                                      const v1::AdjustPointsRequest* request,
                                                      v1::AdjustPointsResponse* response) {
   return Run(context, "AdjustPoints", request, Role::kEditor,
              [=, this](const CallContext& call, const Principal& p) {
-               // The ledger takes any id: without this, one store's key could credit an id only
-               // another store has, and grow its own liability for nobody.
-               Validator v;
-               v.RequireId(request->customer_id(), "customer_id");
-               v.ThrowIfInvalid();
-               common::RequireCustomer(call, gw_.customers(), p.store.store_id,
-                                       request->customer_id(), "customer_id");
+               // Else one store's key could credit an id only another store has, and grow its
+               // own liability for nobody.
+               RequireOwnCustomer(call, p, request->customer_id());
                points::v1::GetBalanceRequest get;
                get.set_store_id(p.store.store_id);
                get.set_customer_id(request->customer_id());
@@ -350,11 +354,7 @@ grpc::ServerUnaryReactor* AdminService::ListLedger(grpc::CallbackServerContext* 
   return Run(context, "ListLedger", request, Role::kViewer,
              [=, this](const CallContext& call, const Principal& p) {
                // The ledger answers any id with nothing; a stranger is NOT_FOUND, as everywhere.
-               Validator v;
-               v.RequireId(request->customer_id(), "customer_id");
-               v.ThrowIfInvalid();
-               common::RequireCustomer(call, gw_.customers(), p.store.store_id,
-                                       request->customer_id(), "customer_id");
+               RequireOwnCustomer(call, p, request->customer_id());
                points::v1::ListLedgerRequest req;
                req.set_store_id(p.store.store_id);
                req.set_customer_id(request->customer_id());

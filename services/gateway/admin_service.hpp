@@ -142,6 +142,10 @@ class AdminService final : public v1::AdminService::CallbackService {
                });
   }
   void SeedSettings(const common::CallContext& call, const StoreRow& store);
+  // customer_id must name a customer of the caller's store (else NOT_FOUND naming it): the points
+  // service takes any id, so one store's key could otherwise act on an id only another store has.
+  void RequireOwnCustomer(const common::CallContext& call, const Principal& p,
+                          const std::string& customer_id);
   // The cursor of the newest event of the store's log ("" for an empty log).
   std::string EndOfEventLog(const common::CallContext& call, const std::string& store_id);
   // Disable and Enable: the same but for the flag.

@@ -1,12 +1,10 @@
 // AdminService's tier calls, forwarded to the points service (program/tiers.*) for the caller's
 // store, with the caller's key id as the author or actor, and audited.
 #include "admin_service.hpp"
-#include "loyalty/common/customer_check.hpp"
 
 namespace loyalty::gateway {
 
 using common::CallContext;
-using common::Validator;
 using PointsStub = points::v1::PointsService::Stub;
 
 grpc::ServerUnaryReactor* AdminService::PublishTiers(grpc::CallbackServerContext* context,
@@ -48,12 +46,7 @@ grpc::ServerUnaryReactor* AdminService::SetManualTier(grpc::CallbackServerContex
                                                       v1::SetManualTierResponse* response) {
   return Run(context, "SetManualTier", request, Role::kEditor,
              [=, this](const CallContext& call, const Principal& p) {
-               // As for AdjustPoints: only a customer of the caller's store.
-               Validator v;
-               v.RequireId(request->customer_id(), "customer_id");
-               v.ThrowIfInvalid();
-               common::RequireCustomer(call, gw_.customers(), p.store.store_id,
-                                       request->customer_id(), "customer_id");
+               RequireOwnCustomer(call, p, request->customer_id());
                points::v1::SetManualTierRequest req;
                req.set_store_id(p.store.store_id);
                req.set_request_id(request->request_id());

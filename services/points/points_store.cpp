@@ -3,15 +3,12 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "loyalty/common/listen.hpp"
+#include "sql_time.hpp"
 
 namespace loyalty::points {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-// Timestamps cross the boundary as microseconds since the epoch.
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-#define FROM_MICROS(param) "to_timestamp(" param "::double precision / 1000000)"
 
 constexpr const char* kLotColumns =
     "lot_id, customer_id, kind, order_id, line_id, rule_version, earned, pending, available, "

@@ -1,8 +1,9 @@
 #include "program/action_store.hpp"
 
+#include "sql_time.hpp"
+
 namespace loyalty::points {
 
-#define FROM_MICROS(param) "to_timestamp(" param "::double precision / 1000000)"
 // A local date's midnight in a time zone, as a timestamptz.
 #define LOCAL_MIDNIGHT(date, tz) "((" date ")::date::timestamp AT TIME ZONE " tz "::text)"
 

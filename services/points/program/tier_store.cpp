@@ -2,15 +2,12 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "sql_time.hpp"
+
 namespace loyalty::points {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-// Timestamps cross the boundary as microseconds since the epoch, both ways exactly (the job
-// compares review times to the microsecond; to_timestamp's double can be a microsecond off).
-#define MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
-#define FROM_MICROS(param) "('epoch'::timestamptz + " param "::bigint * interval '1 microsecond')"
 
 constexpr const char *kStateColumns = "tier_id, " MICROS("since") ", " MICROS(
     "kept_until") ", manual_tier_id, " MICROS("manual_until") ", manual_by, "
