@@ -205,6 +205,29 @@ async function main() {
       await page.screenshot({ path: path.join(shots, `${id}.png`), fullPage: true });
     }
     assert.match(await text(page, "audit"), /AdjustPoints/);
+
+    // Webhooks: create an endpoint (the secret shown once), then disable it; the API agrees.
+    await page.click('nav a[href="#/webhooks"]');
+    await page.waitForSelector('[data-testid="endpoints"]');
+    await page.type('input[name="url"]', "https://shop.example/hooks");
+    await page.type('input[name="types"]', "points.earned, tier.changed");
+    await page.click('form.inline button[type="submit"]');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="endpoint-result"]')?.textContent.includes("whsec_"));
+    let endpoints = (await api("GET", `/v1/stores/${store}/webhooks`, owner)).endpoints;
+    assert.equal(endpoints.length, 1);
+    assert.equal(endpoints[0].url, "https://shop.example/hooks");
+    assert.deepEqual(endpoints[0].eventTypes, ["points.earned", "tier.changed"]);
+    // The table reloads after the create: wait for the new row's Disable button.
+    const disable = await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="endpoints"] tbody tr button')]
+        .find((button) => button.textContent === "Disable"));
+    await disable.click();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="endpoints"] tbody tr')?.textContent.includes("no:"));
+    endpoints = (await api("GET", `/v1/stores/${store}/webhooks`, owner)).endpoints;
+    assert.equal(endpoints[0].enabled, false);
+    await page.screenshot({ path: path.join(shots, "webhooks.png"), fullPage: true });
   } finally {
     await browser.close();
   }

@@ -1,5 +1,6 @@
-// Webhook endpoints (docs/webhooks.md), each one's delivery attempts (status, response code,
-// latency) and a replay from an event cursor.
+// Webhook endpoints (docs/webhooks.md): create (the secret is shown once), rotate the secret
+// (the old one signs beside it for 24 h), disable and enable; each one's delivery attempts
+// (status, response code, latency) and a replay from an event cursor.
 import { useState } from "preact/hooks";
 import { call, query, requestId, storePath } from "../api.js";
 import { ErrorBox, Loading, Table, useLoad } from "../components.jsx";
@@ -49,13 +50,43 @@ function Attempts({ endpoint, onReplayed }) {
   );
 }
 
+// Create, rotate, disable, enable: each answers the endpoint; create and rotate also the secret.
+function useEndpointActions(reload) {
+  const [result, setResult] = useState({});
+  const act = async (path, body, what) => {
+    try {
+      const answer = await call("POST", path, { requestId: requestId(), ...body });
+      setResult({ secret: answer.secret, what: `${what} ${answer.endpoint.endpointId}` });
+      reload();
+      return true;
+    } catch (e) {
+      setResult({ error: e });
+      return false;
+    }
+  };
+  const one = (e) => storePath(`/webhooks/${encodeURIComponent(e.endpointId)}`);
+  return {
+    result,
+    create: async (event) => {
+      event.preventDefault();
+      const form = new FormData(event.target);
+      const eventTypes = String(form.get("types")).split(",").map((t) => t.trim()).filter(Boolean);
+      const url = String(form.get("url")).trim();
+      if (await act(storePath("/webhooks"), { url, eventTypes }, "Created")) event.target.reset();
+    },
+    rotate: (e) => act(`${one(e)}:rotate-secret`, {}, "New secret for"),
+    toggle: (e) => act(`${one(e)}:${e.enabled ? "disable" : "enable"}`, {},
+                       e.enabled ? "Disabled" : "Enabled"),
+  };
+}
+
 export default function Webhooks() {
   const state = useLoad(() => call("GET", storePath("/webhooks")), []);
   const [selected, setSelected] = useState(null);
+  const actions = useEndpointActions(state.reload);
+  const { result } = actions;
   return (
     <div>
-      <p class="muted">Create endpoints with the API (<code>POST /v1/stores/…/webhooks</code>):
-        the secret is shown once.</p>
       <Loading state={state} />
       <ErrorBox error={state.error} />
       <Table testid="endpoints" rows={state.data?.endpoints} empty="No endpoints." columns={[
@@ -66,8 +97,25 @@ export default function Webhooks() {
         { label: "Cursor", value: (e) => e.cursor },
         { label: "Failing", value: (e) => e.pendingAttempts },
         { label: "", value: (e) => (
-          <button class="small" onClick={() => setSelected(e)}>Attempts</button>) },
+          <span>
+            <button class="small" onClick={() => setSelected(e)}>Attempts</button>{" "}
+            <button class="small" onClick={() => actions.rotate(e)}>Rotate secret</button>{" "}
+            <button class="small" onClick={() => actions.toggle(e)}>
+              {e.enabled ? "Disable" : "Enable"}</button>
+          </span>) },
       ]} />
+      <h2>New endpoint</h2>
+      <form class="inline" onSubmit={actions.create}>
+        <label>URL<input name="url" type="url" required size={40} /></label>
+        <label>Event types (comma-separated; empty: all)<input name="types" size={30} /></label>
+        <button type="submit">Create</button>
+      </form>
+      <ErrorBox error={result.error} />
+      {result.what ? (
+        <p class="ok" data-testid="endpoint-result">{result.what}
+          {result.secret ? <span>: secret <code>{result.secret}</code> — copy it now, it is not
+            shown again.</span> : null}</p>
+      ) : null}
       {selected ? <Attempts endpoint={selected} onReplayed={state.reload} /> : null}
     </div>
   );
