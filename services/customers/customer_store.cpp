@@ -71,6 +71,12 @@ CustomerStore::CustomerStore(common::Database& db) {
              select + "WHERE store_id = $1 AND customer_id > $2 AND ($3 = '' OR tags @> ARRAY[$3]) "
                       "AND ($5 = 0 OR (birthday_month = $5 AND birthday_day = $6)) "
                       "ORDER BY customer_id LIMIT $4");
+  db.Prepare("customers_count",
+             "SELECT count(*) FROM customers.customers WHERE store_id = $1 AND erased_at IS NULL");
+}
+
+int64_t CustomerStore::Count(pqxx::transaction_base& tx, const std::string& store_id) const {
+  return tx.exec_prepared1("customers_count", store_id)[0].as<int64_t>();
 }
 
 std::optional<v1::Customer> CustomerStore::Insert(pqxx::transaction_base& tx,

@@ -48,6 +48,8 @@ class CustomerStore {
   std::vector<v1::Customer> List(pqxx::transaction_base& tx, const std::string& store_id,
                                  const std::string& after_id, const std::string& tag,
                                  const BornOn& born_on, int limit) const;
+  // Registered and not erased.
+  int64_t Count(pqxx::transaction_base& tx, const std::string& store_id) const;
 };
 
 }  // namespace loyalty::customers

@@ -202,6 +202,19 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
   });
 }
 
+grpc::ServerUnaryReactor* CustomersService::CountCustomers(grpc::CallbackServerContext* context,
+                                                           const v1::CountCustomersRequest* request,
+                                                           v1::CountCustomersResponse* response) {
+  return host_.Serve(context, "CountCustomers", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.ThrowIfInvalid();
+    response->set_customers(db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.Count(tx, request->store_id());
+    }));
+  });
+}
+
 grpc::ServerUnaryReactor* CustomersService::LookupReferralCode(
     grpc::CallbackServerContext* context, const v1::LookupReferralCodeRequest* request,
     v1::LookupReferralCodeResponse* response) {

@@ -28,6 +28,9 @@ class CustomersService final : public v1::CustomersService::CallbackService {
   grpc::ServerUnaryReactor* ListCustomers(grpc::CallbackServerContext* context,
                                           const v1::ListCustomersRequest* request,
                                           v1::ListCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* CountCustomers(grpc::CallbackServerContext* context,
+                                           const v1::CountCustomersRequest* request,
+                                           v1::CountCustomersResponse* response) override;
   grpc::ServerUnaryReactor* LookupReferralCode(grpc::CallbackServerContext* context,
                                                const v1::LookupReferralCodeRequest* request,
                                                v1::LookupReferralCodeResponse* response) override;

@@ -375,6 +375,20 @@ grpc::ServerUnaryReactor* AdminService::ListLedger(grpc::CallbackServerContext* 
              });
 }
 
+grpc::ServerUnaryReactor* AdminService::CountMembers(grpc::CallbackServerContext* context,
+                                                     const v1::CountMembersRequest* request,
+                                                     v1::CountMembersResponse* response) {
+  return Run(context, "CountMembers", request, Role::kViewer,
+             [=, this](const CallContext& call, const Principal& p) {
+               customers::v1::CountCustomersRequest req;
+               req.set_store_id(p.store.store_id);
+               customers::v1::CountCustomersResponse resp;
+               CallOrThrow(call, gw_.customers(),
+                           &customers::v1::CustomersService::Stub::CountCustomers, req, &resp);
+               response->set_members(resp.customers());
+             });
+}
+
 grpc::ServerUnaryReactor* AdminService::RetentionReport(grpc::CallbackServerContext* context,
                                                         const v1::RetentionReportRequest* request,
                                                         v1::RetentionReportResponse* response) {

@@ -36,6 +36,8 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::GetCustomerRequest* request, v1::GetCustomerResponse* response) override;
   grpc::ServerUnaryReactor* ListLedger(grpc::CallbackServerContext* context,
       const v1::ListLedgerRequest* request, v1::ListLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* CountMembers(grpc::CallbackServerContext* context,
+      const v1::CountMembersRequest* request, v1::CountMembersResponse* response) override;
   grpc::ServerUnaryReactor* RetentionReport(grpc::CallbackServerContext* context,
       const v1::RetentionReportRequest* request, v1::RetentionReportResponse* response) override;
   grpc::ServerUnaryReactor* RepeatCustomerRevenue(grpc::CallbackServerContext* context,

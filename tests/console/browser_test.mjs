@@ -160,7 +160,9 @@ async function main() {
     assert.equal(await text(page, "active"), retention.customersAtEnd);
     const repeat = await report("repeat-revenue", { period });
     assert.equal(repeat.repeatRevenueShare.basisPoints, "8387", "10400 of 12400 from repeaters");
-    assert.equal(await text(page, "members"), repeat.customers);
+    assert.equal(await text(page, "buyers"), repeat.customers);
+    const { members } = await api("GET", `/v1/stores/${store}/members:count`, owner);
+    assert.equal(await text(page, "members"), members);
     assert.equal(await text(page, "repeat-share"), percent(repeat.repeatRevenueShare.basisPoints));
     const top = await report("revenue-concentration", { period, topPercent: 20 });
     assert.equal(await text(page, "concentration"), percent(top.topRevenueShare.basisPoints));

@@ -528,6 +528,24 @@ TEST_F(GatewayIT, LookupCustomerAndListLedgerSeeOnlyTheKeysStore) {
   status = admin_->ListLedger(Ctx(viewer).get(), ledger, &page);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"customer_id"});
+
+  // Members: the store's own customers, erased ones left out.
+  auto members = [&](const std::string& key) {
+    v1::CountMembersResponse counted;
+    const auto s = admin_->CountMembers(Ctx(key).get(), v1::CountMembersRequest(), &counted);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return counted.members();
+  };
+  const auto bo = Register(a, "bo@example.com");
+  EXPECT_EQ(members(viewer), 2);
+  EXPECT_EQ(members(b.owner), 1);
+  v1::EraseCustomerRequest erase;
+  erase.set_request_id("erase-bo");
+  erase.set_customer_id(bo);
+  v1::EraseCustomerResponse erased;
+  status = admin_->EraseCustomer(Ctx(a.owner).get(), erase, &erased);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(members(viewer), 1);
 }
 
 TEST_F(GatewayIT, AuthMatrix) {
@@ -586,6 +604,7 @@ TEST_F(GatewayIT, AuthMatrix) {
       {"ExportCustomer", [&](auto& k, auto& st) { v1::ExportCustomerRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::ExportCustomerResponse o; return admin_->ExportCustomer(Ctx(k).get(), r, &o); }},
       {"ListApiKeys", [&](auto& k, auto& st) { v1::ListApiKeysRequest r; r.set_store_id(st); v1::ListApiKeysResponse o; return admin_->ListApiKeys(Ctx(k).get(), r, &o); }},
       {"ListAuditLog", [&](auto& k, auto& st) { v1::ListAuditLogRequest r; r.set_store_id(st); v1::ListAuditLogResponse o; return admin_->ListAuditLog(Ctx(k).get(), r, &o); }},
+      {"CountMembers", [&](auto& k, auto& st) { v1::CountMembersRequest r; r.set_store_id(st); v1::CountMembersResponse o; return admin_->CountMembers(Ctx(k).get(), r, &o); }},
       {"LookupCustomer", [&](auto& k, auto& st) { v1::GetCustomerRequest r; r.set_store_id(st); r.set_email("x@example.com"); v1::GetCustomerResponse o; return admin_->LookupCustomer(Ctx(k).get(), r, &o); }},
       {"ListLedger", [&](auto& k, auto& st) { v1::ListLedgerRequest r; r.set_store_id(st); r.set_customer_id("c"); v1::ListLedgerResponse o; return admin_->ListLedger(Ctx(k).get(), r, &o); }},
   };

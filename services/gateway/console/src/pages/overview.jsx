@@ -50,13 +50,14 @@ async function loadOverview(store) {
     topPercent: 20,
   });
   const liability = (await call("GET", storePath("/reports/liability"))).report;
-  return { perQuarter, latest, concentration, liability };
+  const { members } = await call("GET", storePath("/members:count"));
+  return { perQuarter, latest, concentration, liability, members };
 }
 
 export default function Overview({ store }) {
   const state = useLoad(() => loadOverview(store), [store.storeId]);
   if (!state.data) return <Loading state={state} />;
-  const { perQuarter, latest, concentration, liability } = state.data;
+  const { perQuarter, latest, concentration, liability, members } = state.data;
   const currency = store.currencyCode;
   const r = latest.retention;
   return (
@@ -68,7 +69,9 @@ export default function Overview({ store }) {
         order in the {WINDOW_DAYS} days before a date.
       </p>
       <div class="figures">
-        <Figure label={`Members buying in ${latest.label}`} testid="members"
+        <Figure label="Members" testid="members" value={int(members)}
+          detail="registered customers, erased ones left out" />
+        <Figure label={`Members buying in ${latest.label}`} testid="buyers"
           value={int(latest.repeat.customers)}
           detail={`${int(latest.repeat.repeatCustomers)} of them repeat customers`} />
         <Figure label={`Active at ${latest.period.endDate}`} testid="active"
