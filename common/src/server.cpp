@@ -271,6 +271,9 @@ void ServiceHost::Start() {
   // Linking alone is not enough: --as-needed drops the plugin unless it is referenced.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second process on the same port would start and take
+  // half of the connections. A port that is taken must fail the start instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort("0.0.0.0:" + std::to_string(config_.grpc_port),
                            credentials_ ? credentials_ : grpc::InsecureServerCredentials(), &port_);
   for (auto* service : services_) builder.RegisterService(service);
@@ -282,6 +285,7 @@ void ServiceHost::Start() {
     // Its own server: only health and reflection (which also makes it a server with a real
     // service, as gRPC requires), never the API in plaintext.
     grpc::ServerBuilder health_builder;
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     health_builder.AddListeningPort("0.0.0.0:" + std::to_string(health_port_),
                                     grpc::InsecureServerCredentials());
     health_server_ = health_builder.BuildAndStart();

@@ -10,10 +10,13 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <pqxx/pqxx>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -48,16 +51,24 @@ void RunAsPostgres(const std::string& command) {
 }  // namespace
 
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  // The kernel may offer a port again once it is released, before the process it was picked for
+  // has bound it: two services of one test would then share a port. Never hand one out twice.
+  static std::mutex mutex;
+  static std::set<int> given;
+  std::lock_guard lock(mutex);
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    const int port = ntohs(addr.sin_port);
+    if (given.insert(port).second) return port;
+  }
 }
 
 TestDatabase::TestDatabase()
@@ -122,6 +133,12 @@ ServiceProcess::ServiceProcess(const std::string& service, const std::string& da
 
 ServiceProcess::~ServiceProcess() {
   if (pid_ > 0) Kill();
+  // CI keeps only the test's output: a failed test shows the end of each service's log.
+  if (::testing::Test::HasFailure()) {
+    std::string tail;
+    RunCapture("tail -n 15 " + log_path_, &tail);
+    std::fprintf(stderr, "--- last lines of %s ---\n%s", log_path_.c_str(), tail.c_str());
+  }
 }
 
 void ServiceProcess::Start() {
