@@ -94,6 +94,41 @@ int64_t MaxRedeemablePoints(int64_t payable_minor, int64_t available, int64_t re
   return static_cast<int64_t>(std::min<Wide>(available, cap));
 }
 
+RewardEffect RewardOff(const Cart& cart, const RewardTerms& reward) {
+  const int64_t payable = std::max<int64_t>(0, PayableByPoints(cart));
+  RewardEffect effect;
+  int64_t off = 0;
+  switch (reward.kind) {
+    case RewardKind::kAmountOff:
+      off = reward.amount_off_minor;
+      break;
+    case RewardKind::kPercentOff:
+      off = std::min<int64_t>(
+          reward.cap_minor,
+          static_cast<int64_t>(static_cast<Wide>(payable) * reward.percent_off_bps / 10'000));
+      break;
+    case RewardKind::kFreeShipping:
+      effect.free_shipping = true;
+      break;
+    case RewardKind::kFreeProduct: {
+      bool found = false;
+      for (const auto& line : cart.lines) {
+        if (line.sku != reward.sku) continue;
+        off = found ? std::min(off, line.unit_price_minor) : line.unit_price_minor;
+        found = true;
+      }
+      break;
+    }
+    case RewardKind::kGiftWrap:
+      for (const auto& line : cart.lines) {
+        if (line.sku == reward.sku) off += line.unit_price_minor * line.quantity;
+      }
+      break;
+  }
+  effect.merchandise_off = std::clamp<int64_t>(off, 0, payable);
+  return effect;
+}
+
 PricedCart Price(const Cart& cart, const PointsPayment& payment,
                  int64_t free_shipping_threshold_minor, bool free_shipping) {
   PricedCart priced;

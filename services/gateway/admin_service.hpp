@@ -112,6 +112,13 @@ class AdminService final : public v1::AdminService::CallbackService {
       v1::ListTierVersionsResponse* response) override;
   grpc::ServerUnaryReactor* SetManualTier(grpc::CallbackServerContext* context,
       const v1::SetManualTierRequest* request, v1::SetManualTierResponse* response) override;
+  // The rewards catalogue (reward_admin.cpp).
+  grpc::ServerUnaryReactor* CreateReward(grpc::CallbackServerContext* context,
+      const v1::CreateRewardRequest* request, v1::CreateRewardResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateReward(grpc::CallbackServerContext* context,
+      const v1::UpdateRewardRequest* request, v1::UpdateRewardResponse* response) override;
+  grpc::ServerUnaryReactor* ListRewards(grpc::CallbackServerContext* context,
+      const v1::ListRewardsRequest* request, v1::ListRewardsResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

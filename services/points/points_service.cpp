@@ -15,7 +15,8 @@ PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Ch
       events_(ctx_),
       actions_(ctx_),
       action_jobs_(ctx_),
-      tiers_(ctx_) {}
+      tiers_(ctx_),
+      rewards_(ctx_) {}
 
 // Serves RPC `Name` with `room.Name(call, request, response)`.
 #define LOYALTY_FORWARD(room, Name, Request, Response)                                            \
@@ -54,6 +55,9 @@ LOYALTY_FORWARD(tiers_, PublishTiers, PublishTiersRequest, PublishTiersResponse)
 LOYALTY_FORWARD(tiers_, ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
 LOYALTY_FORWARD(tiers_, SetManualTier, SetManualTierRequest, SetManualTierResponse)
 LOYALTY_FORWARD(tiers_, RunTierJob, RunJobRequest, RunJobResponse)
+LOYALTY_FORWARD(rewards_, CreateReward, CreateRewardRequest, CreateRewardResponse)
+LOYALTY_FORWARD(rewards_, UpdateReward, UpdateRewardRequest, UpdateRewardResponse)
+LOYALTY_FORWARD(rewards_, ListRewards, ListRewardsRequest, ListRewardsResponse)
 
 #undef LOYALTY_FORWARD
 

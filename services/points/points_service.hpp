@@ -9,6 +9,7 @@
 //   program/  Actions       RecordAction (member actions)
 //   jobs/     ActionJobs    RunBirthdayJob, RunFirstOrderJob (and the scheduler's)
 //   program/  Tiers         PublishTiers, ListTierVersions, SetManualTier, RunTierJob
+//   program/  Rewards       CreateReward, UpdateReward, ListRewards (the rewards catalogue)
 //   events/   OrderEvents   the order events, on the service's EventSinkService
 // The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
 // and earn_rules.*, the SQL in points_store.*.
@@ -25,6 +26,7 @@
 #include "points_context.hpp"
 #include "program/actions.hpp"
 #include "program/program.hpp"
+#include "program/rewards.hpp"
 
 namespace loyalty::points {
 
@@ -85,6 +87,9 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
   LOYALTY_RPC(SetManualTier, SetManualTierRequest, SetManualTierResponse)
   LOYALTY_RPC(RunTierJob, RunJobRequest, RunJobResponse)
+  LOYALTY_RPC(CreateReward, CreateRewardRequest, CreateRewardResponse)
+  LOYALTY_RPC(UpdateReward, UpdateRewardRequest, UpdateRewardResponse)
+  LOYALTY_RPC(ListRewards, ListRewardsRequest, ListRewardsResponse)
 #undef LOYALTY_RPC
 
  private:
@@ -99,6 +104,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   Actions actions_;
   ActionJobs action_jobs_;
   Tiers tiers_;
+  Rewards rewards_;
 };
 
 }  // namespace loyalty::points

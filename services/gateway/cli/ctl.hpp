@@ -61,5 +61,8 @@ using StructuredFileReader = std::function<void(const std::string&, google::prot
 // Adds tiers publish, list and set (tier_commands.cpp).
 void AddTierCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
                      const StructuredFileReader& read);
+// Adds rewards create, update and list (reward_commands.cpp).
+void AddRewardCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
+                       const StructuredFileReader& read);
 
 }  // namespace loyalty::ctl

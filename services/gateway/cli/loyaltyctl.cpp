@@ -426,6 +426,7 @@ int main(int argc, char** argv) {
   AddOperatorCommands(app, o, run);
   const StructuredFileReader read_file = FromStructuredFile;
   AddTierCommands(app, o, run, read_file);
+  AddRewardCommands(app, o, run, read_file);
 
   try {
     app.parse(argc, argv);

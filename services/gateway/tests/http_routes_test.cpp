@@ -42,8 +42,9 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   const auto table = Table();
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
-  // StorefrontService 12, AdminService 33 (three for the admin console) + 7 webhooks + 3 tiers.
-  EXPECT_EQ(methods.size(), 12u + 43u);
+  // StorefrontService 12, AdminService 33 (three for the admin console) + 7 webhooks + 3 tiers
+  // + 3 rewards.
+  EXPECT_EQ(methods.size(), 12u + 46u);
   const auto events = table.Find("GET", "/v1/events", nullptr);
   ASSERT_TRUE(events);
   EXPECT_EQ(events->route->method->name(), "StreamEvents");
@@ -65,6 +66,25 @@ TEST(RouteTable, TheConsolesCustomerLookupAndLedgerRoutes) {
   EXPECT_EQ(ledger->route->method->name(), "ListLedger");
   ASSERT_EQ(ledger->bindings.size(), 2u);
   EXPECT_EQ(ledger->bindings[1], (std::pair<std::string, std::string>{"customer_id", "c/1"}));
+}
+
+// The rewards catalogue: one path, a method each; the update binds the reward id.
+TEST(RouteTable, TheRewardsCatalogueRoutes) {
+  const auto table = Table();
+  auto create = table.Find("POST", "/v1/stores/st_1/rewards", nullptr);
+  ASSERT_TRUE(create);
+  EXPECT_EQ(create->route->method->name(), "CreateReward");
+  auto list = table.Find("GET", "/v1/stores/st_1/rewards", nullptr);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->route->method->name(), "ListRewards");
+  auto update = table.Find("PUT", "/v1/stores/st_1/rewards/5-off", nullptr);
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->route->method->name(), "UpdateReward");
+  ASSERT_EQ(update->bindings.size(), 2u);
+  EXPECT_EQ(update->bindings[1], (std::pair<std::string, std::string>{"reward_id", "5-off"}));
+  std::vector<std::string> allowed;
+  EXPECT_FALSE(table.Find("DELETE", "/v1/stores/st_1/rewards/5-off", &allowed));
+  EXPECT_EQ(allowed, std::vector<std::string>{"PUT"});
 }
 
 TEST(RouteTable, FindsByMethodAndPathAndBindsVariables) {

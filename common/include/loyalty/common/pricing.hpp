@@ -104,6 +104,32 @@ PricedCart Price(const Cart& cart, const PointsPayment& payment,
 // What points may pay for: the merchandise after discounts (never shipping).
 int64_t PayableByPoints(const Cart& cart);
 
+// A reward of the points catalogue as pricing sees it (points' RewardDefinition, docs/rewards.md).
+enum class RewardKind { kAmountOff, kPercentOff, kFreeShipping, kFreeProduct, kGiftWrap };
+
+struct RewardTerms {
+  RewardKind kind = RewardKind::kAmountOff;
+  int64_t amount_off_minor = 0;  // kAmountOff, 0 to kMaxAmount
+  int32_t percent_off_bps = 0;   // kPercentOff, 1 to 10,000
+  int64_t cap_minor = 0;         // kPercentOff, 0 to kMaxAmount
+  std::string sku;               // kFreeProduct, kGiftWrap
+};
+
+inline constexpr int32_t kMaxPercentBps = 10'000;
+
+// What a reward does to a cart.
+struct RewardEffect {
+  // Off the merchandise after the order-level discounts; never more than PayableByPoints.
+  int64_t merchandise_off = 0;
+  bool free_shipping = false;
+};
+
+// What `reward` takes off a checked cart: a fixed amount; a percentage of the merchandise after
+// discounts (rounded down) up to the cap; free shipping; one unit of the product (the lowest unit
+// price among its lines; nothing when the cart lacks it); every unit of the gift wrap product.
+// Each is bounded by what is payable, so a reward never makes a total negative.
+RewardEffect RewardOff(const Cart& cart, const RewardTerms& reward);
+
 // The most of `available` points whose value does not exceed `payable_minor`.
 int64_t MaxRedeemablePoints(int64_t payable_minor, int64_t available, int64_t redeem_points,
                             int64_t redeem_value_minor);

@@ -1,0 +1,41 @@
+// The rewards tables' statements (migrations/V008__rewards.sql), named and prepared once, beside
+// TierStore.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loyalty/common/db.hpp"
+#include "loyalty/points/v1/points_service.pb.h"
+
+namespace loyalty::points {
+
+// A reward's row, locked: its current version and the units redeemed.
+struct RewardStock {
+  int32_t version = 0;
+  int64_t redeemed = 0;
+};
+
+class RewardStore {
+ public:
+  explicit RewardStore(common::Database& db);
+
+  // Writes the next version of a reward's definition (1 for a new reward) and points the reward
+  // at it; `stock_limit` goes beside the units redeemed. A new reward: `create`.
+  v1::Reward InsertVersion(pqxx::transaction_base& tx, const std::string& store,
+                           const std::string& reward_id, const v1::RewardDefinition& definition,
+                           const std::string& author, const std::string& reason,
+                           bool create) const;
+  // The reward's row, locked (nullopt: no such reward).
+  std::optional<RewardStock> Lock(pqxx::transaction_base& tx, const std::string& store,
+                                  const std::string& reward_id) const;
+  // The current version of each reward of the store (an empty `reward_id`: all), by id.
+  std::vector<v1::Reward> Current(pqxx::transaction_base& tx, const std::string& store,
+                                  const std::string& reward_id) const;
+  // A reward's versions, newest first.
+  std::vector<v1::Reward> Versions(pqxx::transaction_base& tx, const std::string& store,
+                                   const std::string& reward_id) const;
+};
+
+}  // namespace loyalty::points
