@@ -108,6 +108,13 @@ grpc::Status ApiError::ToStatus() const {
   return grpc::Status(code_, what(), status.SerializeAsString());
 }
 
+ApiError& ApiError::RenameFields(const std::map<std::string, std::string>& names) {
+  for (auto& field : fields_) {
+    if (const auto it = names.find(field.field); it != names.end()) field.field = it->second;
+  }
+  return *this;
+}
+
 ApiError InvalidField(const std::string& field, const std::string& description) {
   return ApiError(grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", field + ": " + description,
                   {{field, description}});

@@ -1,10 +1,39 @@
 #include "checkout_rules.hpp"
 
+#include <algorithm>
+
 #include "loyalty/common/money.hpp"
+#include "loyalty/common/time.hpp"
+#include "program/reward_rules.hpp"
 
 namespace loyalty::checkout {
 
 namespace pricing = common::pricing;
+
+namespace {
+
+// The code of the order-level discount a redeemed reward becomes.
+constexpr const char* kRewardDiscountCode = "REWARD";
+
+// The cart as the pricing path takes it, the chosen reward's merchandise part appended as an
+// order-level discount (so it is allocated across lines like any other).
+pricing::Cart Priceable(const gateway::v1::Cart& cart, const points::v1::Reward* reward,
+                        pricing::RewardEffect* effect) {
+  auto priceable = pricing::CartOf(cart);
+  if (reward == nullptr) return priceable;
+  *effect = pricing::RewardOff(priceable, points::TermsOf(reward->definition()));
+  if (effect->merchandise_off > 0) {
+    priceable.discounts.push_back({kRewardDiscountCode, effect->merchandise_off});
+  }
+  return priceable;
+}
+
+common::ApiError RewardRefused(const char* reason, const std::string& description) {
+  return common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, reason,
+                          "cart.reward_id: " + description, {{"cart.reward_id", description}});
+}
+
+}  // namespace
 
 void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
                const std::string& store_currency, bool need_customer) {
@@ -20,6 +49,39 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
   if (cart.points_to_redeem() > 0 && !need_customer) {
     v.Check(!cart.customer_id().empty(), "cart.customer_id", "is required to pay with points");
   }
+  if (!cart.reward_id().empty()) {
+    v.RequireId(cart.reward_id(), "cart.reward_id");
+    if (!need_customer) {
+      v.Check(!cart.customer_id().empty(), "cart.customer_id", "is required to redeem a reward");
+    }
+    // The reward becomes one more order-level discount, which the orders service counts.
+    v.Check(cart.discounts_size() < pricing::kMaxDiscounts, "cart.discounts",
+            "at most 19 discounts with a reward", "TOO_MANY_DISCOUNTS");
+  }
+}
+
+const points::v1::Reward* ChosenReward(const gateway::v1::Cart& cart, const Catalogue& rewards) {
+  if (cart.reward_id().empty()) return nullptr;
+  for (const auto& reward : rewards) {
+    if (reward.reward_id() == cart.reward_id()) return &reward;
+  }
+  throw common::ApiError(grpc::StatusCode::NOT_FOUND, "REWARD_NOT_FOUND",
+                         "cart.reward_id: the store has no such reward",
+                         {{"cart.reward_id", "the store has no such reward"}});
+}
+
+void CheckChosenReward(const points::v1::Reward& reward, const points::v1::TierStatus& tier,
+                       int64_t available) {
+  const auto refusal = points::CheckRedeemable(reward.definition(), reward.redeemed(),
+                                               points::TierViewOf(tier), common::NowMicros());
+  if (refusal != points::RewardRefusal::kNone) {
+    throw RewardRefused(points::RefusalReason(refusal), points::RefusalDescription(refusal));
+  }
+  if (!points::Affordable(reward.definition(), available)) {
+    throw RewardRefused("INSUFFICIENT_POINTS",
+                        "costs " + std::to_string(reward.definition().points_cost()) +
+                            " points; the customer has " + std::to_string(available));
+  }
 }
 
 bool TierShipsFree(const points::v1::TierStatus& tier) {
@@ -27,9 +89,13 @@ bool TierShipsFree(const points::v1::TierStatus& tier) {
 }
 
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                int64_t available, bool tier_free_shipping) {
-  const auto priceable = pricing::CartOf(cart);
+                int64_t available, bool tier_free_shipping, const points::v1::Reward* reward) {
   Quote quote;
+  const auto priceable = Priceable(cart, reward, &quote.reward);
+  if (reward != nullptr) {
+    quote.reward_points = reward->definition().points_cost();
+    available = std::max<int64_t>(0, available - quote.reward_points);
+  }
   quote.max_points =
       pricing::MaxRedeemablePoints(pricing::PayableByPoints(priceable), available,
                                    settings.redeem_points(), settings.redeem_value_minor());
@@ -40,8 +106,44 @@ Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   payment.amount_minor =
       common::PointsValue(payment.points, settings.redeem_points(), settings.redeem_value_minor());
   quote.priced = pricing::Price(priceable, payment, settings.free_shipping_threshold_minor(),
-                                tier_free_shipping);
+                                tier_free_shipping || quote.reward.free_shipping);
   return quote;
+}
+
+gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward, const gateway::v1::Cart& cart,
+                                 const Quote& quote) {
+  const auto effect =
+      pricing::RewardOff(pricing::CartOf(cart), points::TermsOf(reward.definition()));
+  gateway::v1::RewardOffer offer;
+  offer.set_reward_id(reward.reward_id());
+  offer.set_name(reward.definition().name());
+  offer.set_kind(reward.definition().kind());
+  offer.set_points_cost(reward.definition().points_cost());
+  offer.set_merchandise_off_minor(effect.merchandise_off);
+  offer.set_shipping_off_minor(effect.free_shipping ? quote.priced.shipping : 0);
+  return offer;
+}
+
+std::vector<gateway::v1::RewardOffer> RewardOffers(const Catalogue& rewards,
+                                                   const gateway::v1::Cart& cart,
+                                                   const Quote& quote,
+                                                   const points::v1::TierStatus& tier,
+                                                   int64_t available) {
+  const auto view = points::TierViewOf(tier);
+  const int64_t now = common::NowMicros();
+  std::vector<gateway::v1::RewardOffer> offers;
+  for (const auto& reward : rewards) {
+    if (!points::Affordable(reward.definition(), available)) continue;
+    if (points::CheckRedeemable(reward.definition(), reward.redeemed(), view, now) !=
+        points::RewardRefusal::kNone) {
+      continue;
+    }
+    offers.push_back(OfferOf(reward, cart, quote));
+  }
+  std::stable_sort(offers.begin(), offers.end(), [](const auto& a, const auto& b) {
+    return a.points_cost() < b.points_cost();
+  });
+  return offers;
 }
 
 orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
@@ -50,11 +152,16 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const gateway::v1::Cart& cart,
                                            const points::v1::Settings& settings,
                                            const points::v1::Hold* hold,
-                                           bool tier_free_shipping) {
+                                           bool tier_free_shipping,
+                                           const points::v1::Reward* reward) {
   pricing::PointsPayment payment;
-  if (hold != nullptr) payment = {hold->points(), hold->value_minor()};
-  const auto priced = pricing::Price(pricing::CartOf(cart), payment,
-                                     settings.free_shipping_threshold_minor(), tier_free_shipping);
+  // What pays for merchandise: the hold's points but its reward's (the reward is a discount).
+  if (hold != nullptr) payment = {hold->points() - hold->reward_points(), hold->value_minor()};
+  pricing::RewardEffect effect;
+  const auto priceable = Priceable(cart, reward, &effect);
+  const auto priced =
+      pricing::Price(priceable, payment, settings.free_shipping_threshold_minor(),
+                     tier_free_shipping || effect.free_shipping);
   orders::v1::PlaceOrderRequest order;
   order.set_store_id(store_id);
   order.set_order_id(order_id);
@@ -70,13 +177,17 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
     line->set_quantity(l.quantity());
     line->set_gift_wrappable(l.gift_wrappable());
   }
-  *order.mutable_discounts() = cart.discounts();
+  for (const auto& d : priceable.discounts) {
+    auto* discount = order.add_discounts();
+    discount->set_code(d.code);
+    discount->set_amount_minor(d.amount_minor);
+  }
   order.set_shipping_fee_minor(priced.shipping);
   if (hold != nullptr) {
     auto* pay = order.add_points_payments();
     pay->set_hold_id(hold->hold_id());
-    pay->set_points(hold->points());
-    pay->set_amount_minor(hold->value_minor());
+    pay->set_points(payment.points);  // 0 for a hold that only redeems a reward
+    pay->set_amount_minor(payment.amount_minor);
   }
   return order;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "loyalty/common/errors.hpp"
 #include "loyalty/common/pricing.hpp"
@@ -19,10 +20,25 @@ namespace loyalty::checkout {
 void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
                const std::string& store_currency, bool need_customer);
 
+// The store's rewards catalogue as checkout keeps it (points.GetSettings with include_rewards).
+using Catalogue = google::protobuf::RepeatedPtrField<points::v1::Reward>;
+
+// The reward a cart chooses (cart.reward_id), found in the catalogue; nullptr when it chooses
+// none. NOT_FOUND REWARD_NOT_FOUND naming cart.reward_id when the catalogue lacks it.
+const points::v1::Reward* ChosenReward(const gateway::v1::Cart& cart, const Catalogue& rewards);
+
+// Refuses the chosen reward for this shopper: FAILED_PRECONDITION naming cart.reward_id with the
+// rules' reason (REWARD_OUT_OF_STOCK, REWARD_TIER_REQUIRED, ...) or INSUFFICIENT_POINTS. Nothing
+// when the shopper, in `tier` with `available` points, may redeem it now.
+void CheckChosenReward(const points::v1::Reward& reward, const points::v1::TierStatus& tier,
+                       int64_t available);
+
 struct Quote {
   common::pricing::PricedCart priced;
   int64_t max_points = 0;         // the most points this cart may use
   int64_t max_points_amount = 0;  // what they would take off
+  int64_t reward_points = 0;      // the chosen reward's cost, spent beside the points paid
+  common::pricing::RewardEffect reward;  // what the chosen reward takes off
 };
 
 // The shopper's tier ships free (points.v1.TierBenefits); false without a tier.
@@ -30,13 +46,29 @@ bool TierShipsFree(const points::v1::TierStatus& tier);
 
 // Prices a checked cart for a shopper with `available` points, paying with
 // min(points_to_redeem, the most the merchandise allows), shipping free when the shopper's
-// tier does. Quotes and checkouts both price here.
+// tier does. A chosen `reward` (nullptr: none) is an order-level discount of what it takes off
+// (common::pricing::RewardOff) and may ship free; its cost comes out of `available` first.
+// Quotes and checkouts both price here.
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                int64_t available, bool tier_free_shipping);
+                int64_t available, bool tier_free_shipping,
+                const points::v1::Reward* reward = nullptr);
 
-// The orders request of a checked cart: lines, discounts, the points hold that pays (points and
-// value as the ledger holds them) and the shipping fee after free shipping (the threshold or the
-// tier), priced with that payment. The orders service prices it again with the same path and
+// The rewards a shopper in `tier` with `available` points may redeem now, each with what it
+// would take off `quote` (this cart priced without a reward): cheapest first.
+std::vector<gateway::v1::RewardOffer> RewardOffers(const Catalogue& rewards,
+                                                   const gateway::v1::Cart& cart,
+                                                   const Quote& quote,
+                                                   const points::v1::TierStatus& tier,
+                                                   int64_t available);
+
+// One reward as a shopper sees it against a cart priced without it.
+gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward, const gateway::v1::Cart& cart,
+                                 const Quote& quote);
+
+// The orders request of a checked cart: lines, discounts (the chosen reward's as one more), the
+// points hold that pays (points and value as the ledger holds them, the reward's cost left out:
+// the order names the hold, whose commit spends it) and the shipping fee after free shipping
+// (the threshold, the tier or the reward), priced with that payment. The orders service prices it again with the same path and
 // records the same nets.
 orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const std::string& currency_code,
@@ -44,7 +76,8 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const gateway::v1::Cart& cart,
                                            const points::v1::Settings& settings,
                                            const points::v1::Hold* hold,
-                                           bool tier_free_shipping);
+                                           bool tier_free_shipping,
+                                           const points::v1::Reward* reward = nullptr);
 
 // Fills the money of a quote answer.
 void FillTotals(const Quote& quote, const std::string& currency_code, int64_t available,

@@ -71,22 +71,25 @@ points::v1::GetSettingsResponse CheckoutService::ReadSettings(const CallContext&
   points::v1::GetSettingsRequest request;
   request.set_store_id(store_id);
   request.set_customer_id(customer_id);
+  request.set_include_rewards(true);
   points::v1::GetSettingsResponse response;
   const auto status =
       points_->GetSettings(common::DownstreamContext(call).get(), request, &response);
   if (!status.ok()) ThrowDownstream(status, "points");
-  settings_.Put(store_id, {response.settings(), read_at}, read_at);
+  auto program = std::make_shared<points::v1::GetSettingsResponse>(response);
+  program->clear_tier();  // the customer's, not the store's
+  settings_.Put(store_id, {std::move(program), read_at}, read_at);
   return response;
 }
 
-points::v1::Settings CheckoutService::QuoteSettings(const CallContext& call,
-                                                    const std::string& store_id) {
+std::shared_ptr<const points::v1::GetSettingsResponse> CheckoutService::QuoteSettings(
+    const CallContext& call, const std::string& store_id) {
   const auto now = std::chrono::steady_clock::now();
   const auto kept = settings_.Find(store_id, now);
   if (kept && now - kept->read_at < std::chrono::milliseconds(config_.settings_cache_ms)) {
-    return kept->settings;
+    return kept->program;
   }
-  return ReadSettings(call, store_id, "").settings();
+  return std::make_shared<const points::v1::GetSettingsResponse>(ReadSettings(call, store_id, ""));
 }
 
 points::v1::GetSettingsResponse CheckoutService::CheckoutSettings(const CallContext& call,
@@ -113,9 +116,7 @@ points::v1::GetSettingsResponse CheckoutService::CheckoutSettings(const CallCont
         {{"reason", e.reason()},
          {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(age).count()}});
     host_.metrics().RecordDegraded("PlaceOrder", "points");
-    points::v1::GetSettingsResponse degraded;  // without the tier: shipping as the threshold says
-    *degraded.mutable_settings() = kept->settings;
-    return degraded;
+    return *kept->program;  // without the tier: shipping as the threshold says
   }
 }
 
@@ -188,21 +189,31 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                    row->error_message);
   }
 
-  // 2. Hold the points paid with. The settings come with the customer's tier (one call): a tier
-  // may ship free.
-  const auto read =
-      CheckoutSettings(call, store_id, cart.customer_id(), cart.points_to_redeem() > 0);
+  // 2. Hold the points paid with and the reward redeemed (one hold). The settings come with the
+  // customer's tier and the rewards catalogue (one call, fresh when the checkout holds points):
+  // a tier may ship free.
+  const bool holds = cart.points_to_redeem() > 0 || !cart.reward_id().empty();
+  const auto read = CheckoutSettings(call, store_id, cart.customer_id(), holds);
   const auto& settings = read.settings();
   const bool tier_free_shipping = TierShipsFree(read.tier());
+  const points::v1::Reward* reward = nullptr;
   points::v1::Hold hold;
-  if (cart.points_to_redeem() > 0) {
-    const auto quote = PriceCart(cart, settings, cart.points_to_redeem(), tier_free_shipping);
-    if (quote.priced.points_paid != cart.points_to_redeem()) {
+  if (holds) {
+    try {
+      reward = ChosenReward(cart, read.rewards());
+      const int64_t cost = reward ? reward->definition().points_cost() : 0;
+      const auto quote =
+          PriceCart(cart, settings, cart.points_to_redeem() + cost, tier_free_shipping, reward);
+      if (quote.priced.points_paid != cart.points_to_redeem()) {
+        throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "POINTS_EXCEED_MERCHANDISE",
+                       "cart.points_to_redeem: worth more than the merchandise after discounts",
+                       {{"cart.points_to_redeem",
+                         "worth more than the merchandise after discounts"}});
+      }
+    } catch (const ApiError&) {
+      // Refused before anything was held: the order id stays free for a corrected checkout.
       if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
-      throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "POINTS_EXCEED_MERCHANDISE",
-                     "cart.points_to_redeem: worth more than the merchandise after discounts",
-                     {{"cart.points_to_redeem",
-                       "worth more than the merchandise after discounts"}});
+      throw;
     }
     hold = Reserve(call, store, request, *row);
   }
@@ -210,8 +221,8 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   // 3. Create the order naming the hold; the points service commits the hold when it applies
   // the order's event, so nothing is lost if this process dies after this call.
   const auto order_req = OrderRequest(store_id, store.currency_code(), request.order_id(), cart,
-                                      settings, cart.points_to_redeem() > 0 ? &hold : nullptr,
-                                      tier_free_shipping);
+                                      settings, holds ? &hold : nullptr, tier_free_shipping,
+                                      reward);
   orders::v1::PlaceOrderResponse order_resp;
   grpc::Status status;
   int attempt = 0;
@@ -236,17 +247,17 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     std::this_thread::sleep_for(pause);
   }
   if (!status.ok()) {
-    if (cart.points_to_redeem() == 0 && attempt == 1) {
+    if (!holds && attempt == 1) {
       // Refused at the first try, holding nothing: no order can appear later, so the order id
       // stays free for a corrected checkout (e.g. after registering the customer).
       ForgetUnheld(call, store_id, request.order_id());
       ThrowDownstream(status, "orders");
     }
-    Refuse(call, store, request, cart.points_to_redeem() > 0 ? &hold : nullptr, status);
+    Refuse(call, store, request, holds ? &hold : nullptr, status);
   }
   common::failpoint::Hit("checkout.after_order_created");
   *response->mutable_order() = order_resp.order();
-  if (cart.points_to_redeem() > 0) *response->mutable_hold() = hold;
+  if (holds) *response->mutable_hold() = hold;
   const std::string bytes = response->SerializeAsString();
   db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
     store_.SetPlaced(tx, store_id, request.order_id(), bytes);
@@ -270,6 +281,7 @@ points::v1::Hold CheckoutService::Reserve(const CallContext& call, const v1::Sto
   req.set_customer_id(request.cart().customer_id());
   req.set_order_id(request.order_id());
   req.set_points(request.cart().points_to_redeem());
+  req.set_reward_id(request.cart().reward_id());
   points::v1::ReserveRedemptionResponse resp;
   const auto status =
       points_->ReserveRedemption(common::DownstreamContext(call).get(), req, &resp);
@@ -282,7 +294,10 @@ points::v1::Hold CheckoutService::Reserve(const CallContext& call, const v1::Sto
         RequireCustomer(call, store_id, request.cart().customer_id());
       }
     }
-    ThrowDownstream(status, "points");
+    // The ledger names its own fields (points, reward_id); the storefront sent them in its cart.
+    auto error = common::DownstreamError(status, "points");
+    error.RenameFields({{"points", "cart.points_to_redeem"}, {"reward_id", "cart.reward_id"}});
+    throw error;
   }
   if (row.hold_id != resp.hold().hold_id()) {
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {

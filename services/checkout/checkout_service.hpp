@@ -40,8 +40,9 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
                                        gateway::v1::PlaceOrderResponse* response) override;
 
  private:
-  // The store's points settings for a quote: kept up to settings_cache_ms.
-  points::v1::Settings QuoteSettings(const common::CallContext& call, const std::string& store_id);
+  // The store's points settings and rewards catalogue for a quote: kept up to settings_cache_ms.
+  std::shared_ptr<const points::v1::GetSettingsResponse> QuoteSettings(
+      const common::CallContext& call, const std::string& store_id);
   // The store's points settings and the customer's tier for a checkout: read fresh. When the
   // points service does not answer within settings_wait_ms and the checkout pays no points, the
   // last settings read within settings_max_stale_ms serve instead, without a tier (degraded
@@ -50,7 +51,8 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
                                                    const std::string& store_id,
                                                    const std::string& customer_id,
                                                    bool pays_points);
-  // Settings (kept for quotes) and, with a customer id, the customer's tier.
+  // Settings and the rewards catalogue (kept for quotes) and, with a customer id, the
+  // customer's tier.
   points::v1::GetSettingsResponse ReadSettings(const common::CallContext& call,
                                                const std::string& store_id,
                                                const std::string& customer_id);
@@ -76,9 +78,10 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   common::Database& db_;
   CheckoutConfig config_;
   CheckoutStore store_;
-  // Settings as read, kept up to the longer of the two ages above; dropped on publish.
+  // Settings and rewards as read (no tier), kept up to the longer of the two ages above;
+  // dropped on publish. Shared: a quote reads them without a copy.
   struct KeptSettings {
-    points::v1::Settings settings;
+    std::shared_ptr<const points::v1::GetSettingsResponse> program;
     std::chrono::steady_clock::time_point read_at;
   };
   common::ExpiringCache<KeptSettings> settings_;

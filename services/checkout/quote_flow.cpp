@@ -23,21 +23,24 @@ common::ApiError CustomerNotFound(const std::string& customer_id) {
 }
 
 QuoteFlow::QuoteFlow(Stubs stubs, const common::CallContext& call,
-                     const v1::QuoteCartRequest& request, points::v1::Settings settings,
+                     const v1::QuoteCartRequest& request,
+                     std::shared_ptr<const points::v1::GetSettingsResponse> program,
                      gateway::v1::QuoteCartResponse* response, common::Done done)
     : stubs_(stubs),
       call_(call),
       request_(request),
-      settings_(std::move(settings)),
+      program_(std::move(program)),
       response_(response),
       done_(std::move(done)) {}
 
 void QuoteFlow::Start(Stubs stubs, const common::CallContext& call,
-                      const v1::QuoteCartRequest& request, points::v1::Settings settings,
+                      const v1::QuoteCartRequest& request,
+                      std::shared_ptr<const points::v1::GetSettingsResponse> program,
                       gateway::v1::QuoteCartResponse* response, common::Done done) {
   std::shared_ptr<QuoteFlow> flow(
-      new QuoteFlow(stubs, call, request, std::move(settings), response, std::move(done)));
+      new QuoteFlow(stubs, call, request, std::move(program), response, std::move(done)));
   const auto& cart = flow->cart();
+  flow->reward_ = ChosenReward(cart, flow->program_->rewards());  // before any call
   if (cart.points_to_redeem() > 0) {
     flow->FetchBalance();  // validation made sure there is a customer
   } else {
@@ -67,7 +70,7 @@ void QuoteFlow::FetchEarnAndSuggestions(bool with_balance) {
   // The nets: with no points paid they do not depend on the balance, nor on the tier, which
   // only changes the shipping (Answer prices again when the balance or a free-shipping tier
   // arrives with the earnings).
-  quote_ = PriceCart(cart(), settings_, available_, false);
+  quote_ = PriceCart(cart(), settings(), available_, false, reward_);
   const auto& quote = quote_;
 
   earn_context_ = common::DownstreamContext(call_);
@@ -128,9 +131,10 @@ void QuoteFlow::Answer() {
     available_ = earn_response_.balance().available();
     empty_balance_ = EmptyBalance(earn_response_.balance());
   }
+  if (reward_ != nullptr) CheckChosenReward(*reward_, earn_response_.tier(), available_);
   if (with_balance_ || tier_free_shipping_) {
     // The most points it may use; shipping free by tier.
-    quote_ = PriceCart(cart(), settings_, available_, tier_free_shipping_);
+    quote_ = PriceCart(cart(), settings(), available_, tier_free_shipping_, reward_);
   }
   // The ledger answers zeros for anyone: only an empty balance needs the customers check.
   if (!cart().customer_id().empty() && empty_balance_) return CheckCustomerThenAnswer();
@@ -161,7 +165,8 @@ void QuoteFlow::Fill() {
   response_->set_points_to_earn(earn_response_.total_points());
   *response_->mutable_line_points() = earn_response_.lines();
   response_->set_rule_version(earn_response_.rule_version());
-  response_->set_free_shipping_threshold_minor(settings_.free_shipping_threshold_minor());
+  response_->set_free_shipping_threshold_minor(settings().free_shipping_threshold_minor());
+  if (!cart().customer_id().empty()) FillRewards();
   if (earn_response_.has_tier()) {
     *response_->mutable_tier() = earn_response_.tier();
     *response_->mutable_progress_after_cart() = earn_response_.progress_after_cart();
@@ -179,6 +184,18 @@ void QuoteFlow::Fill() {
     response_->add_missing_parts("recommendations");
     stubs_.metrics.RecordDegraded("QuoteCart", "recommendations");
   }
+}
+
+void QuoteFlow::FillRewards() {
+  // What each reward would take off is measured on this cart without a reward.
+  const Quote without = reward_ == nullptr
+                            ? quote_
+                            : PriceCart(cart(), settings(), available_, tier_free_shipping_);
+  for (auto& offer :
+       RewardOffers(program_->rewards(), cart(), without, earn_response_.tier(), available_)) {
+    *response_->add_rewards() = std::move(offer);
+  }
+  if (reward_ != nullptr) *response_->mutable_reward() = OfferOf(*reward_, cart(), without);
 }
 
 }  // namespace loyalty::checkout

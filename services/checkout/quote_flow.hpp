@@ -7,6 +7,8 @@
 //   points paid: points.GetBalance, then PreviewEarn ∥ recommendations (the nets depend on how
 //     many points the balance allows)
 // An empty balance is checked against customers (one more call, for new customers only).
+// A chosen reward is priced from the kept catalogue before the nets go to PreviewEarn, and
+// checked against the tier and balance that come back; the rewards on offer likewise.
 #pragma once
 
 #include <atomic>
@@ -37,26 +39,32 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   // Starts the quote of a validated request; `done` finishes the call. `request` and `response`
   // live until then (gRPC keeps them until the call is finished).
   static void Start(Stubs stubs, const common::CallContext& call,
-                    const v1::QuoteCartRequest& request, points::v1::Settings settings,
+                    const v1::QuoteCartRequest& request,
+                    std::shared_ptr<const points::v1::GetSettingsResponse> program,
                     gateway::v1::QuoteCartResponse* response, common::Done done);
 
  private:
   QuoteFlow(Stubs stubs, const common::CallContext& call, const v1::QuoteCartRequest& request,
-            points::v1::Settings settings, gateway::v1::QuoteCartResponse* response,
-            common::Done done);
+            std::shared_ptr<const points::v1::GetSettingsResponse> program,
+            gateway::v1::QuoteCartResponse* response, common::Done done);
 
   const gateway::v1::Cart& cart() const { return request_.quote().cart(); }
+  const points::v1::Settings& settings() const { return program_->settings(); }
   void FetchBalance();
   void FetchEarnAndSuggestions(bool with_balance);
   void LegDone();
   void Answer();
   void CheckCustomerThenAnswer();
   void Fill();
+  // The rewards on offer to a known customer, and the chosen one.
+  void FillRewards();
 
   Stubs stubs_;
   common::CallContext call_;
   const v1::QuoteCartRequest& request_;
-  const points::v1::Settings settings_;
+  // The store's settings and rewards catalogue (kept by the service, shared).
+  const std::shared_ptr<const points::v1::GetSettingsResponse> program_;
+  const points::v1::Reward* reward_ = nullptr;  // the chosen reward, in program_
   gateway::v1::QuoteCartResponse* response_;
   common::Done done_;
 

@@ -40,11 +40,15 @@ void CheckOrderContent(common::Validator& v, const v1::PlaceOrderRequest& order,
     if (v.RequireId(p.hold_id(), f + "hold_id")) {
       v.Check(holds.insert(p.hold_id()).second, f + "hold_id", "is named twice");
     }
-    amounts_ok &= v.Check(p.points() > 0 && p.points() <= 1'000'000'000'000, f + "points",
-                          "must be 1 to 1,000,000,000,000", "AMOUNT_OUT_OF_RANGE");
+    // 0 points: a hold that only redeems a reward (its discount is in the discounts); the
+    // order names it so that the ledger commits it.
+    amounts_ok &= v.Check(p.points() >= 0 && p.points() <= 1'000'000'000'000, f + "points",
+                          "must be 0 to 1,000,000,000,000", "AMOUNT_OUT_OF_RANGE");
     amounts_ok &= v.Check(p.amount_minor() >= 0 && p.amount_minor() <= pricing::kMaxAmount,
                           f + "amount_minor", "must be 0 to 500,000,000,000,000,000",
                           "AMOUNT_OUT_OF_RANGE");
+    amounts_ok &= v.Check(p.points() > 0 || p.amount_minor() == 0, f + "amount_minor",
+                          "must be 0 when no points pay", "AMOUNT_OUT_OF_RANGE");
   }
   // Only meaningful once the cart itself is sound (its sums are then in range).
   if (amounts_ok && cart_ok && order.points_payments_size() <= kMaxPointsPayments) {

@@ -10,6 +10,18 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
+// A hold's columns, in HoldOf's order.
+#define HOLD_COLUMNS                                                                           \
+  "hold_id, customer_id, order_id, points, value_minor, state, " MICROS("expires_at")         \
+  ", reward_id, reward_points"
+
+HoldRow HoldOf(const pqxx::row& r, int first) {
+  const auto at = [&](int i) { return r[first + i]; };
+  return HoldRow{at(0).as<std::string>(), at(1).as<std::string>(), at(2).as<std::string>(),
+                 at(3).as<int64_t>(),     at(4).as<int64_t>(),     at(5).as<std::string>(),
+                 at(6).as<int64_t>(),     at(7).as<std::string>(), at(8).as<int64_t>()};
+}
+
 constexpr const char* kLotColumns =
     "lot_id, customer_id, kind, order_id, line_id, rule_version, earned, pending, available, "
     "clawed, line_quantity, paid_points, paid_back, " MICROS("available_at") ", " MICROS("expires_at");
@@ -127,13 +139,12 @@ PointsStore::PointsStore(common::Database& db) {
              "WHERE (store_id, lot_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
   db.Prepare("points_insert_hold",
              "INSERT INTO points.holds (store_id, hold_id, customer_id, order_id, points, "
-             "value_minor, state, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', " FROM_MICROS("$7") ")");
+             "value_minor, state, expires_at, reward_id, reward_points) "
+             "VALUES ($1, $2, $3, $4, $5, $6, 'active', " FROM_MICROS("$7") ", $8, $9)");
   db.Prepare("points_lock_hold",
-             "SELECT hold_id, customer_id, order_id, points, value_minor, state, " MICROS("expires_at")
-             " FROM points.holds WHERE store_id = $1 AND hold_id = $2 FOR UPDATE");
+             "SELECT " HOLD_COLUMNS " FROM points.holds WHERE store_id = $1 AND hold_id = $2 FOR UPDATE");
   db.Prepare("points_read_hold",
-             "SELECT hold_id, customer_id, order_id, points, value_minor, state, " MICROS("expires_at")
-             " FROM points.holds WHERE store_id = $1 AND hold_id = $2");
+             "SELECT " HOLD_COLUMNS " FROM points.holds WHERE store_id = $1 AND hold_id = $2");
   db.Prepare("points_end_hold",
              "UPDATE points.holds SET state = $3, ended_at = now() "
              "WHERE store_id = $1 AND hold_id = $2 AND state = 'active'");
@@ -183,8 +194,7 @@ PointsStore::PointsStore(common::Database& db) {
   // Pages by (expires_at in microseconds, as the rows carry it: exact, unlike a timestamp made
   // back from a double), in the order the holds expired.
   db.Prepare("points_holds_to_expire",
-             "SELECT store_id, hold_id, customer_id, order_id, points, value_minor, state, "
-             MICROS("expires_at") " FROM points.holds "
+             "SELECT store_id, " HOLD_COLUMNS " FROM points.holds "
              "WHERE state = 'active' AND expires_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "
              "AND (" MICROS("expires_at") ", hold_id COLLATE \"C\") > ($3, $4) "
              "ORDER BY expires_at, hold_id COLLATE \"C\" LIMIT $5");
@@ -401,7 +411,7 @@ void PointsStore::MarkWarned(pqxx::transaction_base& tx, const std::vector<Locke
 void PointsStore::InsertHold(pqxx::transaction_base& tx, const std::string& store,
                              const HoldRow& h) const {
   tx.exec_prepared("points_insert_hold", store, h.hold_id, h.customer_id, h.order_id, h.points,
-                   h.value_minor, h.expires_at_us);
+                   h.value_minor, h.expires_at_us, h.reward_id, h.reward_points);
 }
 
 std::optional<HoldRow> PointsStore::ReadHold(pqxx::transaction_base& tx, const std::string& store,
@@ -419,10 +429,7 @@ std::optional<HoldRow> PointsStore::HoldQuery(pqxx::transaction_base& tx, const 
                                               const std::string& hold_id) const {
   auto rows = tx.exec_prepared(statement, store, hold_id);
   if (rows.empty()) return std::nullopt;
-  const auto& r = rows[0];
-  return HoldRow{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                 r[3].as<int64_t>(),     r[4].as<int64_t>(),     r[5].as<std::string>(),
-                 r[6].as<int64_t>()};
+  return HoldOf(rows[0], 0);
 }
 
 void PointsStore::EndHold(pqxx::transaction_base& tx, const std::string& store,
@@ -526,10 +533,7 @@ std::vector<DueHold> PointsStore::HoldsToExpire(pqxx::transaction_base& tx,
   std::vector<DueHold> due;
   for (const auto& r : tx.exec_prepared("points_holds_to_expire", store, as_of_us, after_expiry_us,
                                         after_hold, limit)) {
-    due.push_back({r[0].as<std::string>(),
-                   HoldRow{r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
-                           r[4].as<int64_t>(), r[5].as<int64_t>(), r[6].as<std::string>(),
-                           r[7].as<int64_t>()}});
+    due.push_back({r[0].as<std::string>(), HoldOf(r, 1)});
   }
   return due;
 }

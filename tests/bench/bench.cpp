@@ -725,6 +725,7 @@ class Runner {
       auto client = std::make_shared<httplib::Client>(o_.http.substr(0, colon),
                                                       std::stoi(o_.http.substr(colon + 1)));
       client->set_keep_alive(true);
+      client->set_tcp_nodelay(true);  // as a storefront's HTTP client would (curl does)
       client->set_read_timeout(std::chrono::milliseconds(o_.timeout_ms));
       client->set_bearer_token_auth(w_.bearer);
       return BlockingCall([this, client](const std::string& body) {

@@ -3,7 +3,8 @@
 //   node browser_test.mjs <gateway HTTP URL> <operator token> <screenshot dir>
 // Seeds a store through the HTTP/JSON API, signs in with its owner key, checks the overview's
 // figures against the report RPCs, adjusts a customer's points and sees the ledger row, publishes
-// edited rules and sees the diff, visits every page, and saves a screenshot of each. Exits 1 at
+// edited rules and sees the diff, checks the tiers and rewards pages against the API (withdraws
+// and creates a reward), visits every page, and saves a screenshot of each. Exits 1 at
 // the first failed check.
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -81,6 +82,17 @@ async function seed() {
     requestId: "console-it-bo", points: "120", reason: "welcome gift" });
   await api("POST", `/v1/stores/${store}/earn-rules`, owner, { requestId: "console-it-rules",
     rules: { baseRate: "1", multipliers: [{ category: "tea", multiplierBps: 20000 }] } });
+  // A tier program and a reward, for their pages.
+  await api("POST", `/v1/stores/${store}/tiers`, owner, { requestId: "console-it-tiers",
+    reason: "launch", program: { measure: "TIER_MEASURE_SPEND",
+      window: "TIER_WINDOW_CALENDAR_YEAR", graceDays: 30, tiers: [
+        { tierId: "member", name: "Member", threshold: "0" },
+        { tierId: "silver", name: "Silver", threshold: "5000",
+          benefits: { earnMultiplierBps: 12500, freeShipping: true } }] } });
+  await api("POST", `/v1/stores/${store}/rewards`, owner, { requestId: "console-it-reward",
+    rewardId: "five-off", reason: "launch", definition: { name: "5 off",
+      kind: "REWARD_KIND_AMOUNT_OFF", pointsCost: "500", amountOffMinor: "500",
+      stockLimit: "20" } });
   return { store, owner, ids, quarter: q };
 }
 
@@ -199,14 +211,46 @@ async function main() {
     await page.screenshot({ path: path.join(shots, "customers.png"), fullPage: true });
 
     // The other pages render, and the audit log shows the adjustment.
-    for (const [id, ready] of [["rules", "rule-versions"], ["keys", "keys"],
-      ["webhooks", "endpoints"], ["audit", "audit"]]) {
+    for (const [id, ready] of [["rules", "rule-versions"], ["tiers", "tiers"],
+      ["rewards", "rewards"], ["keys", "keys"], ["webhooks", "endpoints"], ["audit", "audit"]]) {
       await page.click(`nav a[href="#/${id}"]`);
       await page.waitForSelector(`[data-testid="${ready}"]`);
       if (id === "rules") await editRules(page);
       await page.screenshot({ path: path.join(shots, `${id}.png`), fullPage: true });
     }
     assert.match(await text(page, "audit"), /AdjustPoints/);
+
+    // Tiers: the version in force, each tier's threshold and benefits, as published.
+    await page.click('nav a[href="#/tiers"]');
+    await page.waitForSelector('[data-testid="tiers"]');
+    const tiers = await text(page, "tiers");
+    assert.match(tiers, /Silver \(silver\)\s*50\.00 EUR\s*earns 125\.00 % of the points, free shipping/);
+    assert.match(await text(page, "tier-versions"), /launch/);
+
+    // Rewards: the catalogue as the API lists it; withdraw one, then create another.
+    await page.click('nav a[href="#/rewards"]');
+    await page.waitForSelector('[data-testid="rewards"]');
+    assert.match(await text(page, "rewards"), /5 off \(five-off\)\s*500 points\s*5\.00 EUR\s*anyone\s*0 of 20/);
+    await (await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="rewards"] tbody tr button')]
+        .find((button) => button.textContent === "Withdraw"))).click();
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="rewards"] tbody tr button')?.textContent === "Restore");
+    let rewards = (await api("GET", `/v1/stores/${store}/rewards`, owner)).rewards;
+    assert.equal(rewards[0].definition.disabled, true);
+    assert.equal(rewards[0].version, 2);
+    await page.type('[data-testid="reward-form"] input[name="rewardId"]', "ship");
+    await page.type('[data-testid="reward-form"] input[name="reason"]', "summer");
+    await page.$eval('[data-testid="reward-form"] textarea', (t) => {
+      t.value = JSON.stringify({ name: "Free shipping", kind: "REWARD_KIND_FREE_SHIPPING",
+        pointsCost: "100" });
+    });
+    await page.click('[data-testid="reward-form"] button');
+    await page.waitForFunction(() =>
+      document.querySelector('[data-testid="reward-result"]')?.textContent === "ship: created.");
+    rewards = (await api("GET", `/v1/stores/${store}/rewards`, owner)).rewards;
+    assert.deepEqual(rewards.map((r) => r.rewardId), ["five-off", "ship"]);
+    await page.screenshot({ path: path.join(shots, "rewards.png"), fullPage: true });
 
     // Webhooks: create an endpoint (the secret shown once), then disable it; the API agrees.
     await page.click('nav a[href="#/webhooks"]');

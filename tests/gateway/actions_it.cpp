@@ -95,14 +95,6 @@ class ActionsIT : public GatewayIT {
     EXPECT_TRUE(TimeUtil::FromString(as_of, &t)) << as_of;
     return RunActionJob(s, job, t);
   }
-
-  void ExpectLedgerClean(const TestStore& s) {
-    points::v1::VerifyLedgerRequest req;
-    req.set_store_id(s.store_id);
-    points::v1::VerifyLedgerResponse resp;
-    ASSERT_TRUE(points_stub_->VerifyLedger(testing::InternalContext().get(), req, &resp).ok());
-    EXPECT_EQ(resp.mismatches_size(), 0) << (resp.mismatches_size() ? resp.mismatches(0) : "");
-  }
 };
 
 TEST_F(ActionsIT, SignupSharesAndReviewsEarnOnceWithinTheirCaps) {

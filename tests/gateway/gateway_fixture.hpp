@@ -268,6 +268,15 @@ class GatewayIT : public ::testing::Test {
     return storefront_->PlaceOrder(Ctx(s.storefront).get(), req, resp);
   }
 
+  // Every balance of the store re-derived from its transfers, lots and holds: no mismatch.
+  void ExpectLedgerClean(const TestStore& s) {
+    points::v1::VerifyLedgerRequest req;
+    req.set_store_id(s.store_id);
+    points::v1::VerifyLedgerResponse resp;
+    ASSERT_TRUE(points_stub_->VerifyLedger(testing::InternalContext().get(), req, &resp).ok());
+    EXPECT_EQ(resp.mismatches_size(), 0) << (resp.mismatches_size() ? resp.mismatches(0) : "");
+  }
+
   void RunJob(const std::string& job, const std::string& store_id, int days) {
     points::v1::RunJobRequest req;
     req.set_store_id(store_id);

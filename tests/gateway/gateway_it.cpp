@@ -849,6 +849,16 @@ TEST_F(GatewayIT, PythonStorefrontExample) {
   SetUpProgram(s);
   const auto customer = Register(s, "py@example.com");
   Adjust(s, customer, 1000);
+  // A reward the example finds on offer and redeems (docs/rewards.md).
+  v1::CreateRewardRequest reward;
+  reward.set_request_id("py-reward");
+  reward.set_reward_id("ship");
+  reward.mutable_definition()->set_name("Free shipping");
+  reward.mutable_definition()->set_kind(points::v1::REWARD_KIND_FREE_SHIPPING);
+  reward.mutable_definition()->set_points_cost(100);
+  reward.set_reason("launch");
+  v1::CreateRewardResponse created;
+  ASSERT_TRUE(admin_->CreateReward(Ctx(s.owner).get(), reward, &created).ok());
   const std::string stubs = ::testing::TempDir() + "/py-stubs";
   const std::string examples = std::string(LOYALTY_SOURCE_DIR) + "/examples/python";
   ASSERT_EQ(std::system((examples + "/gen_stubs.sh " + stubs + " >/dev/null").c_str()), 0);
@@ -864,7 +874,12 @@ TEST_F(GatewayIT, PythonStorefrontExample) {
   const int status = pclose(pipe);
   code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   EXPECT_EQ(code, 0) << out;
-  EXPECT_NE(out.find("paid 200 points"), std::string::npos) << out;
+  EXPECT_NE(out.find("reward ship (Free shipping) for 100 points: -0 merchandise, -499 shipping"),
+            std::string::npos)
+      << out;
+  // 1,000 points: 100 for the reward, 200 (the example's most) paying; shipping free.
+  EXPECT_NE(out.find("shipping 0, total 4800 "), std::string::npos) << out;
+  EXPECT_NE(out.find("paid 200 points, redeemed ship for 100 points"), std::string::npos) << out;
   EXPECT_NE(out.find("event points.earned"), std::string::npos) << out;
 }
 

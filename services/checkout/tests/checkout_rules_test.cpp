@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 
 #include "earn_rules.hpp"
@@ -49,6 +50,27 @@ std::vector<std::string> BadFields(const gateway::v1::Cart& cart, std::string* r
     return fields;
   }
   return {};
+}
+
+// A reward of the catalogue; the kind's own fields filled with usual values.
+points::v1::Reward Reward(const std::string& id, points::v1::RewardKind kind, int64_t cost,
+                          int64_t redeemed = 0) {
+  points::v1::Reward reward;
+  reward.set_reward_id(id);
+  reward.set_redeemed(redeemed);
+  auto* d = reward.mutable_definition();
+  d->set_name(id);
+  d->set_kind(kind);
+  d->set_points_cost(cost);
+  if (kind == points::v1::REWARD_KIND_AMOUNT_OFF) d->set_amount_off_minor(500);
+  if (kind == points::v1::REWARD_KIND_PERCENT_OFF) {
+    d->set_percent_off_bps(1000);
+    d->set_cap_minor(300);
+  }
+  if (kind == points::v1::REWARD_KIND_FREE_PRODUCT || kind == points::v1::REWARD_KIND_GIFT_WRAP) {
+    d->set_sku("sku2");
+  }
+  return reward;
 }
 
 int64_t EarnedOn(int64_t net, const points::v1::EarnRules& rules,
@@ -179,6 +201,149 @@ TEST(CheckCart, ACartCheckoutAcceptsTheOrdersServiceAccepts) {
   EXPECT_NO_THROW(v.ThrowIfInvalid());
 }
 
+TEST(PriceCart, AChosenRewardIsOneMoreDiscountAllocatedLikeTheOthers) {
+  // 1040×1, 999×3, 501×2 = 5039; 500 off by the cart, 500 by the reward.
+  auto cart = CartOf({{1040, 1}, {999, 3}, {501, 2}});
+  auto* d = cart.add_discounts();
+  d->set_code("SPRING");
+  d->set_amount_minor(500);
+  cart.set_reward_id("five-off");
+  cart.set_points_to_redeem(10'000);
+  const auto reward = Reward("five-off", points::v1::REWARD_KIND_AMOUNT_OFF, 800);
+  // 1,000 points: 800 go to the reward, 200 are left to pay with (worth 2.00).
+  const auto quote = PriceCart(cart, Eur(), 1000, false, &reward);
+  EXPECT_EQ(quote.reward.merchandise_off, 500);
+  EXPECT_EQ(quote.reward_points, 800);
+  EXPECT_EQ(quote.priced.discount, 1000);
+  EXPECT_EQ(quote.max_points, 200);
+  EXPECT_EQ(quote.priced.points_paid, 200);
+  EXPECT_EQ(quote.priced.merchandise, 5039 - 1000 - 200);
+  // The order carries it as a discount of its own, and names the hold with the paid points only.
+  points::v1::Hold hold;
+  hold.set_hold_id("h");
+  hold.set_points(1000);
+  hold.set_value_minor(200);
+  hold.set_reward_id("five-off");
+  hold.set_reward_points(800);
+  const auto order = OrderRequest("st", "EUR", "o1", cart, Eur(), &hold, false, &reward);
+  ASSERT_EQ(order.discounts_size(), 2);
+  EXPECT_EQ(order.discounts(1).code(), "REWARD");
+  EXPECT_EQ(order.discounts(1).amount_minor(), 500);
+  ASSERT_EQ(order.points_payments_size(), 1);
+  EXPECT_EQ(order.points_payments(0).points(), 200);
+  EXPECT_EQ(orders::PriceOrder(order).total, quote.priced.total);
+}
+
+TEST(PriceCart, AFreeShippingRewardShipsFreeAndAFreeProductTakesOneUnit) {
+  auto cart = CartOf({{1200, 1}, {300, 4}});
+  cart.set_shipping_fee_minor(499);
+  const auto ship = Reward("ship", points::v1::REWARD_KIND_FREE_SHIPPING, 100);
+  const auto shipped = PriceCart(cart, Eur(10'000), 0, false, &ship);
+  EXPECT_EQ(shipped.priced.shipping, 0);
+  EXPECT_EQ(shipped.priced.free_shipping_gap, 0);
+  EXPECT_EQ(shipped.priced.total, 2400);
+  const auto product = Reward("mug", points::v1::REWARD_KIND_FREE_PRODUCT, 100);  // sku2
+  const auto free_unit = PriceCart(cart, Eur(), 0, false, &product);
+  EXPECT_EQ(free_unit.reward.merchandise_off, 300);
+  EXPECT_EQ(free_unit.priced.total, 2400 - 300 + 499);
+  // A reward-only hold pays nothing: the order names it with 0 points, which orders accepts.
+  points::v1::Hold hold;
+  hold.set_hold_id("h");
+  hold.set_points(100);
+  hold.set_reward_id("mug");
+  hold.set_reward_points(100);
+  cart.set_reward_id("mug");
+  const auto order = OrderRequest("st", "EUR", "o1", cart, Eur(), &hold, false, &product);
+  EXPECT_EQ(order.points_payments(0).points(), 0);
+  common::Validator v;
+  orders::CheckOrderContent(v, order, "");
+  EXPECT_NO_THROW(v.ThrowIfInvalid());
+  EXPECT_EQ(orders::PriceOrder(order).total, free_unit.priced.total);
+}
+
+TEST(ChosenReward, UnknownIdsAndRefusalsNameTheField) {
+  google::protobuf::RepeatedPtrField<points::v1::Reward> catalogue;
+  *catalogue.Add() = Reward("five-off", points::v1::REWARD_KIND_AMOUNT_OFF, 500);
+  auto cart = CartOf({{1000, 1}});
+  EXPECT_EQ(ChosenReward(cart, catalogue), nullptr);
+  cart.set_reward_id("nope");
+  try {
+    ChosenReward(cart, catalogue);
+    ADD_FAILURE() << "an unknown reward was found";
+  } catch (const common::ApiError& e) {
+    EXPECT_EQ(e.reason(), "REWARD_NOT_FOUND");
+    EXPECT_EQ(e.fields().at(0).field, "cart.reward_id");
+  }
+  cart.set_reward_id("five-off");
+  const auto* reward = ChosenReward(cart, catalogue);
+  ASSERT_NE(reward, nullptr);
+  const points::v1::TierStatus no_tier;
+  EXPECT_NO_THROW(CheckChosenReward(*reward, no_tier, 500));
+  try {
+    CheckChosenReward(*reward, no_tier, 499);
+    ADD_FAILURE() << "499 points bought a 500-point reward";
+  } catch (const common::ApiError& e) {
+    EXPECT_EQ(e.reason(), "INSUFFICIENT_POINTS");
+    EXPECT_EQ(e.code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(e.fields().at(0).field, "cart.reward_id");
+  }
+  auto gold_only = *reward;
+  gold_only.mutable_definition()->add_tier_ids("gold");
+  try {
+    CheckChosenReward(gold_only, no_tier, 5000);
+    ADD_FAILURE() << "a gold-only reward was redeemed without a tier";
+  } catch (const common::ApiError& e) {
+    EXPECT_EQ(e.reason(), "REWARD_TIER_REQUIRED");
+  }
+  points::v1::TierStatus gold;
+  gold.mutable_tier()->set_tier_id("gold");
+  EXPECT_NO_THROW(CheckChosenReward(gold_only, gold, 5000));
+}
+
+TEST(RewardOffers, OnlyWhatTheShopperMayRedeemAndAfford_CheapestFirst) {
+  google::protobuf::RepeatedPtrField<points::v1::Reward> catalogue;
+  *catalogue.Add() = Reward("pct", points::v1::REWARD_KIND_PERCENT_OFF, 900);
+  *catalogue.Add() = Reward("ship", points::v1::REWARD_KIND_FREE_SHIPPING, 200);
+  *catalogue.Add() = Reward("dear", points::v1::REWARD_KIND_AMOUNT_OFF, 5000);  // unaffordable
+  auto gone = Reward("gone", points::v1::REWARD_KIND_AMOUNT_OFF, 100, 3);
+  gone.mutable_definition()->set_stock_limit(3);  // out of stock
+  *catalogue.Add() = gone;
+  auto cart = CartOf({{1000, 2}});
+  cart.set_shipping_fee_minor(450);
+  const auto quote = PriceCart(cart, Eur(), 1000, false);
+  const auto offers = RewardOffers(catalogue, cart, quote, points::v1::TierStatus(), 1000);
+  ASSERT_EQ(offers.size(), 2u);
+  EXPECT_EQ(offers[0].reward_id(), "ship");
+  EXPECT_EQ(offers[0].shipping_off_minor(), 450);
+  EXPECT_EQ(offers[0].merchandise_off_minor(), 0);
+  EXPECT_EQ(offers[1].reward_id(), "pct");
+  EXPECT_EQ(offers[1].merchandise_off_minor(), 200);  // 10 % of 2000, under the 300 cap
+  EXPECT_EQ(offers[1].points_cost(), 900);
+}
+
+TEST(CheckCart, ARewardNeedsACustomerAndRoomForItsDiscount) {
+  auto cart = CartOf({{1000, 1}});
+  cart.set_reward_id("five-off");
+  cart.clear_customer_id();
+  common::Validator v;
+  CheckCart(v, cart, "EUR", false);
+  try {
+    v.ThrowIfInvalid();
+    ADD_FAILURE() << "a reward without a customer passed";
+  } catch (const common::ApiError& e) {
+    EXPECT_EQ(e.fields().at(0).field, "cart.customer_id");
+  }
+  cart.set_customer_id("c1");
+  for (int i = 0; i < 20; ++i) {
+    auto* d = cart.add_discounts();
+    d->set_code("D" + std::to_string(i));
+    d->set_amount_minor(1);
+  }
+  std::string reason;
+  EXPECT_EQ(BadFields(cart, &reason), std::vector<std::string>{"cart.discounts"});
+  EXPECT_EQ(reason, "TOO_MANY_DISCOUNTS");
+}
+
 // The property: over thousands of random carts, the quote's per-line figures equal what the order
 // built from it records (orders::PriceOrder), and the points each line earns are equal.
 TEST(PriceCart, QuoteEqualsTheOrderOnRandomCarts) {
@@ -216,17 +381,30 @@ TEST(PriceCart, QuoteEqualsTheOrderOnRandomCarts) {
     if (!BadFields(cart).empty()) continue;  // random discounts may exceed the lines
 
     const bool tier_free_shipping = pick(0, 3) == 0;  // a tier that ships free
-    const auto quote = PriceCart(cart, settings, pick(0, 200'000), tier_free_shipping);
-    // The checkout reserves exactly what the quote used; the ledger values it with the same
-    // function, so the hold carries the quote's figures.
+    // Half the carts redeem a reward of a random kind.
+    std::optional<points::v1::Reward> reward;
+    if (pick(0, 1)) {
+      reward = Reward("r", static_cast<points::v1::RewardKind>(pick(1, 5)), pick(1, 5000));
+      auto* d = reward->mutable_definition();
+      if (d->kind() == points::v1::REWARD_KIND_AMOUNT_OFF) d->set_amount_off_minor(pick(1, 90'000));
+      if (d->kind() == points::v1::REWARD_KIND_PERCENT_OFF) d->set_cap_minor(pick(1, 90'000));
+      if (!d->sku().empty()) d->set_sku("s" + std::to_string(pick(0, 5)));
+      cart.set_reward_id("r");
+      if (!BadFields(cart).empty()) continue;
+    }
+    const points::v1::Reward* chosen = reward ? &*reward : nullptr;
+    const auto quote = PriceCart(cart, settings, pick(0, 200'000), tier_free_shipping, chosen);
+    // The checkout reserves exactly what the quote used and the reward's cost; the ledger values
+    // the points with the same function, so the hold carries the quote's figures.
     points::v1::Hold hold;
     hold.set_hold_id("h");
-    hold.set_points(quote.priced.points_paid);
+    hold.set_points(quote.priced.points_paid + quote.reward_points);
     hold.set_value_minor(common::PointsValue(quote.priced.points_paid, settings.redeem_points(),
                                              settings.redeem_value_minor()));
+    hold.set_reward_points(quote.reward_points);
     const auto order = OrderRequest("st", "EUR", "o", cart, settings,
-                                    quote.priced.points_paid > 0 ? &hold : nullptr,
-                                    tier_free_shipping);
+                                    hold.points() > 0 ? &hold : nullptr, tier_free_shipping,
+                                    chosen);
     common::Validator v;
     orders::CheckOrderContent(v, order, "");
     ASSERT_NO_THROW(v.ThrowIfInvalid());

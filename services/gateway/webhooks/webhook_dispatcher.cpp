@@ -8,6 +8,12 @@
 
 namespace loyalty::gateway::webhooks {
 
+namespace {
+// How long one endpoint's batch may keep sending before its lock goes back (the events of one
+// ListEvents page at most): other endpoints wait behind a busy one no longer than this.
+constexpr auto kBatchTime = std::chrono::seconds(1);
+}  // namespace
+
 void Dispatcher::Run(std::stop_token stop) {
   std::mt19937_64 random(std::random_device{}());
   std::unique_ptr<pqxx::connection> conn;
@@ -85,82 +91,97 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
     write([&](auto& tx) { store_.Advance(tx, *row, row->cursor, row->attempts, 1000); });
     return true;
   }
-  // Events the filter does not want move the cursor without a request.
-  std::string cursor = row->cursor;
-  const points::v1::PointsEvent* event = nullptr;
+  // The events after the cursor, in log order: those the filter does not want move the cursor
+  // without a request; the wanted ones are sent one after the other until one fails or the
+  // batch's time is up, each answer committed with the cursor before the next request (a crash
+  // sends again only the one in flight).
+  const auto until = std::chrono::steady_clock::now() + kBatchTime;
+  std::string cursor = row->cursor;  // after every event settled
+  bool sent_any = false;
   for (const auto& e : resp.events()) {
-    if (Wanted(row->event_types, e.type())) {
-      event = &e;
-      break;
+    if (!Wanted(row->event_types, e.type())) {
+      cursor = e.cursor();
+      continue;
     }
-    cursor = e.cursor();
-  }
-  if (!event) {
-    const bool more = resp.events_size() == req.limit();
-    const int next_in_ms = more ? 0 : options_.poll_ms;
-    write([&](auto& tx) { store_.Advance(tx, *row, cursor, 0, next_in_ms); });
-    return true;
-  }
+    if (sent_any && std::chrono::steady_clock::now() >= until) break;
+    const std::string body = ApiJson(e);
+    const std::string id = WebhookId(e.cursor());
+    const int64_t timestamp = common::NowMicros() / 1000000;
+    std::vector<std::string> secrets = {row->secret};
+    if (!row->previous_secret.empty()) secrets.push_back(row->previous_secret);
+    const std::map<std::string, std::string> headers = {
+        {"webhook-id", id},
+        {"webhook-timestamp", std::to_string(timestamp)},
+        {"webhook-signature", SignatureHeader(secrets, id, timestamp, body)},
+        {"user-agent", "loyalty-webhooks/1"}};
+    const SendResult sent = Send(row->url, headers, body, options_.send);
 
-  const std::string body = ApiJson(*event);
-  const std::string id = WebhookId(event->cursor());
-  const int64_t timestamp = common::NowMicros() / 1000000;
-  std::vector<std::string> secrets = {row->secret};
-  if (!row->previous_secret.empty()) secrets.push_back(row->previous_secret);
-  const std::map<std::string, std::string> headers = {
-      {"webhook-id", id},
-      {"webhook-timestamp", std::to_string(timestamp)},
-      {"webhook-signature", SignatureHeader(secrets, id, timestamp, body)},
-      {"user-agent", "loyalty-webhooks/1"}};
-  const SendResult sent = Send(row->url, headers, body, options_.send);
-
-  AttemptRow attempt;
-  attempt.endpoint_id = row->endpoint_id;
-  attempt.webhook_id = id;
-  attempt.event_cursor = event->cursor();
-  attempt.event_type = event->type();
-  attempt.attempt = row->attempts + 1;
-  attempt.response_code = sent.status;
-  attempt.latency_ms = sent.latency_ms;
-  attempt.error = sent.error;
-  const bool delivered = sent.status >= 200 && sent.status <= 299;
-  attempt.status = delivered              ? "delivered"
-                   : sent.refused         ? "refused"
-                   : sent.status == 410   ? "gone"
-                                          : "failed";
-  write([&](pqxx::transaction_base& tx) {
-    store_.RecordAttempt(tx, row->store_id, attempt);
-
-    if (delivered) {
-      store_.Advance(tx, *row, event->cursor(), 0, 0);  // the next event at once
-    } else if (sent.status == 410) {
-      // The receiver says the endpoint is gone for good. The cursor stays before this event, so
-      // enabling the endpoint again sends it first.
-      store_.Disable(tx, *row, cursor, attempt.attempt, "the receiver answered 410 Gone");
-      common::log::Warn("webhook endpoint disabled: 410 Gone",
-                        {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id}});
-    } else {
-      const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random);
-      const auto delay = RetryDelay(attempt.attempt + 1, options_.retry_scale, unit);
-      if (!delay) {
-        const std::string why = "gave up on " + id + " after " + std::to_string(attempt.attempt) +
-                                " attempts over the retry schedule; last: " + sent.error;
-        store_.Disable(tx, *row, cursor, attempt.attempt, why);
-        common::log::Warn("webhook endpoint disabled: retries exhausted",
-                          {{"store_id", row->store_id}, {"endpoint_id", row->endpoint_id},
-                           {"reason", why}});
-      } else {
-        // Retry-After is the receiver's own figure: honoured as sent (not scaled), up to a day.
-        int64_t wait_ms = delay->count();
-        if (sent.retry_after) {
-          const int64_t asked = std::min<int64_t>(sent.retry_after->count(), 86400) * 1000;
-          wait_ms = std::max<int64_t>(wait_ms, asked);
-        }
-        store_.Advance(tx, *row, cursor, attempt.attempt, wait_ms);
-      }
+    AttemptRow attempt;
+    attempt.endpoint_id = row->endpoint_id;
+    attempt.webhook_id = id;
+    attempt.event_cursor = e.cursor();
+    attempt.event_type = e.type();
+    attempt.attempt = row->attempts + 1;
+    attempt.response_code = sent.status;
+    attempt.latency_ms = sent.latency_ms;
+    attempt.error = sent.error;
+    const bool delivered = sent.status >= 200 && sent.status <= 299;
+    attempt.status = delivered              ? "delivered"
+                     : sent.refused         ? "refused"
+                     : sent.status == 410   ? "gone"
+                                            : "failed";
+    if (!delivered) {
+      write([&](pqxx::transaction_base& tx) { Failed(tx, *row, cursor, attempt, sent, random); });
+      return true;
     }
-  });
+    write([&](pqxx::transaction_base& tx) {
+      store_.RecordAttempt(tx, row->store_id, attempt);
+      store_.Advance(tx, *row, e.cursor(), 0, 0);
+    });
+    row->cursor = cursor = e.cursor();
+    row->attempts = 0;
+    sent_any = true;
+  }
+  // Skipped events past the last one sent, and when to look again: at once after a full page or
+  // a delivery (more may have come meanwhile), else after the poll interval.
+  const bool more = resp.events_size() == req.limit() || sent_any;
+  if (cursor != row->cursor || !more) {
+    write([&](auto& tx) { store_.Advance(tx, *row, cursor, 0, more ? 0 : options_.poll_ms); });
+  }
   return true;
+}
+
+void Dispatcher::Failed(pqxx::transaction_base& tx, const EndpointRow& row,
+                        const std::string& cursor, const AttemptRow& attempt,
+                        const SendResult& sent, std::mt19937_64& random) {
+  store_.RecordAttempt(tx, row.store_id, attempt);
+  if (sent.status == 410) {
+    // The receiver says the endpoint is gone for good. The cursor stays before this event, so
+    // enabling the endpoint again sends it first.
+    store_.Disable(tx, row, cursor, attempt.attempt, "the receiver answered 410 Gone");
+    common::log::Warn("webhook endpoint disabled: 410 Gone",
+                      {{"store_id", row.store_id}, {"endpoint_id", row.endpoint_id}});
+    return;
+  }
+  const double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+  const auto delay = RetryDelay(attempt.attempt + 1, options_.retry_scale, unit);
+  if (!delay) {
+    const std::string why = "gave up on " + attempt.webhook_id + " after " +
+                            std::to_string(attempt.attempt) +
+                            " attempts over the retry schedule; last: " + sent.error;
+    store_.Disable(tx, row, cursor, attempt.attempt, why);
+    common::log::Warn("webhook endpoint disabled: retries exhausted",
+                      {{"store_id", row.store_id}, {"endpoint_id", row.endpoint_id},
+                       {"reason", why}});
+    return;
+  }
+  // Retry-After is the receiver's own figure: honoured as sent (not scaled), up to a day.
+  int64_t wait_ms = delay->count();
+  if (sent.retry_after) {
+    const int64_t asked = std::min<int64_t>(sent.retry_after->count(), 86400) * 1000;
+    wait_ms = std::max<int64_t>(wait_ms, asked);
+  }
+  store_.Advance(tx, row, cursor, attempt.attempt, wait_ms);
 }
 
 }  // namespace loyalty::gateway::webhooks

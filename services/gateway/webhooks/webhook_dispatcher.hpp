@@ -2,11 +2,13 @@
 // endpoint's session advisory lock (pg_try_advisory_lock, no transaction open) and holds it for
 // the whole attempt, so that another worker or another gateway replica never sends the same
 // attempt and an endpoint has at most one request in flight: its events go out strictly in log
-// order (hence in order per customer). No transaction stays open during the request: one with an
-// xid would hold back the points event log's horizon (ListEvents shows events below the oldest
-// running xid) for every store. The attempt, the new cursor and the next due time commit together
-// after the answer; a crash before that commit leaves the endpoint as it was, Postgres drops the
-// dead session's lock, and the event is sent again (at-least-once, the same webhook-id).
+// order (hence in order per customer). Under the lock a batch goes out: the page of events after
+// the cursor, one request after the other, until one fails or a second has passed. No
+// transaction stays open during a request: one with an xid would hold back the points event
+// log's horizon (ListEvents shows events below the oldest running xid) for every store. Each
+// attempt commits with the new cursor (and, after a failure, the next due time) after its
+// answer; a crash before that commit leaves the endpoint as it was, Postgres drops the dead
+// session's lock, and the event is sent again (at-least-once, the same webhook-id).
 #pragma once
 
 #include <functional>
@@ -37,9 +39,14 @@ class Dispatcher {
  private:
   // Handles one due endpoint; false when none was due (or all were taken).
   bool Step(pqxx::connection& conn, std::mt19937_64& random);
-  // One attempt at one endpoint, under its lock; false when it was no longer due.
+  // One batch of attempts at one endpoint, under its lock; false when it was no longer due.
   bool Attempt(pqxx::connection& conn, const std::string& store_id,
                const std::string& endpoint_id, std::mt19937_64& random);
+
+  // A failed attempt: recorded, and the endpoint retried later from `cursor` (before the event),
+  // or disabled (410 Gone, or the retry schedule exhausted).
+  void Failed(pqxx::transaction_base& tx, const EndpointRow& row, const std::string& cursor,
+              const AttemptRow& attempt, const SendResult& sent, std::mt19937_64& random);
 
   Gateway& gw_;
   DispatcherOptions options_;

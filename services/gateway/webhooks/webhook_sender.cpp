@@ -68,6 +68,7 @@ SendResult Send(const std::string& url_text, const std::map<std::string, std::st
   client.set_read_timeout(options.timeout);
   client.set_write_timeout(options.timeout);
   client.set_keep_alive(false);
+  client.set_tcp_nodelay(true);  // headers and body are written apart: no Nagle wait between
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
   const auto started = std::chrono::steady_clock::now();

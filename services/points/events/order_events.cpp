@@ -127,12 +127,14 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
       meta.reason = "hold " + payment.hold_id();
       const int64_t debt_before = ledger.balance().debt;
       meta.kind = "commit_late";
-      ledger.TakeForOrder(payment.points(), meta);
+      // The hold's own points when there is one: a reward's cost is not in the payment.
+      const int64_t owed = hold ? hold->points : payment.points();
+      ledger.TakeForOrder(owed, meta);
       store_.AppendEvent(tx, store_id, "points.debt_recorded", order.customer_id(),
                          order.order_id(), debt_before - ledger.balance().debt,
                          {{"hold_id", payment.hold_id()},
                           {"hold_state", hold ? hold->state : "unknown"},
-                          {"points_taken", payment.points()}});
+                          {"points_taken", owed}});
     }
   }
   // The customer's first order (the first one recorded stays): history imports earn nothing.

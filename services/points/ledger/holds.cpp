@@ -51,7 +51,14 @@ v1::Hold ToHold(const HoldRow& row) {
   hold.set_value_minor(row.value_minor);
   hold.set_state(StateOf(row.state));
   *hold.mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(row.expires_at_us);
+  hold.set_reward_id(row.reward_id);
+  hold.set_reward_points(row.reward_points);
   return hold;
+}
+
+ApiError RewardRefused(const char* reason, const std::string& description) {
+  return ApiError(grpc::StatusCode::FAILED_PRECONDITION, reason, "the reward " + description,
+                  {{"reward_id", description}});
 }
 
 }  // namespace
@@ -77,7 +84,32 @@ bool Holds::ReleaseHold(pqxx::transaction_base& tx, const std::string& store_id,
   CustomerLedger ledger(rows, hold.customer_id);
   if (!ledger.ReturnHold(hold, state)) return false;
   ledger.Save();
+  if (!hold.reward_id.empty()) rewards_.ReturnUnit(tx, store_id, hold.reward_id);
   return true;
+}
+
+v1::Reward Holds::TakeReward(pqxx::transaction_base& tx, const std::string& store_id,
+                             const std::string& customer_id, const std::string& reward_id,
+                             const v1::Settings& settings) const {
+  auto reward = rewards_.LockCurrent(tx, store_id, reward_id);
+  if (!reward) {
+    throw ApiError(grpc::StatusCode::NOT_FOUND, "REWARD_NOT_FOUND",
+                   "the store has no such reward",
+                   {{"reward_id", "the store has no such reward"}});
+  }
+  const int64_t now = NowMicros();
+  const auto tier = tiers_.Read(tx, store_id, customer_id, settings, now);
+  const auto refusal = CheckRedeemable(reward->definition(), reward->redeemed(),
+                                       tier ? TierViewOf(tier->status) : RewardTierView{}, now);
+  if (refusal != RewardRefusal::kNone) {
+    throw RewardRefused(RefusalReason(refusal), RefusalDescription(refusal));
+  }
+  // The row is locked and the stock checked: this cannot fail but a CHECK would catch it.
+  if (!rewards_.TakeUnit(tx, store_id, reward_id)) {
+    throw RewardRefused(RefusalReason(RewardRefusal::kOutOfStock),
+                        RefusalDescription(RewardRefusal::kOutOfStock));
+  }
+  return *reward;
 }
 
 void Holds::ReserveRedemption(const CallContext& call, const v1::ReserveRedemptionRequest* request,
@@ -87,8 +119,10 @@ void Holds::ReserveRedemption(const CallContext& call, const v1::ReserveRedempti
   v.RequireId(request->request_id(), "request_id");
   v.RequireId(request->customer_id(), "customer_id");
   v.RequireId(request->order_id(), "order_id");
-  v.Check(request->points() > 0 && request->points() <= 1'000'000'000'000, "points",
-          "must be positive");
+  const bool redeems_reward = !request->reward_id().empty();
+  if (redeems_reward) v.RequireId(request->reward_id(), "reward_id");
+  v.Check(request->points() >= (redeems_reward ? 0 : 1) && request->points() <= 1'000'000'000'000,
+          "points", redeems_reward ? "must be 0 to 1,000,000,000,000" : "must be positive");
   v.ThrowIfInvalid();
   db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
     if (idempotency_.Begin(tx, request->store_id(), "ReserveRedemption", request->request_id(),
@@ -96,22 +130,34 @@ void Holds::ReserveRedemption(const CallContext& call, const v1::ReserveRedempti
       return;
     }
     const auto settings = RequireSettings(store_, tx, request->store_id());
+    // Lock order everywhere: the customer's balance, then the hold, then the reward.
     PgLedgerStore rows(tx, store_, request->store_id());
     CustomerLedger ledger(rows, request->customer_id());
-    if (ledger.balance().available < request->points()) {
+    int64_t reward_points = 0;
+    if (redeems_reward) {
+      reward_points = TakeReward(tx, request->store_id(), request->customer_id(),
+                                 request->reward_id(), settings)
+                          .definition()
+                          .points_cost();
+    }
+    const int64_t total = request->points() + reward_points;
+    if (ledger.balance().available < total) {
+      const char* field = request->points() > 0 ? "points" : "reward_id";
       throw ApiError(
           grpc::StatusCode::FAILED_PRECONDITION, "INSUFFICIENT_POINTS",
           "the customer has " + std::to_string(ledger.balance().available) + " points available",
-          {{"points", "is more than the customer's available points"}});
+          {{field, "is more than the customer's available points"}});
     }
     HoldRow hold{NewHoldId(),
                  request->customer_id(),
                  request->order_id(),
-                 request->points(),
+                 total,
                  common::PointsValue(request->points(), settings.redeem_points(),
                                      settings.redeem_value_minor()),
                  "active",
-                 NowMicros() + int64_t{settings.hold_ttl_seconds()} * 1000000};
+                 NowMicros() + int64_t{settings.hold_ttl_seconds()} * 1000000,
+                 request->reward_id(),
+                 reward_points};
     store_.InsertHold(tx, request->store_id(), hold);
     TransferRow meta;
     meta.kind = "reserve";
@@ -122,8 +168,10 @@ void Holds::ReserveRedemption(const CallContext& call, const v1::ReserveRedempti
       store_.InsertHoldLot(tx, request->store_id(), hold.hold_id, lot_id, points);
     });
     ledger.Save();
+    nlohmann::json details = {{"hold_id", hold.hold_id}};
+    if (redeems_reward) details["reward_id"] = hold.reward_id;
     store_.AppendEvent(tx, request->store_id(), "redemption.reserved", hold.customer_id,
-                       hold.order_id, hold.points, {{"hold_id", hold.hold_id}});
+                       hold.order_id, hold.points, details);
     *response->mutable_hold() = ToHold(hold);
     idempotency_.Finish(tx, request->store_id(), "ReserveRedemption", request->request_id(),
                         *response);

@@ -41,6 +41,10 @@ struct HoldRow {
   int64_t value_minor = 0;
   std::string state;  // active, committed, voided, expired
   int64_t expires_at_us = 0;
+  // A hold that also redeems a reward: its id, and the part of `points` that is its cost (the
+  // rest pays for merchandise and is worth value_minor). One unit of its stock goes with it.
+  std::string reward_id;
+  int64_t reward_points = 0;
 };
 
 struct TransferRow {

@@ -46,6 +46,11 @@ void Program::GetSettings(const CallContext& call, const v1::GetSettingsRequest*
   v.ThrowIfInvalid();
   db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
     *response->mutable_settings() = RequireSettings(store_, tx, request->store_id());
+    if (request->include_rewards()) {
+      for (auto& reward : rewards_.Current(tx, request->store_id(), "")) {
+        if (!reward.definition().disabled()) *response->add_rewards() = std::move(reward);
+      }
+    }
     if (request->customer_id().empty()) return 0;
     // A checkout prices its shipping with the customer's tier: answered with the settings.
     const auto tier = tiers_.Read(tx, request->store_id(), request->customer_id(),

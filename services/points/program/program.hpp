@@ -4,6 +4,7 @@
 #pragma once
 
 #include "points_context.hpp"
+#include "program/reward_store.hpp"
 #include "program/tiers.hpp"
 
 namespace loyalty::points {
@@ -11,7 +12,11 @@ namespace loyalty::points {
 class Program {
  public:
   explicit Program(PointsContext& ctx)
-      : db_(ctx.db), store_(ctx.store), idempotency_(ctx.idempotency), tiers_(ctx) {}
+      : db_(ctx.db),
+        store_(ctx.store),
+        rewards_(ctx.reward_store),
+        idempotency_(ctx.idempotency),
+        tiers_(ctx) {}
 
   void UpdateSettings(const common::CallContext& call, const v1::UpdateSettingsRequest* request,
                       v1::UpdateSettingsResponse* response);
@@ -29,6 +34,7 @@ class Program {
  private:
   common::Database& db_;
   const PointsStore& store_;
+  const RewardStore& rewards_;  // the catalogue GetSettings answers for checkout
   common::Idempotency& idempotency_;
   Tiers tiers_;  // the customer's tier in a preview and in GetSettings
 };

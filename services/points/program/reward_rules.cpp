@@ -105,6 +105,24 @@ const char* RefusalReason(RewardRefusal refusal) {
   return "";
 }
 
+const char* RefusalDescription(RewardRefusal refusal) {
+  switch (refusal) {
+    case RewardRefusal::kNone:
+      return "";
+    case RewardRefusal::kDisabled:
+      return "is withdrawn from the catalogue";
+    case RewardRefusal::kNotYetActive:
+      return "is not active yet";
+    case RewardRefusal::kEnded:
+      return "has ended";
+    case RewardRefusal::kOutOfStock:
+      return "is out of stock";
+    case RewardRefusal::kTierRequired:
+      return "is not open to the customer's tier";
+  }
+  return "";
+}
+
 pricing::RewardTerms TermsOf(const v1::RewardDefinition& d) {
   pricing::RewardTerms t;
   switch (d.kind()) {

@@ -24,6 +24,11 @@ struct RewardTierView {
   bool exclusive_rewards = false;
 };
 
+// The view of a customer's tier status (from GetSettings, PreviewEarn or the tier store).
+inline RewardTierView TierViewOf(const v1::TierStatus& status) {
+  return {status.tier().tier_id(), status.tier().benefits().exclusive_rewards()};
+}
+
 // Why a reward cannot be redeemed now; kNone: it can (points aside).
 enum class RewardRefusal { kNone, kDisabled, kNotYetActive, kEnded, kOutOfStock, kTierRequired };
 
@@ -33,6 +38,8 @@ RewardRefusal CheckRedeemable(const v1::RewardDefinition& definition, int64_t re
 // The ErrorInfo reason of a refusal (REWARD_DISABLED, REWARD_NOT_ACTIVE, REWARD_ENDED,
 // REWARD_OUT_OF_STOCK, REWARD_TIER_REQUIRED); empty for kNone.
 const char* RefusalReason(RewardRefusal refusal);
+// What a refusal says of the reward ("is out of stock"); empty for kNone.
+const char* RefusalDescription(RewardRefusal refusal);
 
 // A customer with `available` points can afford it now.
 inline bool Affordable(const v1::RewardDefinition& definition, int64_t available) {

@@ -48,6 +48,17 @@ RewardStore::RewardStore(common::Database& db) {
                                     "WHERE v.store_id = $1 AND v.version = r.version AND "
                                     "($2 = '' OR v.reward_id = $2) "
                                     "ORDER BY v.reward_id COLLATE \"C\"");
+  // Redeeming: the current version with the stock row locked (concurrent redemptions of one
+  // reward queue here), then a unit taken, or given back when the hold ends unspent.
+  db.Prepare("rewards_lock_current", std::string(kRewardColumns) +
+                                         "WHERE v.store_id = $1 AND v.reward_id = $2 AND "
+                                         "v.version = r.version FOR UPDATE OF r");
+  db.Prepare("rewards_take_unit",
+             "UPDATE points.rewards SET redeemed = redeemed + 1 WHERE store_id = $1 AND "
+             "reward_id = $2 AND (stock_limit = 0 OR redeemed < stock_limit)");
+  db.Prepare("rewards_return_unit",
+             "UPDATE points.rewards SET redeemed = redeemed - 1 WHERE store_id = $1 AND "
+             "reward_id = $2 AND redeemed > 0");
   db.Prepare("rewards_versions", std::string(kRewardColumns) +
                                      "WHERE v.store_id = $1 AND v.reward_id = $2 "
                                      "ORDER BY v.version DESC");
@@ -72,6 +83,24 @@ std::optional<RewardStock> RewardStore::Lock(pqxx::transaction_base& tx, const s
   const auto rows = tx.exec_prepared("rewards_lock", store, reward_id);
   if (rows.empty()) return std::nullopt;
   return RewardStock{rows[0][0].as<int32_t>(), rows[0][1].as<int64_t>()};
+}
+
+std::optional<v1::Reward> RewardStore::LockCurrent(pqxx::transaction_base& tx,
+                                                   const std::string& store,
+                                                   const std::string& reward_id) const {
+  const auto rows = tx.exec_prepared("rewards_lock_current", store, reward_id);
+  if (rows.empty()) return std::nullopt;
+  return ToReward(rows[0]);
+}
+
+bool RewardStore::TakeUnit(pqxx::transaction_base& tx, const std::string& store,
+                           const std::string& reward_id) const {
+  return tx.exec_prepared("rewards_take_unit", store, reward_id).affected_rows() == 1;
+}
+
+void RewardStore::ReturnUnit(pqxx::transaction_base& tx, const std::string& store,
+                             const std::string& reward_id) const {
+  tx.exec_prepared("rewards_return_unit", store, reward_id);
 }
 
 std::vector<v1::Reward> RewardStore::Current(pqxx::transaction_base& tx, const std::string& store,

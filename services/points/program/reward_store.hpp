@@ -30,6 +30,15 @@ class RewardStore {
   // The reward's row, locked (nullopt: no such reward).
   std::optional<RewardStock> Lock(pqxx::transaction_base& tx, const std::string& store,
                                   const std::string& reward_id) const;
+  // The reward's current version with its stock row locked (nullopt: no such reward).
+  std::optional<v1::Reward> LockCurrent(pqxx::transaction_base& tx, const std::string& store,
+                                        const std::string& reward_id) const;
+  // Takes one unit of its stock; false when none is left (the row's CHECK holds regardless).
+  bool TakeUnit(pqxx::transaction_base& tx, const std::string& store,
+                const std::string& reward_id) const;
+  // Gives one unit back (a hold that redeemed it ended unspent).
+  void ReturnUnit(pqxx::transaction_base& tx, const std::string& store,
+                  const std::string& reward_id) const;
   // The current version of each reward of the store (an empty `reward_id`: all), by id.
   std::vector<v1::Reward> Current(pqxx::transaction_base& tx, const std::string& store,
                                   const std::string& reward_id) const;

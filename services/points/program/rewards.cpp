@@ -45,6 +45,8 @@ void Rewards::Write(const CallContext& call, const Request& request, const char*
     definition.set_currency_code(settings.currency_code());
     *response->mutable_reward() = rewards_.InsertVersion(
         tx, store_id, request.reward_id(), definition, request.author(), request.reason(), create);
+    // Checkout keeps the catalogue with the settings: drop it everywhere at commit.
+    store_.AnnounceProgramChange(tx, store_id);
     idempotency_.Finish(tx, store_id, method, request.request_id(), *response);
   });
 }

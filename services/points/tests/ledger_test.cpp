@@ -276,7 +276,7 @@ TEST(CustomerLedger, AnOrderPayingWithAnEndedHoldTakesAvailableThenDebt) {
 // Reserves `points` into an active hold, as ReserveRedemption does.
 void Reserve(CustomerLedger& ledger, FakeLedgerStore& store, const std::string& hold_id,
              int64_t points) {
-  store.holds[hold_id] = HoldRow{hold_id, kCustomer, "order-1", points, 0, "active", 0};
+  store.holds[hold_id] = HoldRow{hold_id, kCustomer, "order-1", points, 0, "active", 0, "", 0};
   TransferRow meta;
   meta.kind = "reserve";
   ledger.Spend(points, "held", meta, [&](const std::string& lot_id, int64_t p) {

@@ -35,6 +35,9 @@ class ApiError : public std::runtime_error {
   // ErrorInfo metadata, e.g. service=points for a failure of the points service.
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   ApiError& With(const std::string& key, const std::string& value);
+  // Renames the fields it names (a downstream service's "points" is the caller's
+  // "cart.points_to_redeem"); others stay.
+  ApiError& RenameFields(const std::map<std::string, std::string>& names);
   grpc::Status ToStatus() const;
 
  private:

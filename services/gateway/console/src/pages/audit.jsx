@@ -5,7 +5,7 @@ import { Loading, Table, useLoad } from "../components.jsx";
 import { when } from "../format.js";
 
 export const title = "Audit log";
-export const order = 6;
+export const order = 8;
 
 export default function Audit() {
   const [pages, setPages] = useState([""]);

@@ -5,7 +5,7 @@ import { ErrorBox, Loading, Table, useLoad } from "../components.jsx";
 import { when } from "../format.js";
 
 export const title = "API keys";
-export const order = 4;
+export const order = 6;
 
 const label = (enumName) => enumName.replace(/^(KEY_KIND_|ROLE_)/, "").toLowerCase();
 

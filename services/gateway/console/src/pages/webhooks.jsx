@@ -7,7 +7,7 @@ import { ErrorBox, Loading, Table, useLoad } from "../components.jsx";
 import { when } from "../format.js";
 
 export const title = "Webhooks";
-export const order = 5;
+export const order = 7;
 
 function Attempts({ endpoint, onReplayed }) {
   const id = endpoint.endpointId;
