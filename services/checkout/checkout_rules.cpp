@@ -28,11 +28,6 @@ pricing::Cart Priceable(const gateway::v1::Cart& cart, const points::v1::Reward*
   return priceable;
 }
 
-common::ApiError RewardRefused(const char* reason, const std::string& description) {
-  return common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, reason,
-                          "cart.reward_id: " + description, {{"cart.reward_id", description}});
-}
-
 }  // namespace
 
 void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
@@ -75,12 +70,13 @@ void CheckChosenReward(const points::v1::Reward& reward, const points::v1::TierS
   const auto refusal = points::CheckRedeemable(reward.definition(), reward.redeemed(),
                                                points::TierViewOf(tier), common::NowMicros());
   if (refusal != points::RewardRefusal::kNone) {
-    throw RewardRefused(points::RefusalReason(refusal), points::RefusalDescription(refusal));
+    throw points::RefusalError(refusal, "cart.reward_id");
   }
   if (!points::Affordable(reward.definition(), available)) {
-    throw RewardRefused("INSUFFICIENT_POINTS",
-                        "costs " + std::to_string(reward.definition().points_cost()) +
-                            " points; the customer has " + std::to_string(available));
+    const std::string why = "costs " + std::to_string(reward.definition().points_cost()) +
+                            " points; the customer has " + std::to_string(available);
+    throw common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, "INSUFFICIENT_POINTS",
+                           "the reward " + why, {{"cart.reward_id", why}});
   }
 }
 

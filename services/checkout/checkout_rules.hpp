@@ -68,8 +68,8 @@ gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward, const gateway
 // The orders request of a checked cart: lines, discounts (the chosen reward's as one more), the
 // points hold that pays (points and value as the ledger holds them, the reward's cost left out:
 // the order names the hold, whose commit spends it) and the shipping fee after free shipping
-// (the threshold, the tier or the reward), priced with that payment. The orders service prices it again with the same path and
-// records the same nets.
+// (the threshold, the tier or the reward), priced with that payment. The orders service prices it
+// again with the same path and records the same nets.
 orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const std::string& currency_code,
                                            const std::string& order_id,

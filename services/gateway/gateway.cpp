@@ -171,7 +171,8 @@ Principal Gateway::Authenticate(const grpc::ServerContextBase& context,
   if (surface == Surface::kAdmin && key.kind != "admin") {
     throw Denied("WRONG_KEY_KIND", "AdminService needs an admin key");
   }
-  std::string store_id = requested_store;
+  // Empty, or "-" where a route needs a path segment (GET /v1/stores/-): the key's one store.
+  std::string store_id = requested_store == "-" ? std::string() : requested_store;
   if (store_id.empty()) {
     if (p.store_ids.size() != 1) {
       throw common::InvalidField("store_id", "is required: the key is granted several stores");

@@ -12,6 +12,8 @@ namespace {
 // How long one endpoint's batch may keep sending before its lock goes back (the events of one
 // ListEvents page at most): other endpoints wait behind a busy one no longer than this.
 constexpr auto kBatchTime = std::chrono::seconds(1);
+// How often a batch commits what it delivered: what a crash may send again.
+constexpr auto kCommitEvery = std::chrono::milliseconds(100);
 }  // namespace
 
 void Dispatcher::Run(std::stop_token stop) {
@@ -93,17 +95,31 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
   }
   // The events after the cursor, in log order: those the filter does not want move the cursor
   // without a request; the wanted ones are sent one after the other until one fails or the
-  // batch's time is up, each answer committed with the cursor before the next request (a crash
-  // sends again only the one in flight).
+  // batch's time is up. Delivered attempts commit with the cursor after them at least every
+  // kCommitEvery (a crash sends again only what was delivered since: at-least-once).
   const auto until = std::chrono::steady_clock::now() + kBatchTime;
+  auto committed_at = std::chrono::steady_clock::now();
   std::string cursor = row->cursor;  // after every event settled
+  std::vector<AttemptRow> delivered;  // not committed yet
   bool sent_any = false;
+  const auto commit = [&](int64_t next_in_ms) {
+    write([&](pqxx::transaction_base& tx) {
+      for (const auto& a : delivered) store_.RecordAttempt(tx, row->store_id, a);
+      store_.Advance(tx, *row, cursor, 0, next_in_ms);
+    });
+    delivered.clear();
+    row->cursor = cursor;
+    row->attempts = 0;
+    committed_at = std::chrono::steady_clock::now();
+  };
   for (const auto& e : resp.events()) {
     if (!Wanted(row->event_types, e.type())) {
       cursor = e.cursor();
       continue;
     }
-    if (sent_any && std::chrono::steady_clock::now() >= until) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (sent_any && now >= until) break;
+    if (!delivered.empty() && now - committed_at >= kCommitEvery) commit(0);
     const std::string body = ApiJson(e);
     const std::string id = WebhookId(e.cursor());
     const int64_t timestamp = common::NowMicros() / 1000000;
@@ -121,33 +137,27 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
     attempt.webhook_id = id;
     attempt.event_cursor = e.cursor();
     attempt.event_type = e.type();
-    attempt.attempt = row->attempts + 1;
+    attempt.attempt = (sent_any ? 0 : row->attempts) + 1;
     attempt.response_code = sent.status;
     attempt.latency_ms = sent.latency_ms;
     attempt.error = sent.error;
-    const bool delivered = sent.status >= 200 && sent.status <= 299;
-    attempt.status = delivered              ? "delivered"
-                     : sent.refused         ? "refused"
-                     : sent.status == 410   ? "gone"
-                                            : "failed";
-    if (!delivered) {
-      write([&](pqxx::transaction_base& tx) { Failed(tx, *row, cursor, attempt, sent, random); });
+    sent_any = true;
+    if (sent.status < 200 || sent.status > 299) {
+      attempt.status = sent.refused ? "refused" : sent.status == 410 ? "gone" : "failed";
+      write([&](pqxx::transaction_base& tx) {
+        for (const auto& a : delivered) store_.RecordAttempt(tx, row->store_id, a);
+        Failed(tx, *row, cursor, attempt, sent, random);
+      });
       return true;
     }
-    write([&](pqxx::transaction_base& tx) {
-      store_.RecordAttempt(tx, row->store_id, attempt);
-      store_.Advance(tx, *row, e.cursor(), 0, 0);
-    });
-    row->cursor = cursor = e.cursor();
-    row->attempts = 0;
-    sent_any = true;
+    attempt.status = "delivered";
+    delivered.push_back(std::move(attempt));
+    cursor = e.cursor();
   }
-  // Skipped events past the last one sent, and when to look again: at once after a full page or
-  // a delivery (more may have come meanwhile), else after the poll interval.
+  // What is left, and when to look again: at once after a full page or a delivery (more may
+  // have come meanwhile), else after the poll interval.
   const bool more = resp.events_size() == req.limit() || sent_any;
-  if (cursor != row->cursor || !more) {
-    write([&](auto& tx) { store_.Advance(tx, *row, cursor, 0, more ? 0 : options_.poll_ms); });
-  }
+  if (!delivered.empty() || cursor != row->cursor || !more) commit(more ? 0 : options_.poll_ms);
   return true;
 }
 

@@ -5,10 +5,11 @@
 // order (hence in order per customer). Under the lock a batch goes out: the page of events after
 // the cursor, one request after the other, until one fails or a second has passed. No
 // transaction stays open during a request: one with an xid would hold back the points event
-// log's horizon (ListEvents shows events below the oldest running xid) for every store. Each
-// attempt commits with the new cursor (and, after a failure, the next due time) after its
-// answer; a crash before that commit leaves the endpoint as it was, Postgres drops the dead
-// session's lock, and the event is sent again (at-least-once, the same webhook-id).
+// log's horizon (ListEvents shows events below the oldest running xid) for every store.
+// Delivered attempts commit with the cursor after them at least every 100 ms, a failed one at
+// once with the next due time; a crash before a commit leaves the endpoint as it was, Postgres
+// drops the dead session's lock, and what was delivered since the last commit is sent again
+// (at-least-once, the same webhook-ids).
 #pragma once
 
 #include <functional>

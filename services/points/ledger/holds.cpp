@@ -56,10 +56,6 @@ v1::Hold ToHold(const HoldRow& row) {
   return hold;
 }
 
-ApiError RewardRefused(const char* reason, const std::string& description) {
-  return ApiError(grpc::StatusCode::FAILED_PRECONDITION, reason, "the reward " + description,
-                  {{"reward_id", description}});
-}
 
 }  // namespace
 
@@ -101,13 +97,10 @@ v1::Reward Holds::TakeReward(pqxx::transaction_base& tx, const std::string& stor
   const auto tier = tiers_.Read(tx, store_id, customer_id, settings, now);
   const auto refusal = CheckRedeemable(reward->definition(), reward->redeemed(),
                                        tier ? TierViewOf(tier->status) : RewardTierView{}, now);
-  if (refusal != RewardRefusal::kNone) {
-    throw RewardRefused(RefusalReason(refusal), RefusalDescription(refusal));
-  }
+  if (refusal != RewardRefusal::kNone) throw RefusalError(refusal, "reward_id");
   // The row is locked and the stock checked: this cannot fail but a CHECK would catch it.
   if (!rewards_.TakeUnit(tx, store_id, reward_id)) {
-    throw RewardRefused(RefusalReason(RewardRefusal::kOutOfStock),
-                        RefusalDescription(RewardRefusal::kOutOfStock));
+    throw RefusalError(RewardRefusal::kOutOfStock, "reward_id");
   }
   return *reward;
 }

@@ -87,40 +87,40 @@ RewardRefusal CheckRedeemable(const v1::RewardDefinition& d, int64_t redeemed,
   return RewardRefusal::kNone;
 }
 
-const char* RefusalReason(RewardRefusal refusal) {
+namespace {
+// Each refusal's ErrorInfo reason and what it says of the reward, by RewardRefusal.
+struct RefusalText {
+  const char* reason;
+  const char* description;
+};
+RefusalText TextOf(RewardRefusal refusal) {
   switch (refusal) {
     case RewardRefusal::kNone:
-      return "";
+      break;
     case RewardRefusal::kDisabled:
-      return "REWARD_DISABLED";
+      return {"REWARD_DISABLED", "is withdrawn from the catalogue"};
     case RewardRefusal::kNotYetActive:
-      return "REWARD_NOT_ACTIVE";
+      return {"REWARD_NOT_ACTIVE", "is not active yet"};
     case RewardRefusal::kEnded:
-      return "REWARD_ENDED";
+      return {"REWARD_ENDED", "has ended"};
     case RewardRefusal::kOutOfStock:
-      return "REWARD_OUT_OF_STOCK";
+      return {"REWARD_OUT_OF_STOCK", "is out of stock"};
     case RewardRefusal::kTierRequired:
-      return "REWARD_TIER_REQUIRED";
+      return {"REWARD_TIER_REQUIRED", "is not open to the customer's tier"};
   }
-  return "";
+  return {"", ""};
 }
+}  // namespace
 
-const char* RefusalDescription(RewardRefusal refusal) {
-  switch (refusal) {
-    case RewardRefusal::kNone:
-      return "";
-    case RewardRefusal::kDisabled:
-      return "is withdrawn from the catalogue";
-    case RewardRefusal::kNotYetActive:
-      return "is not active yet";
-    case RewardRefusal::kEnded:
-      return "has ended";
-    case RewardRefusal::kOutOfStock:
-      return "is out of stock";
-    case RewardRefusal::kTierRequired:
-      return "is not open to the customer's tier";
-  }
-  return "";
+const char* RefusalReason(RewardRefusal refusal) { return TextOf(refusal).reason; }
+
+const char* RefusalDescription(RewardRefusal refusal) { return TextOf(refusal).description; }
+
+common::ApiError RefusalError(RewardRefusal refusal, const std::string& field) {
+  const auto text = TextOf(refusal);
+  return common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, text.reason,
+                          std::string("the reward ") + text.description,
+                          {{field, text.description}});
 }
 
 pricing::RewardTerms TermsOf(const v1::RewardDefinition& d) {

@@ -40,6 +40,9 @@ RewardRefusal CheckRedeemable(const v1::RewardDefinition& definition, int64_t re
 const char* RefusalReason(RewardRefusal refusal);
 // What a refusal says of the reward ("is out of stock"); empty for kNone.
 const char* RefusalDescription(RewardRefusal refusal);
+// The refusal as an answer: FAILED_PRECONDITION with its reason, naming `field` (the points
+// service's "reward_id", checkout's "cart.reward_id").
+common::ApiError RefusalError(RewardRefusal refusal, const std::string& field);
 
 // A customer with `available` points can afford it now.
 inline bool Affordable(const v1::RewardDefinition& definition, int64_t available) {

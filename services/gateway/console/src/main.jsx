@@ -20,12 +20,13 @@ function SignIn({ onSignedIn }) {
     event.preventDefault();
     const form = new FormData(event.target);
     const key = String(form.get("key")).trim();
-    const store = String(form.get("store")).trim();
+    // A key granted one store needs no store id: "-" stands for the key's own store.
+    const store = String(form.get("store")).trim() || "-";
     setBusy(true);
     try {
       // The key is checked before it is kept: the store record answers only a key granted it.
       const { store: record } = await call("GET", storePath("", store), undefined, key);
-      saveSession(key, store);
+      saveSession(key, record.storeId);
       onSignedIn(record);
     } catch (e) {
       setError(e);
@@ -38,12 +39,12 @@ function SignIn({ onSignedIn }) {
       <h1>Loyalty admin</h1>
       <form onSubmit={submit} autocomplete="off">
         <label>
-          Store id
-          <input name="store" required spellcheck={false} />
-        </label>
-        <label>
           Admin API key
           <input name="key" type="password" required spellcheck={false} />
+        </label>
+        <label>
+          Store id <span class="muted">(only for a key granted several stores)</span>
+          <input name="store" spellcheck={false} />
         </label>
         <button type="submit" disabled={busy}>Sign in</button>
         <ErrorBox error={error} />
