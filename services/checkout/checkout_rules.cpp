@@ -90,7 +90,8 @@ Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   const auto priceable = Priceable(cart, reward, &quote.reward);
   if (reward != nullptr) {
     quote.reward_points = reward->definition().points_cost();
-    available = std::max<int64_t>(0, available - quote.reward_points);
+    // Compared, not subtracted first: `available` may be anything a caller passes.
+    available = available > quote.reward_points ? available - quote.reward_points : 0;
   }
   quote.max_points =
       pricing::MaxRedeemablePoints(pricing::PayableByPoints(priceable), available,

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "checkout_rules.hpp"
 #include "earn_rules.hpp"
@@ -100,7 +101,8 @@ void CheckQuote(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   REQUIRE(p.merchandise == p.subtotal - p.discount - p.points_amount && p.merchandise >= 0);
   // Points: never more than asked, held, or what the merchandise allows, and worth what they pay.
   REQUIRE(p.points_paid <= cart.points_to_redeem() && p.points_paid <= quote.max_points);
-  REQUIRE(quote.max_points <= std::max<int64_t>(available - quote.reward_points, 0));
+  REQUIRE(quote.max_points <=
+          (available > quote.reward_points ? available - quote.reward_points : 0));
   REQUIRE(p.points_amount == common::PointsValue(p.points_paid, settings.redeem_points(),
                                                  settings.redeem_value_minor()));
   REQUIRE(quote.max_points_amount <= pricing::PayableByPoints(pricing::CartOf(cart)));
