@@ -191,14 +191,17 @@ class PointsIT : public ::testing::Test {
     return status;
   }
 
+  // Reserves `points` (and, with a reward_id, that reward: its cost and a unit of its stock).
   grpc::Status Reserve(const std::string& customer, int64_t points, const std::string& request_id,
-                       const std::string& order_id, v1::Hold* hold = nullptr) {
+                       const std::string& order_id, v1::Hold* hold = nullptr,
+                       const std::string& reward_id = "") {
     v1::ReserveRedemptionRequest r;
     r.set_store_id("s1");
     r.set_request_id(request_id);
     r.set_customer_id(customer);
     r.set_order_id(order_id);
     r.set_points(points);
+    r.set_reward_id(reward_id);
     v1::ReserveRedemptionResponse response;
     auto status = stub_->ReserveRedemption(testing::InternalContext().get(), r, &response);
     if (hold) *hold = response.hold();

@@ -1,7 +1,8 @@
-// Model-based test: thousands of seeded random operations (earn, refund, cancel, reserve, commit,
-// void, hold expiry, adjust, time steps with release and expiry) against the real service and an
-// in-memory model written here from the rules in points_service.proto, sharing no code with the
-// service. After every operation the touched customer's balances must be equal.
+// Model-based test: thousands of seeded random operations (earn, refund, cancel, reserve with or
+// without a reward of the catalogue, commit, void, hold expiry, adjust, time steps with release
+// and expiry) against the real service and an in-memory model written here from the rules in
+// points_service.proto and docs/rewards.md, sharing no code with the service. After every
+// operation the touched customer's balances, and the reward's units redeemed, must be equal.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -35,9 +36,15 @@ struct MLot {
   std::optional<int64_t> expires_at;  // microseconds: adjustments carry the server's clock
 };
 
+// The catalogue's one reward: its cost and stock (small: holds expire at every time step and
+// give their units back, so only committed ones use it up).
+constexpr int64_t kRewardCost = 40;
+constexpr int64_t kRewardStock = 5;
+
 struct MHold {
   std::string customer;
-  int64_t points = 0;
+  int64_t points = 0;  // the reward's cost included
+  bool reward = false;
   std::vector<std::pair<std::string, int64_t>> taken;
   std::string state = "active";
   int created = 0;  // holds expire in the order they were made
@@ -99,6 +106,24 @@ class PointsModelIT : public PointsIT {
   std::map<std::string, MOrder> orders_model_;
   std::map<std::string, int> counts_;
   std::string last_;  // the operation just done, for failure messages
+  int64_t redeemed_ = 0;  // the reward's units held or spent
+
+  void CreateReward() {
+    v1::CreateRewardRequest r;
+    r.set_store_id("s1");
+    r.set_request_id("reward-1");
+    r.set_reward_id("r1");
+    auto* d = r.mutable_definition();
+    d->set_name("1.00 off");
+    d->set_kind(v1::REWARD_KIND_AMOUNT_OFF);
+    d->set_points_cost(kRewardCost);
+    d->set_amount_off_minor(100);
+    d->set_stock_limit(kRewardStock);
+    r.set_author("model");
+    r.set_reason("model");
+    v1::CreateRewardResponse response;
+    ASSERT_TRUE(stub_->CreateReward(testing::InternalContext().get(), r, &response).ok());
+  }
 
   void Spend(MCustomer& c, int64_t points, MHold* hold) {
     for (const auto& id : c.SpendOrder()) {
@@ -122,6 +147,7 @@ class PointsModelIT : public PointsIT {
       c.RepayFrom(lot);
     }
     c.held -= hold.points;
+    if (hold.reward) --redeemed_;  // its unit goes back to the stock
     hold.state = state;
   }
 
@@ -177,6 +203,9 @@ class PointsModelIT : public PointsIT {
     ASSERT_EQ(b.debt(), c.debt) << name << " debt after " << last_;
     pqxx::connection conn(db_.url());
     pqxx::nontransaction tx(conn);
+    const auto redeemed = tx.exec1("SELECT redeemed FROM points.rewards WHERE reward_id = 'r1'");
+    ASSERT_EQ(redeemed[0].as<int64_t>(), redeemed_)
+        << "units redeemed after " << last_;
     for (const auto& r : tx.exec_params(
              "SELECT lot_id, pending, available FROM points.lots WHERE customer_id = $1", name)) {
       const auto it = c.lots.find(r[0].as<std::string>());
@@ -197,6 +226,7 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
   };
   const std::vector<std::string> names = {"ann", "bob", "cy", "di"};
   for (const auto& n : names) customers_[n];
+  CreateReward();
   // Model time: whole days from a base, half a day away from the real clock, so that the real
   // time an adjustment's expiry starts from never ties with a model instant.
   int64_t now = now_ + 12 * 3600;
@@ -264,26 +294,56 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
         ++counts_["refund"];
       }
     } else if (op < 50) {  // reserve; one in four asks for more than there is
+      // One in three also redeems the reward (then possibly with no points of its own).
+      const bool reward = pick(0, 2) == 0;
+      const int64_t cost = reward ? kRewardCost : 0;
       const int64_t points =
-          pick(0, 3) == 0 ? c.available() + pick(1, 100) : pick(1, std::max<int64_t>(1, c.available()));
+          pick(0, 3) == 0 ? c.available() + pick(1, 100)
+                          : pick(reward ? 0 : 1, std::max<int64_t>(1, c.available() - cost));
       v1::Hold hold;
       const std::string n = std::to_string(++requests);
-      const auto status = Reserve(who, points, "q" + n, "never-" + n, &hold);
-      if (c.available() >= points) {
+      const auto status = Reserve(who, points, "q" + n, "never-" + n, &hold, reward ? "r1" : "");
+      // The reward's rules come first (stock), then the points, all or nothing.
+      if (reward && redeemed_ >= kRewardStock) {
+        ASSERT_EQ(ErrorReason(status), "REWARD_OUT_OF_STOCK") << status.error_message();
+        ++counts_["reward_out_of_stock"];
+      } else if (c.available() >= points + cost) {
         ASSERT_TRUE(status.ok()) << status.error_message();
-        MHold h{who, points, {}, "active", step};
-        Spend(c, points, &h);
-        c.held += points;
+        ASSERT_EQ(hold.points(), points + cost);
+        MHold h{who, points + cost, reward, {}, "active", step};
+        Spend(c, points + cost, &h);
+        c.held += points + cost;
+        if (reward) ++redeemed_;
         holds_[hold.hold_id()] = h;
         hold_ids.push_back(hold.hold_id());
-        ++counts_["reserve"];
+        ++counts_[reward ? "reserve_reward" : "reserve"];
+        if (reward && pick(0, 2) == 0) {
+          // Checked out at once (holds expire at every time step): the stock runs out.
+          v1::CommitRedemptionRequest r;
+          r.set_store_id("s1");
+          r.set_hold_id(hold.hold_id());
+          v1::CommitRedemptionResponse response;
+          const auto committed =
+              stub_->CommitRedemption(testing::InternalContext().get(), r, &response);
+          ASSERT_TRUE(committed.ok()) << committed.error_message();
+          c.held -= h.points;
+          holds_[hold.hold_id()].state = "committed";
+          ++counts_["commit_reward"];
+        }
       } else {
         ASSERT_EQ(ErrorReason(status), "INSUFFICIENT_POINTS");
         ++counts_["reserve_refused"];
       }
     } else if (op < 62) {  // commit or void a hold
       if (hold_ids.empty()) continue;
-      const std::string id = hold_ids[pick(0, hold_ids.size() - 1)];
+      // Mostly a hold still active (holds expire at every time step), sometimes any.
+      std::vector<std::string> active;
+      for (const auto& h : hold_ids) {
+        if (holds_[h].state == "active") active.push_back(h);
+      }
+      const std::string id = !active.empty() && pick(0, 3) > 0
+                                 ? active[pick(0, active.size() - 1)]
+                                 : hold_ids[pick(0, hold_ids.size() - 1)];
       auto& h = holds_[id];
       touched = h.customer;
       if (pick(0, 1) == 0) {
@@ -376,6 +436,8 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
                            "expired"}) {
     EXPECT_GE(counts_[kind], 20) << kind << " ran too rarely to mean anything";
   }
+  // The stock runs out once five of the reward's holds are committed (a third are at once).
+  EXPECT_GE(counts_["reward_out_of_stock"], 5) << "the reward's stock never ran out";
 }
 
 }  // namespace
