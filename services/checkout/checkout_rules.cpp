@@ -60,9 +60,7 @@ const points::v1::Reward* ChosenReward(const gateway::v1::Cart& cart, const Cata
   for (const auto& reward : rewards) {
     if (reward.reward_id() == cart.reward_id()) return &reward;
   }
-  throw common::ApiError(grpc::StatusCode::NOT_FOUND, "REWARD_NOT_FOUND",
-                         "cart.reward_id: the store has no such reward",
-                         {{"cart.reward_id", "the store has no such reward"}});
+  throw points::RewardNotFound("cart.reward_id");
 }
 
 void CheckChosenReward(const points::v1::Reward& reward, const points::v1::TierStatus& tier,
@@ -107,10 +105,9 @@ Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   return quote;
 }
 
-gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward, const gateway::v1::Cart& cart,
+gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward, const pricing::Cart& cart,
                                  const Quote& quote) {
-  const auto effect =
-      pricing::RewardOff(pricing::CartOf(cart), points::TermsOf(reward.definition()));
+  const auto effect = pricing::RewardOff(cart, points::TermsOf(reward.definition()));
   gateway::v1::RewardOffer offer;
   offer.set_reward_id(reward.reward_id());
   offer.set_name(reward.definition().name());
@@ -128,6 +125,7 @@ std::vector<gateway::v1::RewardOffer> RewardOffers(const Catalogue& rewards,
                                                    int64_t available) {
   const auto view = points::TierViewOf(tier);
   const int64_t now = common::NowMicros();
+  const auto priceable = pricing::CartOf(cart);
   std::vector<gateway::v1::RewardOffer> offers;
   for (const auto& reward : rewards) {
     if (!points::Affordable(reward.definition(), available)) continue;
@@ -135,7 +133,7 @@ std::vector<gateway::v1::RewardOffer> RewardOffers(const Catalogue& rewards,
         points::RewardRefusal::kNone) {
       continue;
     }
-    offers.push_back(OfferOf(reward, cart, quote));
+    offers.push_back(OfferOf(reward, priceable, quote));
   }
   std::stable_sort(offers.begin(), offers.end(), [](const auto& a, const auto& b) {
     return a.points_cost() < b.points_cost();

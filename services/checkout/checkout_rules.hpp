@@ -61,9 +61,9 @@ std::vector<gateway::v1::RewardOffer> RewardOffers(const Catalogue& rewards,
                                                    const points::v1::TierStatus& tier,
                                                    int64_t available);
 
-// One reward as a shopper sees it against a cart priced without it.
-gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward, const gateway::v1::Cart& cart,
-                                 const Quote& quote);
+// One reward as a shopper sees it against a cart (as pricing::CartOf gives it) priced without it.
+gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward,
+                                 const common::pricing::Cart& cart, const Quote& quote);
 
 // The orders request of a checked cart: lines, discounts (the chosen reward's as one more), the
 // points hold that pays (points and value as the ledger holds them, the reward's cost left out:

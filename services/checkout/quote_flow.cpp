@@ -195,7 +195,9 @@ void QuoteFlow::FillRewards() {
        RewardOffers(program_->rewards(), cart(), without, earn_response_.tier(), available_)) {
     *response_->add_rewards() = std::move(offer);
   }
-  if (reward_ != nullptr) *response_->mutable_reward() = OfferOf(*reward_, cart(), without);
+  if (reward_ != nullptr) {
+    *response_->mutable_reward() = OfferOf(*reward_, common::pricing::CartOf(cart()), without);
+  }
 }
 
 }  // namespace loyalty::checkout

@@ -102,9 +102,14 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
   std::string cursor = row->cursor;  // after every event settled
   std::vector<AttemptRow> delivered;  // not committed yet
   bool sent_any = false;
+  std::vector<std::string> secrets = {row->secret};
+  if (!row->previous_secret.empty()) secrets.push_back(row->previous_secret);
+  const auto record_delivered = [&](pqxx::transaction_base& tx) {
+    for (const auto& a : delivered) store_.RecordAttempt(tx, row->store_id, a);
+  };
   const auto commit = [&](int64_t next_in_ms) {
     write([&](pqxx::transaction_base& tx) {
-      for (const auto& a : delivered) store_.RecordAttempt(tx, row->store_id, a);
+      record_delivered(tx);
       store_.Advance(tx, *row, cursor, 0, next_in_ms);
     });
     delivered.clear();
@@ -123,8 +128,6 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
     const std::string body = ApiJson(e);
     const std::string id = WebhookId(e.cursor());
     const int64_t timestamp = common::NowMicros() / 1000000;
-    std::vector<std::string> secrets = {row->secret};
-    if (!row->previous_secret.empty()) secrets.push_back(row->previous_secret);
     const std::map<std::string, std::string> headers = {
         {"webhook-id", id},
         {"webhook-timestamp", std::to_string(timestamp)},
@@ -145,7 +148,7 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
     if (sent.status < 200 || sent.status > 299) {
       attempt.status = sent.refused ? "refused" : sent.status == 410 ? "gone" : "failed";
       write([&](pqxx::transaction_base& tx) {
-        for (const auto& a : delivered) store_.RecordAttempt(tx, row->store_id, a);
+        record_delivered(tx);
         Failed(tx, *row, cursor, attempt, sent, random);
       });
       return true;

@@ -88,11 +88,7 @@ v1::Reward Holds::TakeReward(pqxx::transaction_base& tx, const std::string& stor
                              const std::string& customer_id, const std::string& reward_id,
                              const v1::Settings& settings) const {
   auto reward = rewards_.LockCurrent(tx, store_id, reward_id);
-  if (!reward) {
-    throw ApiError(grpc::StatusCode::NOT_FOUND, "REWARD_NOT_FOUND",
-                   "the store has no such reward",
-                   {{"reward_id", "the store has no such reward"}});
-  }
+  if (!reward) throw RewardNotFound("reward_id");
   const int64_t now = NowMicros();
   const auto tier = tiers_.Read(tx, store_id, customer_id, settings, now);
   const auto refusal = CheckRedeemable(reward->definition(), reward->redeemed(),

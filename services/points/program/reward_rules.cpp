@@ -116,6 +116,11 @@ const char* RefusalReason(RewardRefusal refusal) { return TextOf(refusal).reason
 
 const char* RefusalDescription(RewardRefusal refusal) { return TextOf(refusal).description; }
 
+common::ApiError RewardNotFound(const std::string& field) {
+  return common::ApiError(grpc::StatusCode::NOT_FOUND, "REWARD_NOT_FOUND",
+                          "the store has no such reward", {{field, "the store has no such reward"}});
+}
+
 common::ApiError RefusalError(RewardRefusal refusal, const std::string& field) {
   const auto text = TextOf(refusal);
   return common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, text.reason,

@@ -43,6 +43,8 @@ const char* RefusalDescription(RewardRefusal refusal);
 // The refusal as an answer: FAILED_PRECONDITION with its reason, naming `field` (the points
 // service's "reward_id", checkout's "cart.reward_id").
 common::ApiError RefusalError(RewardRefusal refusal, const std::string& field);
+// NOT_FOUND REWARD_NOT_FOUND naming `field`: the store has no reward with that id.
+common::ApiError RewardNotFound(const std::string& field);
 
 // A customer with `available` points can afford it now.
 inline bool Affordable(const v1::RewardDefinition& definition, int64_t available) {
