@@ -131,7 +131,6 @@ void QuoteFlow::Answer() {
     available_ = earn_response_.balance().available();
     empty_balance_ = EmptyBalance(earn_response_.balance());
   }
-  if (reward_ != nullptr) CheckChosenReward(*reward_, earn_response_.tier(), available_);
   if (with_balance_ || tier_free_shipping_) {
     // The most points it may use; shipping free by tier.
     quote_ = PriceCart(cart(), settings(), available_, tier_free_shipping_, reward_);
@@ -161,6 +160,8 @@ void QuoteFlow::CheckCustomerThenAnswer() {
 }
 
 void QuoteFlow::Fill() {
+  // After the customers check: an unknown customer is CUSTOMER_NOT_FOUND, not short of points.
+  if (reward_ != nullptr) CheckChosenReward(*reward_, earn_response_.tier(), available_);
   FillTotals(quote_, request_.store().currency_code(), available_, response_);
   response_->set_points_to_earn(earn_response_.total_points());
   *response_->mutable_line_points() = earn_response_.lines();

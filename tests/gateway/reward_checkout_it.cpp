@@ -106,6 +106,10 @@ TEST_F(RewardCheckoutIT, TheQuoteOffersAndPricesARewardAndTheOrderRedeemsItAsQuo
                 grpc::StatusCode::FAILED_PRECONDITION, "REWARD_TIER_REQUIRED");
   ExpectRefused(Quote(s, WithReward(cart, "nope"), &refused), grpc::StatusCode::NOT_FOUND,
                 "REWARD_NOT_FOUND");
+  // A customer the store does not have is that, not a shopper short of points.
+  const auto stranger = Quote(s, WithReward(TwoLineCart("nobody", 0), "five-off"), &refused);
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorReason(stranger), "CUSTOMER_NOT_FOUND");
   v1::PlaceOrderResponse order;
   ExpectRefused(Place(s, "o-1", WithReward(cart, "dear"), &order),
                 grpc::StatusCode::FAILED_PRECONDITION, "INSUFFICIENT_POINTS");
