@@ -1,7 +1,5 @@
 #include "loyalty/common/migrations.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -35,13 +33,6 @@ std::optional<MigrationName> ParseMigrationName(std::string_view file) {
   if (ec != std::errc() || parsed.version <= 0) return std::nullopt;
   parsed.name = match[2].str();
   return parsed;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string Checksum(std::string_view sql) { return Sha256Hex(sql); }

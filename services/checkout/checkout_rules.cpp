@@ -15,15 +15,24 @@ namespace {
 // The code of the order-level discount a redeemed reward becomes.
 constexpr const char* kRewardDiscountCode = "REWARD";
 
-// The cart as the pricing path takes it, the chosen reward's merchandise part appended as an
-// order-level discount (so it is allocated across lines like any other).
+// The cart as the pricing path takes it: the chosen code's then the chosen reward's merchandise
+// part appended as order-level discounts (so each is allocated across lines like any other; the
+// reward's percentage applies after the code's).
 pricing::Cart Priceable(const gateway::v1::Cart& cart, const points::v1::Reward* reward,
-                        pricing::RewardEffect* effect) {
+                        const CodeState* code, pricing::RewardEffect* reward_effect,
+                        pricing::RewardEffect* code_effect) {
   auto priceable = pricing::CartOf(cart);
-  if (reward == nullptr) return priceable;
-  *effect = pricing::RewardOff(priceable, points::TermsOf(reward->definition()));
-  if (effect->merchandise_off > 0) {
-    priceable.discounts.push_back({kRewardDiscountCode, effect->merchandise_off});
+  if (code != nullptr) {
+    *code_effect = pricing::RewardOff(priceable, CodeTermsOf(code->definition));
+    if (code_effect->merchandise_off > 0) {
+      priceable.discounts.push_back({code->code, code_effect->merchandise_off});
+    }
+  }
+  if (reward != nullptr) {
+    *reward_effect = pricing::RewardOff(priceable, points::TermsOf(reward->definition()));
+    if (reward_effect->merchandise_off > 0) {
+      priceable.discounts.push_back({kRewardDiscountCode, reward_effect->merchandise_off});
+    }
   }
   return priceable;
 }
@@ -49,10 +58,24 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
     if (!need_customer) {
       v.Check(!cart.customer_id().empty(), "cart.customer_id", "is required to redeem a reward");
     }
-    // The reward becomes one more order-level discount, which the orders service counts.
-    v.Check(cart.discounts_size() < pricing::kMaxDiscounts, "cart.discounts",
-            "at most 19 discounts with a reward", "TOO_MANY_DISCOUNTS");
   }
+  if (!cart.discount_code().empty()) {
+    v.Check(ValidCodeText(cart.discount_code()), "cart.discount_code",
+            "must be 3-32 letters, digits or '-'");
+  }
+  // A reward and a code each become one more order-level discount, which the orders service
+  // counts.
+  const int extra = (cart.reward_id().empty() ? 0 : 1) + (cart.discount_code().empty() ? 0 : 1);
+  if (extra > 0) {
+    v.Check(cart.discounts_size() + extra <= pricing::kMaxDiscounts, "cart.discounts",
+            "at most " + std::to_string(pricing::kMaxDiscounts - extra) +
+                " discounts with a reward or a code",
+            "TOO_MANY_DISCOUNTS");
+  }
+}
+
+int64_t CodeMerchandise(const gateway::v1::Cart& cart) {
+  return pricing::PayableByPoints(pricing::CartOf(cart));
 }
 
 const points::v1::Reward* ChosenReward(const gateway::v1::Cart& cart, const Catalogue& rewards) {
@@ -83,9 +106,10 @@ bool TierShipsFree(const points::v1::TierStatus& tier) {
 }
 
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
-                int64_t available, bool tier_free_shipping, const points::v1::Reward* reward) {
+                int64_t available, bool tier_free_shipping, const points::v1::Reward* reward,
+                const CodeState* code) {
   Quote quote;
-  const auto priceable = Priceable(cart, reward, &quote.reward);
+  const auto priceable = Priceable(cart, reward, code, &quote.reward, &quote.code);
   if (reward != nullptr) {
     quote.reward_points = reward->definition().points_cost();
     // Compared, not subtracted first: `available` may be anything a caller passes.
@@ -100,8 +124,9 @@ Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& setti
   payment.points = std::min(cart.points_to_redeem(), quote.max_points);
   payment.amount_minor =
       common::PointsValue(payment.points, settings.redeem_points(), settings.redeem_value_minor());
-  quote.priced = pricing::Price(priceable, payment, settings.free_shipping_threshold_minor(),
-                                tier_free_shipping || quote.reward.free_shipping);
+  quote.priced =
+      pricing::Price(priceable, payment, settings.free_shipping_threshold_minor(),
+                     tier_free_shipping || quote.reward.free_shipping || quote.code.free_shipping);
   return quote;
 }
 
@@ -148,15 +173,17 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const points::v1::Settings& settings,
                                            const points::v1::Hold* hold,
                                            bool tier_free_shipping,
-                                           const points::v1::Reward* reward) {
+                                           const points::v1::Reward* reward,
+                                           const CodeState* code) {
   pricing::PointsPayment payment;
   // What pays for merchandise: the hold's points but its reward's (the reward is a discount).
   if (hold != nullptr) payment = {hold->points() - hold->reward_points(), hold->value_minor()};
-  pricing::RewardEffect effect;
-  const auto priceable = Priceable(cart, reward, &effect);
-  const auto priced =
-      pricing::Price(priceable, payment, settings.free_shipping_threshold_minor(),
-                     tier_free_shipping || effect.free_shipping);
+  pricing::RewardEffect reward_effect;
+  pricing::RewardEffect code_effect;
+  const auto priceable = Priceable(cart, reward, code, &reward_effect, &code_effect);
+  const auto priced = pricing::Price(
+      priceable, payment, settings.free_shipping_threshold_minor(),
+      tier_free_shipping || reward_effect.free_shipping || code_effect.free_shipping);
   orders::v1::PlaceOrderRequest order;
   order.set_store_id(store_id);
   order.set_order_id(order_id);

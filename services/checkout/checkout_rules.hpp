@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "code_rules.hpp"
 #include "loyalty/common/errors.hpp"
 #include "loyalty/common/pricing.hpp"
 #include "loyalty/gateway/v1/gateway_service.pb.h"
@@ -19,6 +20,9 @@ namespace loyalty::checkout {
 // customer. Nothing else validates a cart: what passes here, the orders service accepts.
 void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
                const std::string& store_currency, bool need_customer);
+
+// What a code's minimum spend is measured on: the merchandise after the cart's own discounts.
+int64_t CodeMerchandise(const gateway::v1::Cart& cart);
 
 // The store's rewards catalogue as checkout keeps it (points.GetSettings with include_rewards).
 using Catalogue = google::protobuf::RepeatedPtrField<points::v1::Reward>;
@@ -39,6 +43,7 @@ struct Quote {
   int64_t max_points_amount = 0;  // what they would take off
   int64_t reward_points = 0;      // the chosen reward's cost, spent beside the points paid
   common::pricing::RewardEffect reward;  // what the chosen reward takes off
+  common::pricing::RewardEffect code;    // what the cart's discount code takes off
 };
 
 // The shopper's tier ships free (points.v1.TierBenefits); false without a tier.
@@ -48,10 +53,11 @@ bool TierShipsFree(const points::v1::TierStatus& tier);
 // min(points_to_redeem, the most the merchandise allows), shipping free when the shopper's
 // tier does. A chosen `reward` (nullptr: none) is an order-level discount of what it takes off
 // (common::pricing::RewardOff) and may ship free; its cost comes out of `available` first.
-// Quotes and checkouts both price here.
+// A usable discount `code` (nullptr: none) is one more order-level discount, before the reward's,
+// or ships free. Quotes and checkouts both price here.
 Quote PriceCart(const gateway::v1::Cart& cart, const points::v1::Settings& settings,
                 int64_t available, bool tier_free_shipping,
-                const points::v1::Reward* reward = nullptr);
+                const points::v1::Reward* reward = nullptr, const CodeState* code = nullptr);
 
 // The rewards a shopper in `tier` with `available` points may redeem now, each with what it
 // would take off `quote` (this cart priced without a reward): cheapest first.
@@ -65,7 +71,7 @@ std::vector<gateway::v1::RewardOffer> RewardOffers(const Catalogue& rewards,
 gateway::v1::RewardOffer OfferOf(const points::v1::Reward& reward,
                                  const common::pricing::Cart& cart, const Quote& quote);
 
-// The orders request of a checked cart: lines, discounts (the chosen reward's as one more), the
+// The orders request of a checked cart: lines, discounts (the code's and the reward's as more), the
 // points hold that pays (points and value as the ledger holds them, the reward's cost left out:
 // the order names the hold, whose commit spends it) and the shipping fee after free shipping
 // (the threshold, the tier or the reward), priced with that payment. The orders service prices it
@@ -77,7 +83,8 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const points::v1::Settings& settings,
                                            const points::v1::Hold* hold,
                                            bool tier_free_shipping,
-                                           const points::v1::Reward* reward = nullptr);
+                                           const points::v1::Reward* reward = nullptr,
+                                           const CodeState* code = nullptr);
 
 // Fills the money of a quote answer.
 void FillTotals(const Quote& quote, const std::string& currency_code, int64_t available,

@@ -52,6 +52,8 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       db_(host.db()),
       config_(std::move(config)),
       store_(host.db()),
+      codes_(host.db()),
+      idempotency_(host.db(), "checkout"),
       settings_(std::chrono::milliseconds(
           std::max(config_.settings_cache_ms, config_.settings_max_stale_ms))),
       customers_(customers::v1::CustomersService::NewStub(
@@ -141,7 +143,9 @@ grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext
         v.ThrowIfInvalid();
         QuoteFlow::Start({*points_, *recs_, *customers_, host_.metrics(),
                           std::chrono::milliseconds(config_.recommendations_timeout_ms)},
-                         call, *request, QuoteSettings(call, store.store_id()), response, done);
+                         call, *request, QuoteSettings(call, store.store_id()),
+                         FindCode(call, store.store_id(), request->quote().cart()), response,
+                         done);
       });
 }
 
@@ -189,11 +193,35 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                    row->error_message);
   }
 
-  // 2. Hold the points paid with and the reward redeemed (one hold). The settings come with the
+  // 2. Claim the discount code: one use taken under the code's lock, before anything is held.
+  // A refused code leaves the order id free. Its use is given back in the statement that ends a
+  // checkout without an order (ForgetUnheld, Refuse) and kept for good with the order.
+  std::optional<CodeState> code;
+  if (!cart.discount_code().empty()) {
+    try {
+      code = ClaimCode(call, store_id, request.order_id(), cart);
+    } catch (const ApiError&) {
+      if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
+      throw;
+    }
+  }
+  const CodeState* applied = code ? &*code : nullptr;
+
+  // 3. Hold the points paid with and the reward redeemed (one hold). The settings come with the
   // customer's tier and the rewards catalogue (one call, fresh when the checkout holds points):
   // a tier may ship free.
   const bool holds = cart.points_to_redeem() > 0 || !cart.reward_id().empty();
-  const auto read = CheckoutSettings(call, store_id, cart.customer_id(), holds);
+  const auto read = [&] {
+    try {
+      return CheckoutSettings(call, store_id, cart.customer_id(), holds);
+    } catch (const ApiError&) {
+      // Nothing is held but the code: its use goes back, the order id stays free.
+      if (applied != nullptr && row->hold_id.empty()) {
+        ForgetUnheld(call, store_id, request.order_id());
+      }
+      throw;
+    }
+  }();
   const auto& settings = read.settings();
   const bool tier_free_shipping = TierShipsFree(read.tier());
   const points::v1::Reward* reward = nullptr;
@@ -202,8 +230,8 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     try {
       reward = ChosenReward(cart, read.rewards());
       const int64_t cost = reward ? reward->definition().points_cost() : 0;
-      const auto quote =
-          PriceCart(cart, settings, cart.points_to_redeem() + cost, tier_free_shipping, reward);
+      const auto quote = PriceCart(cart, settings, cart.points_to_redeem() + cost,
+                                   tier_free_shipping, reward, applied);
       if (quote.priced.points_paid != cart.points_to_redeem()) {
         throw ApiError(grpc::StatusCode::INVALID_ARGUMENT, "POINTS_EXCEED_MERCHANDISE",
                        "cart.points_to_redeem: worth more than the merchandise after discounts",
@@ -218,11 +246,11 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     hold = Reserve(call, store, request, *row);
   }
 
-  // 3. Create the order naming the hold; the points service commits the hold when it applies
+  // 4. Create the order naming the hold; the points service commits the hold when it applies
   // the order's event, so nothing is lost if this process dies after this call.
   const auto order_req = OrderRequest(store_id, store.currency_code(), request.order_id(), cart,
                                       settings, holds ? &hold : nullptr, tier_free_shipping,
-                                      reward);
+                                      reward, applied);
   orders::v1::PlaceOrderResponse order_resp;
   grpc::Status status;
   int attempt = 0;

@@ -6,6 +6,8 @@
 
 #include "checkout_rules.hpp"
 #include "checkout_store.hpp"
+#include "code_store.hpp"
+#include "loyalty/common/idempotency.hpp"
 #include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
 #include "loyalty/common/expiring_cache.hpp"
 #include "loyalty/common/server.hpp"
@@ -38,8 +40,26 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   grpc::ServerUnaryReactor* PlaceOrder(grpc::CallbackServerContext* context,
                                        const v1::PlaceOrderRequest* request,
                                        gateway::v1::PlaceOrderResponse* response) override;
+  grpc::ServerUnaryReactor* CreateCodes(grpc::CallbackServerContext* context,
+                                        const v1::CreateCodesRequest* request,
+                                        gateway::v1::CreateDiscountCodesResponse* response) override;
+  grpc::ServerUnaryReactor* ListCodes(grpc::CallbackServerContext* context,
+                                      const v1::ListCodesRequest* request,
+                                      gateway::v1::ListDiscountCodesResponse* response) override;
 
  private:
+  // Discount codes (codes.cpp).
+  void CreateCodesOf(const common::CallContext& call, const v1::CreateCodesRequest& request,
+                     gateway::v1::CreateDiscountCodesResponse* response);
+  // The cart's discount code for a quote (nullopt: none, or the store lacks it): one statement.
+  std::optional<CodeState> FindCode(const common::CallContext& call, const std::string& store_id,
+                                    const gateway::v1::Cart& cart);
+  // Takes one use of the cart's code for the checkout of `order_id` under the code's lock, or
+  // finds the use an earlier attempt took: NOT_FOUND CODE_NOT_FOUND or FAILED_PRECONDITION with
+  // the refusal (CODE_USED_UP, ...) naming cart.discount_code otherwise.
+  CodeState ClaimCode(const common::CallContext& call, const std::string& store_id,
+                      const std::string& order_id, const gateway::v1::Cart& cart);
+
   // The store's points settings and rewards catalogue for a quote: kept up to settings_cache_ms.
   std::shared_ptr<const points::v1::GetSettingsResponse> QuoteSettings(
       const common::CallContext& call, const std::string& store_id);
@@ -78,6 +98,8 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   common::Database& db_;
   CheckoutConfig config_;
   CheckoutStore store_;
+  CodeStore codes_;
+  common::Idempotency idempotency_;
   // Settings and rewards as read (no tier), kept up to the longer of the two ages above;
   // dropped on publish. Shared: a quote reads them without a copy.
   struct KeptSettings {

@@ -4,6 +4,22 @@
 
 namespace loyalty::checkout {
 
+namespace {
+
+// A statement that ends a checkout without an order: `ending` (an UPDATE or DELETE of its row)
+// and, in the same statement, its held code claim goes and the code gets its use back.
+std::string GivingCodeBack(const std::string& ending) {
+  return "WITH ended AS (" + ending + " RETURNING order_id), "
+         "released AS ("
+         "  DELETE FROM checkout.code_claims k USING ended e "
+         "  WHERE k.store_id = $1 AND k.order_id = e.order_id AND k.state = 'held' "
+         "  RETURNING k.code) "
+         "UPDATE checkout.codes c SET uses = c.uses - 1 FROM released r "
+         "WHERE c.store_id = $1 AND c.code = r.code";
+}
+
+}  // namespace
+
 CheckoutStore::CheckoutStore(common::Database& db) {
   // The insert and, when the row exists, the existing row, in one round trip. The CTE's SELECT
   // does not see the row the same statement inserts, hence the UNION.
@@ -20,16 +36,19 @@ CheckoutStore::CheckoutStore(common::Database& db) {
   db.Prepare("co_set_hold",
              "UPDATE checkout.checkouts SET hold_id = $3, updated_at = now() "
              "WHERE store_id = $1 AND order_id = $2");
+  // The order exists: its discount code's claim is used for good.
   db.Prepare("co_set_placed",
+             "WITH used AS (UPDATE checkout.code_claims SET state = 'used' "
+             "              WHERE store_id = $1 AND order_id = $2) "
              "UPDATE checkout.checkouts SET state = 'placed', response = $3, updated_at = now() "
              "WHERE store_id = $1 AND order_id = $2");
   db.Prepare("co_set_refused",
-             "UPDATE checkout.checkouts SET state = 'refused', error_code = $3, "
-             "error_reason = $4, error_message = $5, updated_at = now() "
-             "WHERE store_id = $1 AND order_id = $2");
+             GivingCodeBack("UPDATE checkout.checkouts SET state = 'refused', error_code = $3, "
+                            "error_reason = $4, error_message = $5, updated_at = now() "
+                            "WHERE store_id = $1 AND order_id = $2"));
   db.Prepare("co_delete_unheld",
-             "DELETE FROM checkout.checkouts WHERE store_id = $1 AND order_id = $2 "
-             "AND state = 'started' AND hold_id = ''");
+             GivingCodeBack("DELETE FROM checkout.checkouts WHERE store_id = $1 AND order_id = $2 "
+                            "AND state = 'started' AND hold_id = ''"));
 }
 
 std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,

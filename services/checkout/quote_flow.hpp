@@ -9,10 +9,13 @@
 // An empty balance is checked against customers (one more call, for new customers only).
 // A chosen reward is priced from the kept catalogue before the nets go to PreviewEarn, and
 // checked against the tier and balance that come back; the rewards on offer likewise.
+// A discount code comes read (the service's one statement): a usable one is priced like any
+// order-level discount, a refused one is left out with its reason.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "checkout_rules.hpp"
 #include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
@@ -37,11 +40,13 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   };
 
   // Starts the quote of a validated request; `done` finishes the call. `request` and `response`
-  // live until then (gRPC keeps them until the call is finished).
+  // live until then (gRPC keeps them until the call is finished). `code`: the cart's discount
+  // code as read (nullopt when the cart has none or the store lacks it).
   static void Start(Stubs stubs, const common::CallContext& call,
                     const v1::QuoteCartRequest& request,
                     std::shared_ptr<const points::v1::GetSettingsResponse> program,
-                    gateway::v1::QuoteCartResponse* response, common::Done done);
+                    std::optional<CodeState> code, gateway::v1::QuoteCartResponse* response,
+                    common::Done done);
 
  private:
   QuoteFlow(Stubs stubs, const common::CallContext& call, const v1::QuoteCartRequest& request,
@@ -58,6 +63,10 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   void Fill();
   // The rewards on offer to a known customer, and the chosen one.
   void FillRewards();
+  // Decides whether the cart's code applies (usable_code_), recording why not in the answer.
+  void CheckCode();
+  // What the applied code took off.
+  void FillCode();
 
   Stubs stubs_;
   common::CallContext call_;
@@ -65,6 +74,8 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   // The store's settings and rewards catalogue (kept by the service, shared).
   const std::shared_ptr<const points::v1::GetSettingsResponse> program_;
   const points::v1::Reward* reward_ = nullptr;  // the chosen reward, in program_
+  std::optional<CodeState> code_;                // the cart's discount code, as read
+  const CodeState* usable_code_ = nullptr;       // code_ when it applies
   gateway::v1::QuoteCartResponse* response_;
   common::Done done_;
 

@@ -119,6 +119,11 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::UpdateRewardRequest* request, v1::UpdateRewardResponse* response) override;
   grpc::ServerUnaryReactor* ListRewards(grpc::CallbackServerContext* context,
       const v1::ListRewardsRequest* request, v1::ListRewardsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateDiscountCodes(grpc::CallbackServerContext* context,
+      const v1::CreateDiscountCodesRequest* request,
+      v1::CreateDiscountCodesResponse* response) override;
+  grpc::ServerUnaryReactor* ListDiscountCodes(grpc::CallbackServerContext* context,
+      const v1::ListDiscountCodesRequest* request, v1::ListDiscountCodesResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

@@ -53,6 +53,15 @@ struct Principal {
   StoreRow store;                      // the store of this call
 };
 
+// The store of a call as the checkout service takes it (cart and code calls belong to checkout:
+// the gateway adds only the store that the key resolves to).
+inline checkout::v1::Store CheckoutStoreOf(const Principal& p) {
+  checkout::v1::Store store;
+  store.set_store_id(p.store.store_id);
+  store.set_currency_code(p.store.currency_code);
+  return store;
+}
+
 using common::ThrowDownstream;
 // Protobuf message as compact JSON with the proto field names (audit log, CLI-facing records).
 std::string ToJson(const google::protobuf::Message& message);

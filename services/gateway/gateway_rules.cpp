@@ -1,7 +1,5 @@
 #include "gateway_rules.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <stdexcept>
 
@@ -9,13 +7,7 @@ namespace loyalty::gateway {
 
 namespace {
 
-std::string RandomHex(size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
-  }
-  return common::HexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
-}
+std::string RandomHex(size_t bytes) { return common::HexEncode(common::RandomBytes(bytes)); }
 
 bool IsHex(const std::string& s) {
   return std::all_of(s.begin(), s.end(),

@@ -17,14 +17,6 @@ int64_t Micros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
 }
 
-// Cart calls belong to checkout: the gateway adds only the store that the key resolves to.
-checkout::v1::Store StoreOf(const Principal& p) {
-  checkout::v1::Store store;
-  store.set_store_id(p.store.store_id);
-  store.set_currency_code(p.store.currency_code);
-  return store;
-}
-
 // Passes one call on to `start` (an async stub method of `service`) and finishes ours with its
 // answer, holding no worker while it runs.
 template <class Request, class Response, class Start>
@@ -199,7 +191,7 @@ grpc::ServerUnaryReactor* StorefrontService::QuoteCart(grpc::CallbackServerConte
                           [=, this](CallContext& call, const common::Done& done) {
                             const auto p = Auth(context, call, request->store_id());
                             checkout::v1::QuoteCartRequest req;
-                            *req.mutable_store() = StoreOf(p);
+                            *req.mutable_store() = CheckoutStoreOf(p);
                             *req.mutable_quote() = *request;
                             Forward(call, done, "checkout", std::move(req), response,
                                     [this](auto... a) { gw_.checkout().async()->QuoteCart(a...); });
@@ -213,7 +205,7 @@ grpc::ServerUnaryReactor* StorefrontService::PlaceOrder(grpc::CallbackServerCont
                           [=, this](CallContext& call, const common::Done& done) {
                             const auto p = Auth(context, call, request->store_id());
                             checkout::v1::PlaceOrderRequest req;
-                            *req.mutable_store() = StoreOf(p);
+                            *req.mutable_store() = CheckoutStoreOf(p);
                             *req.mutable_order() = *request;
                             Forward(call, done, "checkout", std::move(req), response,
                                     [this](auto... a) { gw_.checkout().async()->PlaceOrder(a...); });

@@ -393,7 +393,24 @@ TEST(PriceCart, QuoteEqualsTheOrderOnRandomCarts) {
       if (!BadFields(cart).empty()) continue;
     }
     const points::v1::Reward* chosen = reward ? &*reward : nullptr;
-    const auto quote = PriceCart(cart, settings, pick(0, 200'000), tier_free_shipping, chosen);
+    // A third of the carts apply a discount code of a random kind.
+    std::optional<CodeState> code;
+    if (pick(0, 2) == 0) {
+      code.emplace();
+      code->code = "SAVE-" + std::to_string(round);
+      auto& d = code->definition;
+      d.set_kind(static_cast<gateway::v1::CodeKind>(pick(1, 3)));
+      if (d.kind() == gateway::v1::CODE_KIND_AMOUNT_OFF) d.set_amount_off_minor(pick(1, 90'000));
+      if (d.kind() == gateway::v1::CODE_KIND_PERCENT_OFF) {
+        d.set_percent_off_bps(static_cast<int32_t>(pick(1, 10'000)));
+        d.set_cap_minor(pick(1, 90'000));
+      }
+      cart.set_discount_code(code->code);
+      if (!BadFields(cart).empty()) continue;
+    }
+    const CodeState* applied = code ? &*code : nullptr;
+    const auto quote =
+        PriceCart(cart, settings, pick(0, 200'000), tier_free_shipping, chosen, applied);
     // The checkout reserves exactly what the quote used and the reward's cost; the ledger values
     // the points with the same function, so the hold carries the quote's figures.
     points::v1::Hold hold;
@@ -404,7 +421,7 @@ TEST(PriceCart, QuoteEqualsTheOrderOnRandomCarts) {
     hold.set_reward_points(quote.reward_points);
     const auto order = OrderRequest("st", "EUR", "o", cart, settings,
                                     hold.points() > 0 ? &hold : nullptr, tier_free_shipping,
-                                    chosen);
+                                    chosen, applied);
     common::Validator v;
     orders::CheckOrderContent(v, order, "");
     ASSERT_NO_THROW(v.ThrowIfInvalid());

@@ -4,11 +4,12 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+
+#include "loyalty/common/hex.hpp"
 
 namespace loyalty::gateway::webhooks {
 
@@ -42,11 +43,7 @@ std::optional<std::string> Base64Decode(const std::string& text) {
 }
 
 std::string NewSecret() {
-  std::array<unsigned char, 24> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
-  }
-  return kPrefix + Base64Encode(std::string(bytes.begin(), bytes.end()));
+  return kPrefix + Base64Encode(common::RandomBytes(24));
 }
 
 std::optional<std::string> Sign(const std::string& secret, const std::string& webhook_id,

@@ -2,6 +2,7 @@
 // them as opaque and cannot build one by hand.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,5 +41,9 @@ inline std::optional<std::string> HexDecode(std::string_view hex) {
 
 // Lower-case hex SHA-256 of `data` (migration checksums, API key hashes).
 std::string Sha256Hex(std::string_view data);
+
+// `count` bytes from OpenSSL's CSPRNG (keys, webhook secrets, discount codes); throws
+// std::runtime_error if it fails.
+std::string RandomBytes(size_t count);
 
 }  // namespace loyalty::common
