@@ -12,6 +12,10 @@
 #include <random>
 
 #include "loyalty/common/failpoint.hpp"
+#include "loyalty/common/log.hpp"
+#include "loyalty/common/db.hpp"
+#include "loyalty/common/worker_pool.hpp"
+#include "loyalty/common/time.hpp"
 
 namespace loyalty::common {
 namespace {
@@ -111,6 +115,39 @@ void ServiceHost::SetReady(bool ready) {
 
 void ServiceHost::AddBackground(std::string name, std::function<void(std::stop_token)> loop) {
   background_.emplace_back(std::move(name), std::move(loop));
+}
+
+void ServiceHost::AddSingletonJob(std::string name, std::chrono::seconds interval,
+                                  std::function<void(const CallContext&, int64_t)> job) {
+  AddBackground(name, [this, name, interval, job = std::move(job)](std::stop_token stop) {
+    const std::string lock_name = "loyalty." + name;
+    std::unique_ptr<pqxx::connection> conn;
+    while (SleepUnlessStopped(stop, interval)) {
+      try {
+        if (!conn || !conn->is_open()) conn = Connect(db().url());
+        pqxx::nontransaction lock(*conn);
+        if (!lock.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)[0]
+                 .as<bool>()) {
+          continue;  // another replica runs it
+        }
+        CallContext call;
+        call.method = name;
+        call.correlation_id = "scheduler";
+        call.deadline = Clock::now() + std::chrono::seconds(60);
+        call.internal_token = config().internal_token;
+        try {
+          job(call, NowMicros());
+        } catch (const std::exception& e) {
+          log::Warn(name + " failed; will retry", {{"error", e.what()}});
+        }
+        lock.exec_params("SELECT pg_advisory_unlock(hashtext($1))", lock_name);
+      } catch (const std::exception& e) {
+        // The scheduler's own connection broke (a Postgres restart): a new one next round.
+        log::Warn(name + " scheduler lost its connection", {{"error", e.what()}});
+        conn.reset();
+      }
+    }
+  });
 }
 
 CallContext ServiceHost::BeginCall(grpc::CallbackServerContext* context, const char* method,

@@ -28,6 +28,8 @@ struct CheckoutConfig {
   int settings_wait_ms = 500;             // LOYALTY_CHECKOUT_SETTINGS_WAIT_MS
   int recommendations_timeout_ms = 300;   // LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS
   int place_order_attempts = 8;           // LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS
+  int code_claim_ttl_seconds = 900;       // LOYALTY_CHECKOUT_CODE_CLAIM_TTL_SECONDS
+  int job_interval_seconds = 30;          // LOYALTY_CHECKOUT_JOB_INTERVAL_SECONDS
 };
 
 class CheckoutService final : public v1::CheckoutService::CallbackService {
@@ -46,6 +48,13 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   grpc::ServerUnaryReactor* ListCodes(grpc::CallbackServerContext* context,
                                       const v1::ListCodesRequest* request,
                                       gateway::v1::ListDiscountCodesResponse* response) override;
+  grpc::ServerUnaryReactor* ExpireCodeClaims(grpc::CallbackServerContext* context,
+                                             const v1::ExpireCodeClaimsRequest* request,
+                                             v1::ExpireCodeClaimsResponse* response) override;
+  // The claim expiry job (codes.cpp): held claims older than code_claim_ttl_seconds at
+  // `as_of_us`, of one store or every store ("").
+  v1::ExpireCodeClaimsResponse ExpireCodeClaimsDue(const common::CallContext& call,
+                                                   const std::string& store_id, int64_t as_of_us);
 
  private:
   // Discount codes (codes.cpp).

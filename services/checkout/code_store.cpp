@@ -58,6 +58,13 @@ CodeStore::CodeStore(common::Database& db) {
              "              WHERE store_id = $1 AND code = $3) "
              "INSERT INTO checkout.code_claims (store_id, order_id, code, customer_id, state) "
              "VALUES ($1, $2, $3, $4, 'held')");
+  db.Prepare("code_stale_claims",
+             "SELECT store_id, order_id FROM checkout.code_claims "
+             "WHERE state = 'held' AND created_at < to_timestamp($2::bigint / 1000000.0) "
+             "AND ($1 = '' OR store_id = $1) ORDER BY created_at LIMIT $3");
+  db.Prepare("code_keep_claim",
+             "UPDATE checkout.code_claims SET state = 'used' "
+             "WHERE store_id = $1 AND order_id = $2 AND state = 'held'");
   db.Prepare("code_insert_batch",
              "INSERT INTO checkout.code_batches "
              "(store_id, batch_id, definition, count, author, reason) "
@@ -105,6 +112,21 @@ void CodeStore::Claim(pqxx::transaction_base& tx, const std::string& store_id,
                       const std::string& order_id, const std::string& code,
                       const std::string& customer_id) const {
   tx.exec_prepared("code_claim", store_id, order_id, code, customer_id);
+}
+
+std::vector<CodeStore::ClaimKey> CodeStore::StaleClaims(pqxx::transaction_base& tx,
+                                                        const std::string& store_id,
+                                                        int64_t before_us, int limit) const {
+  std::vector<ClaimKey> keys;
+  for (const auto& row : tx.exec_prepared("code_stale_claims", store_id, before_us, limit)) {
+    keys.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  }
+  return keys;
+}
+
+void CodeStore::KeepClaim(pqxx::transaction_base& tx, const std::string& store_id,
+                          const std::string& order_id) const {
+  tx.exec_prepared("code_keep_claim", store_id, order_id);
 }
 
 void CodeStore::InsertBatch(pqxx::transaction_base& tx, const std::string& store_id,

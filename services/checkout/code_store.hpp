@@ -29,6 +29,17 @@ class CodeStore {
   void Claim(pqxx::transaction_base& tx, const std::string& store_id, const std::string& order_id,
              const std::string& code, const std::string& customer_id) const;
 
+  // Held claims made before `before_us`, oldest first, of one store (or every store for "").
+  struct ClaimKey {
+    std::string store_id;
+    std::string order_id;
+  };
+  std::vector<ClaimKey> StaleClaims(pqxx::transaction_base& tx, const std::string& store_id,
+                                    int64_t before_us, int limit) const;
+  // The order exists: its claim is used for good.
+  void KeepClaim(pqxx::transaction_base& tx, const std::string& store_id,
+                 const std::string& order_id) const;
+
   void InsertBatch(pqxx::transaction_base& tx, const std::string& store_id,
                    const std::string& batch_id, const gateway::v1::CodeDefinition& definition,
                    int count, const std::string& author, const std::string& reason) const;

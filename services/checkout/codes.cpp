@@ -1,5 +1,7 @@
 // CheckoutService's discount codes (docs/codes.md): the admin's create and list, the quote's
 // read and the checkout's claim. The rules are code_rules.hpp's, the SQL code_store.hpp's.
+#include <google/protobuf/util/time_util.h>
+
 #include "checkout_service.hpp"
 #include "loyalty/common/hex.hpp"
 #include "loyalty/common/idempotency.hpp"
@@ -150,6 +152,61 @@ CodeState CheckoutService::ClaimCode(const CallContext& call, const std::string&
     ++state->uses;
     return *state;
   });
+}
+
+grpc::ServerUnaryReactor* CheckoutService::ExpireCodeClaims(
+    grpc::CallbackServerContext* context, const v1::ExpireCodeClaimsRequest* request,
+    v1::ExpireCodeClaimsResponse* response) {
+  return host_.Serve(context, "ExpireCodeClaims", request->store_id(),
+                     [=, this](const CallContext& call) {
+                       const int64_t as_of =
+                           request->has_as_of()
+                               ? google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+                                     request->as_of())
+                               : common::NowMicros();
+                       *response = ExpireCodeClaimsDue(call, request->store_id(), as_of);
+                     });
+}
+
+v1::ExpireCodeClaimsResponse CheckoutService::ExpireCodeClaimsDue(const CallContext& call,
+                                                                  const std::string& store_id,
+                                                                  int64_t as_of_us) {
+  constexpr int kBatch = 100;
+  const int64_t before = as_of_us - int64_t{config_.code_claim_ttl_seconds} * 1'000'000;
+  v1::ExpireCodeClaimsResponse done;
+  for (;;) {
+    // Each claim handled leaves the held ones, so every page starts from the oldest again.
+    const auto due = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return codes_.StaleClaims(tx, store_id, before, kBatch);
+    });
+    for (const auto& claim : due) {
+      // Only once the orders service says the order can never be placed (as for points holds).
+      orders::v1::AbandonOrderRequest abandon;
+      abandon.set_store_id(claim.store_id);
+      abandon.set_order_id(claim.order_id);
+      orders::v1::AbandonOrderResponse abandoned;
+      const auto status =
+          orders_->AbandonOrder(common::DownstreamContext(call).get(), abandon, &abandoned);
+      if (!status.ok()) common::ThrowDownstream(status, "orders");  // the next round retries
+      db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+        if (abandoned.abandoned()) {
+          store_.SetRefused(tx, claim.store_id, claim.order_id,
+                            static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION),
+                            "ORDER_ABANDONED",
+                            "order_id " + claim.order_id +
+                                " was abandoned after its outcome stayed unknown");
+        } else {
+          codes_.KeepClaim(tx, claim.store_id, claim.order_id);
+        }
+      });
+      if (abandoned.abandoned()) {
+        done.set_released(done.released() + 1);
+      } else {
+        done.set_kept(done.kept() + 1);
+      }
+    }
+    if (static_cast<int>(due.size()) < kBatch) return done;
+  }
 }
 
 }  // namespace loyalty::checkout

@@ -24,10 +24,23 @@ int main(int argc, char** argv) {
         config->recommendations_timeout_ms =
             env.Int("LOYALTY_CHECKOUT_RECOMMENDATIONS_TIMEOUT_MS", 300, 1, 60000);
         config->place_order_attempts = env.Int("LOYALTY_CHECKOUT_PLACE_ORDER_ATTEMPTS", 8, 1, 20);
+        config->code_claim_ttl_seconds =
+            env.Int("LOYALTY_CHECKOUT_CODE_CLAIM_TTL_SECONDS", 900, 1, 86400 * 30);
+        config->job_interval_seconds =
+            env.Int("LOYALTY_CHECKOUT_JOB_INTERVAL_SECONDS", 30, 1, 86400);
       },
       [config](common::ServiceHost& host) {
         auto service = std::make_shared<checkout::CheckoutService>(host, *config);
         host.AddService(service.get());
+        host.AddSingletonJob("checkout.jobs", std::chrono::seconds(config->job_interval_seconds),
+                             [svc = service.get()](const common::CallContext& call, int64_t now) {
+                               const auto done = svc->ExpireCodeClaimsDue(call, "", now);
+                               if (done.released() + done.kept() > 0) {
+                                 common::log::Info("code claims expired",
+                                                   {{"released", done.released()},
+                                                    {"kept", done.kept()}});
+                               }
+                             });
         return service;
       });
 }

@@ -34,21 +34,10 @@ int main(int argc, char** argv) {
         auto wiring = std::make_shared<Wiring>(host, orders_addr, customers_addr);
         host.AddService(&wiring->service);
         host.AddService(&wiring->sink);
-        // The scheduler: one replica at a time runs the jobs, under a session advisory lock.
-        host.AddBackground("jobs", [&host, w = wiring.get(), job_interval](std::stop_token stop) {
-          auto conn = common::Connect(host.db().url());
-          while (common::SleepUnlessStopped(stop, std::chrono::seconds(job_interval))) {
-            pqxx::nontransaction lock(*conn);
-            if (!lock.exec1("SELECT pg_try_advisory_lock(hashtext('loyalty.points.jobs'))")[0].as<bool>()) {
-              continue;
-            }
-            const int64_t now = common::NowMicros();
-            common::CallContext call;
-            call.method = "jobs";
-            call.correlation_id = "scheduler";
-            call.deadline = common::Clock::now() + std::chrono::seconds(60);
-            call.internal_token = host.config().internal_token;
-            try {
+        // One replica at a time runs the jobs (common::ServiceHost::AddSingletonJob).
+        host.AddSingletonJob(
+            "points.jobs", std::chrono::seconds(job_interval),
+            [w = wiring.get()](const common::CallContext& call, int64_t now) {
               const int64_t released = w->service.ReleaseDue("", now);
               const int64_t expired = w->service.ExpireDue("", now);
               const int64_t holds = w->service.ExpireHolds(call, "", now);
@@ -64,12 +53,7 @@ int main(int argc, char** argv) {
                                                {"first_orders", first_orders},
                                                {"tier_changes", tiers}});
               }
-            } catch (const std::exception& e) {
-              common::log::Warn("jobs failed; will retry", {{"error", e.what()}});
-            }
-            lock.exec("SELECT pg_advisory_unlock(hashtext('loyalty.points.jobs'))");
-          }
-        });
+            });
         return wiring;
       });
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "gateway_fixture.hpp"
+#include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
 
 namespace loyalty::gateway {
 namespace {
@@ -202,6 +203,49 @@ TEST_F(CodeCheckoutIT, ARefusedCheckoutGivesItsCodeBack) {
   ASSERT_TRUE(placed.ok()) << placed.error_message();
   EXPECT_EQ(order.order().discount_minor(), 700);
   EXPECT_EQ(Uses(s, "SOLO"), 1);
+}
+
+// The orders service is down: the checkout's outcome is unknown and its code stays claimed (a
+// retry must find it). Once the claim is older than its TTL (15 minutes), the expiry job asks the
+// orders service to abandon the order id and gives the use back.
+TEST_F(CodeCheckoutIT, AClaimLeftByAnUnansweredCheckoutIsGivenBackByTheExpiryJob) {
+  const auto s = CreateStore("code-expiry");
+  SetUpProgram(s);
+  const auto ada = Register(s, "ada@example.com");
+  CreateOne(s, "LATE", AmountOff(700, 1));
+  ASSERT_EQ(orders_->Terminate(), 0);
+  v1::PlaceOrderResponse order;
+  const auto status = Place(s, "o-lost", WithCode(TwoLineCart(ada, 0), "LATE"), &order);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(Uses(s, "LATE"), 1);
+  orders_->Start();
+  WaitHealthy(orders_addr_);
+
+  auto checkout = checkout::v1::CheckoutService::NewStub(
+      grpc::CreateChannel(checkout_->address(), grpc::InsecureChannelCredentials()));
+  auto expire = [&](int minutes) {
+    checkout::v1::ExpireCodeClaimsRequest req;
+    req.set_store_id(s.store_id);
+    *req.mutable_as_of() = common::NowTimestamp();
+    req.mutable_as_of()->set_seconds(req.as_of().seconds() + minutes * 60);
+    checkout::v1::ExpireCodeClaimsResponse resp;
+    const auto st = checkout->ExpireCodeClaims(testing::InternalContext().get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  };
+  // Not yet due: nothing changes.
+  EXPECT_EQ(expire(1).released(), 0);
+  EXPECT_EQ(Uses(s, "LATE"), 1);
+  const auto done = expire(16);
+  EXPECT_EQ(done.released(), 1);
+  EXPECT_EQ(done.kept(), 0);
+  EXPECT_EQ(Uses(s, "LATE"), 0);
+  // The abandoned order id answers so; the code is there for another order.
+  EXPECT_EQ(common::ErrorReason(Place(s, "o-lost", WithCode(TwoLineCart(ada, 0), "LATE"), &order)),
+            "ORDER_ABANDONED");
+  ASSERT_TRUE(Place(s, "o-next", WithCode(TwoLineCart(ada, 0), "LATE"), &order).ok());
+  EXPECT_EQ(Uses(s, "LATE"), 1);
+  EXPECT_EQ(expire(60).released(), 0);  // a used claim is not the job's
 }
 
 TEST_F(CodeCheckoutIT, ABatchIsGeneratedOncePagedBackAndEachCodeWorks) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -834,6 +835,25 @@ TEST_F(GatewayIT, LoyaltyctlAdministersAStore) {
   out = Ctl(addr, owner, "--json keys list", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(nlohmann::json::parse(out)["keys"].size(), 2u);
+
+  // Discount codes: a generated batch, listed one JSON object per line, and one code shown.
+  std::ofstream(dir + "/code.yaml") << "kind: CODE_KIND_AMOUNT_OFF\namount_off_minor: 500\n"
+                                    << "max_uses: 1\n";
+  out = Ctl(addr, owner, "codes create " + dir + "/code.yaml --count 3 --batch thanks --reason mail",
+            &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "batch thanks: 3 code(s)\n");
+  out = Ctl(addr, owner, "--json codes list thanks", &code);
+  ASSERT_EQ(code, 0) << out;
+  std::istringstream lines(out);
+  std::vector<std::string> generated;
+  for (std::string line; std::getline(lines, line);) {
+    generated.push_back(nlohmann::json::parse(line)["code"]);
+  }
+  ASSERT_EQ(generated.size(), 3u) << out;
+  out = Ctl(addr, owner, "codes show " + generated[0], &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["definition"]["amount_off_minor"], "500") << out;
   out = Ctl(addr, owner, "audit", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("ImportOrders"), std::string::npos) << out;

@@ -37,3 +37,5 @@ CREATE TABLE code_claims (
   FOREIGN KEY (store_id, code) REFERENCES codes (store_id, code)
 );
 CREATE INDEX code_claims_by_customer ON code_claims (store_id, code, customer_id);
+-- The claim expiry job reads only the held claims that are due.
+CREATE INDEX code_claims_held ON code_claims (created_at) WHERE state = 'held';

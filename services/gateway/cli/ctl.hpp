@@ -30,8 +30,9 @@ struct Options {
 
 // A fresh idempotency key, for commands run without --request-id.
 std::string NewRequestId();
-// A message as indented JSON with the proto field names.
-std::string ToJson(const google::protobuf::Message& message);
+// A message as JSON with the proto field names: indented, or on one line (`compact`, for JSON
+// lines that a script reads one by one).
+std::string ToJson(const google::protobuf::Message& message, bool compact = false);
 // Columns padded to their widest cell, under a header.
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
@@ -64,5 +65,8 @@ void AddTierCommands(CLI::App& app, const Options& o, std::function<void(Client&
 // Adds rewards create, update and list (reward_commands.cpp).
 void AddRewardCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
                        const StructuredFileReader& read);
+// Adds codes create, list and show (code_commands.cpp).
+void AddCodeCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
+                     const StructuredFileReader& read);
 
 }  // namespace loyalty::ctl

@@ -427,6 +427,7 @@ int main(int argc, char** argv) {
   const StructuredFileReader read_file = FromStructuredFile;
   AddTierCommands(app, o, run, read_file);
   AddRewardCommands(app, o, run, read_file);
+  AddCodeCommands(app, o, run, read_file);
 
   try {
     app.parse(argc, argv);

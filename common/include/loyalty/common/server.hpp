@@ -93,6 +93,11 @@ class ServiceHost {
   // A loop run on its own thread from Start() until shutdown (the outbox relay, jobs).
   // It runs only once the database is ready, and must return soon after stop is requested.
   void AddBackground(std::string name, std::function<void(std::stop_token)> loop);
+  // A background loop that runs `job(call, now_micros)` every `interval` on one replica at a
+  // time (a session advisory lock named "loyalty.<name>"), with an internal call context of a
+  // minute for its downstream calls. What the job throws is logged; the next round retries.
+  void AddSingletonJob(std::string name, std::chrono::seconds interval,
+                       std::function<void(const CallContext&, int64_t)> job);
 
   // Runs `handler(call)` on the worker pool and finishes the call with OK, or with the status
   // mapped from whatever it throws. `store_id` is only used for logs.
