@@ -43,8 +43,8 @@ class CodeStore {
   void InsertBatch(pqxx::transaction_base& tx, const std::string& store_id,
                    const std::string& batch_id, const gateway::v1::CodeDefinition& definition,
                    int count, const std::string& author, const std::string& reason) const;
-  // Inserts those of `codes` that the store does not have yet; returns how many it inserted.
-  int InsertCodes(pqxx::transaction_base& tx, const std::string& store_id,
+  // Inserts `codes` (distinct); false, inserting none, when the store has one of them already.
+  bool InsertCodes(pqxx::transaction_base& tx, const std::string& store_id,
                   const std::string& batch_id, int64_t max_uses,
                   const std::vector<std::string>& codes) const;
   // A batch's codes after `after_code`, in code order; or the one code `code`.

@@ -489,6 +489,15 @@ sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS
 for s in customers orders points recommendations checkout gateway echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
 
+# ---- B1: discount codes generated in bulk (issue 15), after P7 so it leaves the idle RSS alone ----
+B1_COUNT="$([ "$SMOKE" = 1 ] && echo 1000 || echo 100000)"
+say "B1: $B1_COUNT discount codes in one CreateCodes call, and INSERT ... SELECT of the same rows"
+"$ROOT/examples/python/gen_stubs.sh" "$WORK/stubs" >/dev/null
+/usr/bin/python3 "$HERE/bulk_codes.py" --stubs "$WORK/stubs" --checkout "127.0.0.1:${PORT[checkout]}" \
+  --token "$TOKEN" --url "$URL" --psql "$PG_BIN/psql" --count "$B1_COUNT" >"$WORK/b1.txt" ||
+  die "B1 failed: $(tail -5 "$WORK/b1.txt")"
+b1() { tr ' ' '\n' <"$WORK/b1.txt" | grep "^$1=" | cut -d= -f2; }
+
 # Every stream must have run with no errors (bare-sat overloads the echo on purpose: its
 # RESOURCE_EXHAUSTED answers are the point).
 cat "$R" >&2
@@ -609,6 +618,7 @@ SECTION="$WORK/section.md"
   echo "| P6 replayed PlaceOrder p99 ÷ fresh PlaceOrder p99 | **$P6_RATIO** (p50 ratio $P6_P50) | fresh PlaceOrder, interleaved, same rate | <= 0.5 | $(verdict "$P6_RATIO" "<=" 0.5) |"
   echo "| P7 VmRSS of each service after the load, idle (largest) | **$RSS_MAX MiB** (customers ${RSS[customers]}, orders ${RSS[orders]}, points ${RSS[points]}, recommendations ${RSS[recommendations]}, checkout ${RSS[checkout]}, gateway ${RSS[gateway]}) | bare echo ${RSS[echo]} MiB, front ${RSS[front]}, leaf ${RSS[leaf1]} | <= 40 MB | $(verdict "$RSS_MAX" "<=" 38.1) |"
   echo "| P8 QuoteCart p99, 100 lines × 100 rules ÷ 3 lines × 5 rules, $P8_RATE/s each | **$P8_RATIO** ($(field "$R" p8-large p99) ms) | 3 lines × 5 rules: p99 $(field "$R" p8-small p99) ms, same moments | <= 3 | $P8_VERDICT |"
+  echo "| B1 CreateDiscountCodes, $B1_COUNT generated codes in one call ÷ INSERT ... SELECT of the same rows | **$(b1 ratio)** ($(b1 codes_ms) ms, the call's wall time: generation, one INSERT ... unnest, idempotency, gRPC) | $(b1 baseline_ms) ms: the same rows into a logged table with the same key and index, codes made by md5() (tests/bench/bulk_codes.py) | reported (issue 15) | reported |"
   echo "| generator overhead: loyalty-bench ÷ h2load on the bare echo | **$GEN_RATIO** (loyalty-bench offered h2load's rate, open loop: $SAT_OK OK/s; at p99 <= 20 ms: $BARE_RATE/s); CPU per call: loyalty-bench $(field "$R" bare-sat cpu_us_per_call) µs | h2load $H2_RPS req/s (4 connections × 10 streams, closed loop; $H2_OK HTTP 200s, gRPC status not checked by h2load); CPU per call: h2load $H2_CPU_US µs | >= 1, or explained | $(verdict "$GEN_RATIO" ">=" 1) (see below) |"
   echo
   echo "### Raw results"

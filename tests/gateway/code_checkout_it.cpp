@@ -223,20 +223,21 @@ TEST_F(CodeCheckoutIT, AClaimLeftByAnUnansweredCheckoutIsGivenBackByTheExpiryJob
 
   auto checkout = checkout::v1::CheckoutService::NewStub(
       grpc::CreateChannel(checkout_->address(), grpc::InsecureChannelCredentials()));
+  checkout::v1::ExpireCodeClaimsResponse done;
   auto expire = [&](int minutes) {
     checkout::v1::ExpireCodeClaimsRequest req;
     req.set_store_id(s.store_id);
     *req.mutable_as_of() = common::NowTimestamp();
     req.mutable_as_of()->set_seconds(req.as_of().seconds() + minutes * 60);
-    checkout::v1::ExpireCodeClaimsResponse resp;
-    const auto st = checkout->ExpireCodeClaims(testing::InternalContext().get(), req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return resp;
+    return checkout->ExpireCodeClaims(testing::InternalContext().get(), req, &done);
   };
   // Not yet due: nothing changes.
-  EXPECT_EQ(expire(1).released(), 0);
+  ASSERT_TRUE(expire(1).ok());
+  EXPECT_EQ(done.released(), 0);
   EXPECT_EQ(Uses(s, "LATE"), 1);
-  const auto done = expire(16);
+  // Due. Checkout's channel to orders may still be reconnecting after the outage: the job then
+  // fails UNAVAILABLE and its next round retries, as the scheduler's would.
+  EXPECT_TRUE(Eventually([&] { return expire(16).ok(); }));
   EXPECT_EQ(done.released(), 1);
   EXPECT_EQ(done.kept(), 0);
   EXPECT_EQ(Uses(s, "LATE"), 0);
@@ -245,7 +246,8 @@ TEST_F(CodeCheckoutIT, AClaimLeftByAnUnansweredCheckoutIsGivenBackByTheExpiryJob
             "ORDER_ABANDONED");
   ASSERT_TRUE(Place(s, "o-next", WithCode(TwoLineCart(ada, 0), "LATE"), &order).ok());
   EXPECT_EQ(Uses(s, "LATE"), 1);
-  EXPECT_EQ(expire(60).released(), 0);  // a used claim is not the job's
+  ASSERT_TRUE(expire(60).ok());
+  EXPECT_EQ(done.released() + done.kept(), 0);  // a used claim is not the job's
 }
 
 TEST_F(CodeCheckoutIT, ABatchIsGeneratedOncePagedBackAndEachCodeWorks) {
