@@ -53,6 +53,8 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       config_(std::move(config)),
       store_(host.db()),
       codes_(host.db()),
+      carts_(host.db()),
+      outbox_(host.db(), "checkout", {"points"}),
       idempotency_(host.db(), "checkout"),
       settings_(std::chrono::milliseconds(
           std::max(config_.settings_cache_ms, config_.settings_max_stale_ms))),
@@ -141,9 +143,11 @@ grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext
                     request->quote().suggestion_limit() <= 50,
                 "suggestion_limit", "must be 0 to 50");
         v.ThrowIfInvalid();
+        auto program = QuoteSettings(call, store.store_id());
+        RecordCart(call, store, request->quote().cart(), program->settings());
         QuoteFlow::Start({*points_, *recs_, *customers_, host_.metrics(),
                           std::chrono::milliseconds(config_.recommendations_timeout_ms)},
-                         call, *request, QuoteSettings(call, store.store_id()),
+                         call, *request, std::move(program),
                          FindCode(call, store.store_id(), request->quote().cart()), response,
                          done);
       });
@@ -176,7 +180,7 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   std::optional<CheckoutRow> row;
   while (!row) {
     row = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      return store_.Claim(tx, store_id, request.order_id(), hash);
+      return store_.Claim(tx, store_id, request.order_id(), hash, cart.customer_id());
     });
   }
   if (row->request_hash != hash) {

@@ -6,7 +6,9 @@
 
 #include "checkout_rules.hpp"
 #include "checkout_store.hpp"
+#include "cart_store.hpp"
 #include "code_store.hpp"
+#include "loyalty/common/events.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
 #include "loyalty/common/expiring_cache.hpp"
@@ -48,6 +50,12 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   grpc::ServerUnaryReactor* ListCodes(grpc::CallbackServerContext* context,
                                       const v1::ListCodesRequest* request,
                                       gateway::v1::ListDiscountCodesResponse* response) override;
+  grpc::ServerUnaryReactor* AbandonCarts(grpc::CallbackServerContext* context,
+                                         const v1::AbandonCartsRequest* request,
+                                         v1::AbandonCartsResponse* response) override;
+  // The abandoned-cart job (cart_recovery.cpp): open carts due at `as_of_us`.
+  v1::AbandonCartsResponse AbandonCartsDue(const common::CallContext& call,
+                                           const std::string& store_id, int64_t as_of_us);
   grpc::ServerUnaryReactor* ExpireCodeClaims(grpc::CallbackServerContext* context,
                                              const v1::ExpireCodeClaimsRequest* request,
                                              v1::ExpireCodeClaimsResponse* response) override;
@@ -63,6 +71,15 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   // The cart's discount code for a quote (nullopt: none, or the store lacks it): one statement.
   std::optional<CodeState> FindCode(const common::CallContext& call, const std::string& store_id,
                                     const gateway::v1::Cart& cart);
+  // Abandoned carts (cart_recovery.cpp): records a known customer's quoted cart when the store's
+  // cart recovery is on (one statement; nothing otherwise).
+  void RecordCart(const common::CallContext& call, const v1::Store& store,
+                  const gateway::v1::Cart& cart, const points::v1::Settings& settings);
+  // A single-use code for one customer, copying a batch's definition, in the caller's
+  // transaction: its own batch `batch_id`. "" when the store has no batch `template_batch`.
+  std::string IssueCode(pqxx::transaction_base& tx, const std::string& store_id,
+                        const std::string& template_batch, const std::string& customer_id,
+                        const std::string& batch_id, const std::string& reason);
   // Takes one use of the cart's code for the checkout of `order_id` under the code's lock, or
   // finds the use an earlier attempt took: NOT_FOUND CODE_NOT_FOUND or FAILED_PRECONDITION with
   // the refusal (CODE_USED_UP, ...) naming cart.discount_code otherwise.
@@ -108,6 +125,9 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   CheckoutConfig config_;
   CheckoutStore store_;
   CodeStore codes_;
+  CartStore carts_;
+  // Checkout's events (cart.abandoned) for the points service, which logs them for the store.
+  common::OutboxWriter outbox_;
   common::Idempotency idempotency_;
   // Settings and rewards as read (no tier), kept up to the longer of the two ages above;
   // dropped on publish. Shared: a quote reads them without a copy.

@@ -22,9 +22,14 @@ std::string GivingCodeBack(const std::string& ending) {
 
 CheckoutStore::CheckoutStore(common::Database& db) {
   // The insert and, when the row exists, the existing row, in one round trip. The CTE's SELECT
-  // does not see the row the same statement inserts, hence the UNION.
+  // does not see the row the same statement inserts, hence the UNION. A checkout starting ends
+  // the customer's open cart as ordered (abandoned carts, cart_store.hpp): no cart.abandoned
+  // event can follow the order.
   db.Prepare("co_claim",
-             "WITH claimed AS ("
+             "WITH ordered AS ("
+             "  UPDATE checkout.carts SET state = 'ordered' "
+             "  WHERE store_id = $1 AND customer_id = $4 AND state = 'open'), "
+             "claimed AS ("
              "  INSERT INTO checkout.checkouts (store_id, order_id, request_hash, state) "
              "  VALUES ($1, $2, $3, 'started') ON CONFLICT DO NOTHING "
              "  RETURNING request_hash, state, hold_id, '' AS response, error_code, "
@@ -54,8 +59,9 @@ CheckoutStore::CheckoutStore(common::Database& db) {
 std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,
                                                 const std::string& store_id,
                                                 const std::string& order_id,
-                                                const std::string& request_hash) const {
-  const auto r = tx.exec_prepared("co_claim", store_id, order_id, request_hash);
+                                                const std::string& request_hash,
+                                                const std::string& customer_id) const {
+  const auto r = tx.exec_prepared("co_claim", store_id, order_id, request_hash, customer_id);
   if (r.empty()) return std::nullopt;
   CheckoutRow c;
   c.request_hash = r[0][0].as<std::string>();

@@ -23,12 +23,12 @@ class CheckoutStore {
  public:
   explicit CheckoutStore(common::Database& db);
 
-  // Starts the checkout of an order id, or finds the one already started: one statement,
-  // autocommitted. nullopt only when a concurrent claim committed between its two halves; the
-  // caller asks again.
+  // Starts the checkout of an order id, or finds the one already started, and ends the
+  // customer's open cart as ordered: one statement, autocommitted. nullopt only when a
+  // concurrent claim committed between its two halves; the caller asks again.
   std::optional<CheckoutRow> Claim(pqxx::transaction_base& tx, const std::string& store_id,
-                                   const std::string& order_id,
-                                   const std::string& request_hash) const;
+                                   const std::string& order_id, const std::string& request_hash,
+                                   const std::string& customer_id) const;
   void SetHold(pqxx::transaction_base& tx, const std::string& store_id,
                const std::string& order_id, const std::string& hold_id) const;
   void SetPlaced(pqxx::transaction_base& tx, const std::string& store_id,

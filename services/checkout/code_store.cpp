@@ -65,6 +65,8 @@ CodeStore::CodeStore(common::Database& db) {
   db.Prepare("code_keep_claim",
              "UPDATE checkout.code_claims SET state = 'used' "
              "WHERE store_id = $1 AND order_id = $2 AND state = 'held'");
+  db.Prepare("code_batch_definition",
+             "SELECT definition FROM checkout.code_batches WHERE store_id = $1 AND batch_id = $2");
   db.Prepare("code_insert_batch",
              "INSERT INTO checkout.code_batches "
              "(store_id, batch_id, definition, count, author, reason) "
@@ -125,6 +127,15 @@ std::vector<CodeStore::ClaimKey> CodeStore::StaleClaims(pqxx::transaction_base& 
 void CodeStore::KeepClaim(pqxx::transaction_base& tx, const std::string& store_id,
                           const std::string& order_id) const {
   tx.exec_prepared("code_keep_claim", store_id, order_id);
+}
+
+std::optional<gateway::v1::CodeDefinition> CodeStore::BatchDefinition(
+    pqxx::transaction_base& tx, const std::string& store_id, const std::string& batch_id) const {
+  const auto r = tx.exec_prepared("code_batch_definition", store_id, batch_id);
+  if (r.empty()) return std::nullopt;
+  gateway::v1::CodeDefinition definition;
+  definition.ParseFromString(pqxx::binarystring(r[0][0]).str());
+  return definition;
 }
 
 void CodeStore::InsertBatch(pqxx::transaction_base& tx, const std::string& store_id,

@@ -40,6 +40,10 @@ class CodeStore {
   void KeepClaim(pqxx::transaction_base& tx, const std::string& store_id,
                  const std::string& order_id) const;
 
+  // A batch's definition; nullopt when the store has no such batch.
+  std::optional<gateway::v1::CodeDefinition> BatchDefinition(pqxx::transaction_base& tx,
+                                                             const std::string& store_id,
+                                                             const std::string& batch_id) const;
   void InsertBatch(pqxx::transaction_base& tx, const std::string& store_id,
                    const std::string& batch_id, const gateway::v1::CodeDefinition& definition,
                    int count, const std::string& author, const std::string& reason) const;

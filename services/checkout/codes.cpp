@@ -94,6 +94,22 @@ void CheckoutService::CreateCodesOf(const CallContext& call, const v1::CreateCod
   });
 }
 
+std::string CheckoutService::IssueCode(pqxx::transaction_base& tx, const std::string& store_id,
+                                       const std::string& template_batch,
+                                       const std::string& customer_id,
+                                       const std::string& batch_id, const std::string& reason) {
+  auto definition = codes_.BatchDefinition(tx, store_id, template_batch);
+  if (!definition) return "";
+  definition->set_customer_id(customer_id);
+  definition->set_max_uses(1);
+  codes_.InsertBatch(tx, store_id, batch_id, *definition, 1, "checkout", reason);
+  std::vector<std::string> code;
+  do {
+    code = GenerateCodes(1);
+  } while (!codes_.InsertCodes(tx, store_id, batch_id, 1, code));
+  return code[0];
+}
+
 grpc::ServerUnaryReactor* CheckoutService::ListCodes(
     grpc::CallbackServerContext* context, const v1::ListCodesRequest* request,
     gateway::v1::ListDiscountCodesResponse* response) {

@@ -1,5 +1,6 @@
 // loyalty-checkout: wiring only; the rules live in the service's library.
 #include "checkout_service.hpp"
+#include "loyalty/common/publisher.hpp"
 
 namespace loyalty::checkout {
 const common::MigrationSet& Migrations();  // generated from migrations/
@@ -8,9 +9,10 @@ const common::MigrationSet& Migrations();  // generated from migrations/
 int main(int argc, char** argv) {
   using namespace loyalty;
   auto config = std::make_shared<checkout::CheckoutConfig>();
+  int retention_hours = 0;
   return common::RunServiceMain(
       argc, argv, {"checkout", 50056, 9106}, common::WithCommonTables(checkout::Migrations()),
-      [config](common::EnvReader& env) {
+      [config, &retention_hours](common::EnvReader& env) {
         config->customers_addr = env.Address("LOYALTY_CUSTOMERS_ADDR", config->customers_addr);
         config->orders_addr = env.Address("LOYALTY_ORDERS_ADDR", config->orders_addr);
         config->points_addr = env.Address("LOYALTY_POINTS_ADDR", config->points_addr);
@@ -28,19 +30,32 @@ int main(int argc, char** argv) {
             env.Int("LOYALTY_CHECKOUT_CODE_CLAIM_TTL_SECONDS", 900, 1, 86400 * 30);
         config->job_interval_seconds =
             env.Int("LOYALTY_CHECKOUT_JOB_INTERVAL_SECONDS", 30, 1, 86400);
+        retention_hours = env.Int("LOYALTY_EVENT_RETENTION_HOURS", 168, 1, 24 * 365);
       },
-      [config](common::ServiceHost& host) {
-        auto service = std::make_shared<checkout::CheckoutService>(host, *config);
-        host.AddService(service.get());
-        host.AddSingletonJob("checkout.jobs", std::chrono::seconds(config->job_interval_seconds),
-                             [svc = service.get()](const common::CallContext& call, int64_t now) {
-                               const auto done = svc->ExpireCodeClaimsDue(call, "", now);
-                               if (done.released() + done.kept() > 0) {
-                                 common::log::Info("code claims expired",
-                                                   {{"released", done.released()},
-                                                    {"kept", done.kept()}});
-                               }
-                             });
-        return service;
+      [config, &retention_hours](common::ServiceHost& host) {
+        struct Wiring {
+          Wiring(common::ServiceHost& h, const checkout::CheckoutConfig& c, int retention)
+              : service(h, c),
+                // cart.abandoned goes to the points service, which logs it for the store.
+                publisher(h, "checkout", {{"points", c.points_addr}},
+                          std::chrono::hours(retention)) {}
+          checkout::CheckoutService service;
+          common::Publisher publisher;
+        };
+        auto wiring = std::make_shared<Wiring>(host, *config, retention_hours);
+        host.AddService(&wiring->service);
+        host.AddSingletonJob(
+            "checkout.jobs", std::chrono::seconds(config->job_interval_seconds),
+            [svc = &wiring->service](const common::CallContext& call, int64_t now) {
+              const auto claims = svc->ExpireCodeClaimsDue(call, "", now);
+              const auto carts = svc->AbandonCartsDue(call, "", now);
+              if (claims.released() + claims.kept() + carts.abandoned() > 0) {
+                common::log::Info("checkout jobs ran", {{"claims_released", claims.released()},
+                                                        {"claims_kept", claims.kept()},
+                                                        {"carts_abandoned", carts.abandoned()},
+                                                        {"cart_codes", carts.codes()}});
+              }
+            });
+        return wiring;
       });
 }

@@ -93,6 +93,14 @@ void CheckSettings(common::Validator& v, const v1::Settings& s, const std::strin
   v.Check(s.hold_ttl_seconds() >= 10 && s.hold_ttl_seconds() <= 7 * 86400, p + "hold_ttl_seconds",
           "must be 10 seconds to 7 days");
   CheckActionSettings(v, s.actions(), p + "actions.");
+  const auto& cart = s.cart_recovery();
+  v.Check(cart.after_hours() >= 0 && cart.after_hours() <= 720, p + "cart_recovery.after_hours",
+          "must be 0 (off) to 720");
+  if (!cart.code_batch_id().empty()) {
+    v.RequireId(cart.code_batch_id(), p + "cart_recovery.code_batch_id");
+    v.Check(cart.after_hours() > 0, p + "cart_recovery.code_batch_id",
+            "needs cart_recovery.after_hours");
+  }
 }
 
 void CheckRules(common::Validator& v, const v1::EarnRules& r, const std::string& p) {

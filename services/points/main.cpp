@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
               : service(h, common::InternalChannel(orders, "orders"),
                         common::InternalChannel(customers, "customers")),
                 sink(h, "points") {
-            service.SubscribeToOrders(sink);
+            service.Subscribe(sink);
           }
           points::PointsService service;
           common::InboxEventSink sink;

@@ -13,6 +13,7 @@ PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Ch
       verification_(ctx_),
       jobs_(ctx_, holds_),
       events_(ctx_),
+      checkout_events_(ctx_.store),
       actions_(ctx_),
       action_jobs_(ctx_),
       tiers_(ctx_),

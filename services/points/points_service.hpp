@@ -11,10 +11,12 @@
 //   program/  Tiers         PublishTiers, ListTierVersions, SetManualTier, RunTierJob
 //   program/  Rewards       CreateReward, UpdateReward, ListRewards (the rewards catalogue)
 //   events/   OrderEvents   the order events, on the service's EventSinkService
+//   events/   CheckoutEvents  checkout's events for the store's event log (cart.abandoned)
 // The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
 // and earn_rules.*, the SQL in points_store.*.
 #pragma once
 
+#include "events/checkout_events.hpp"
 #include "events/order_events.hpp"
 #include "jobs/action_jobs.hpp"
 #include "jobs/jobs.hpp"
@@ -35,8 +37,11 @@ class PointsService final : public v1::PointsService::CallbackService {
   PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Channel> orders,
                 std::shared_ptr<grpc::Channel> customers);
 
-  // Registers the order event handlers on the service's event sink.
-  void SubscribeToOrders(common::InboxEventSink& sink) { events_.Subscribe(sink); }
+  // Registers the order and checkout event handlers on the service's event sink.
+  void Subscribe(common::InboxEventSink& sink) {
+    events_.Subscribe(sink);
+    checkout_events_.Subscribe(sink);
+  }
   // The jobs, for the scheduler: items processed.
   int64_t ReleaseDue(const std::string& store_id, int64_t as_of_us) {
     return jobs_.ReleaseDue(store_id, as_of_us);
@@ -101,6 +106,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   Verification verification_;
   Jobs jobs_;
   OrderEvents events_;
+  CheckoutEvents checkout_events_;
   Actions actions_;
   ActionJobs action_jobs_;
   Tiers tiers_;

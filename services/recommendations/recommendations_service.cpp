@@ -198,10 +198,7 @@ void RecommendationsService::Subscribe(common::InboxEventSink& sink) {
 // ---- Events ----
 
 void RecommendationsService::OnOrderPlaced(pqxx::transaction_base& tx, const Event& event) const {
-  orders::v1::OrderPlaced placed;
-  if (!event.payload().UnpackTo(&placed)) {
-    throw InvalidEvent(event.type() + " payload is not a loyalty.orders.v1.OrderPlaced");
-  }
+  const auto placed = common::UnpackEvent<orders::v1::OrderPlaced>(event);
   const auto& order = placed.order();
   if (!order.store_id().empty() && order.store_id() != event.store_id()) {
     throw InvalidEvent("the order's store_id is not the event's");
@@ -243,10 +240,7 @@ void RecommendationsService::OnOrderPlaced(pqxx::transaction_base& tx, const Eve
 
 void RecommendationsService::OnOrderRefunded(pqxx::transaction_base& tx,
                                              const Event& event) const {
-  orders::v1::OrderRefunded refund;
-  if (!event.payload().UnpackTo(&refund)) {
-    throw InvalidEvent("order.refunded payload is not a loyalty.orders.v1.OrderRefunded");
-  }
+  const auto refund = common::UnpackEvent<orders::v1::OrderRefunded>(event);
   const std::string order_id = OrderIdOf(refund.order_id(), event);
   const auto window = store_.LockWindow(tx, event.store_id());
   const auto order = store_.LoadOrder(tx, event.store_id(), order_id);
@@ -276,10 +270,7 @@ void RecommendationsService::OnOrderRefunded(pqxx::transaction_base& tx,
 
 void RecommendationsService::OnOrderCancelled(pqxx::transaction_base& tx,
                                               const Event& event) const {
-  orders::v1::OrderCancelled cancelled;
-  if (!event.payload().UnpackTo(&cancelled)) {
-    throw InvalidEvent("order.cancelled payload is not a loyalty.orders.v1.OrderCancelled");
-  }
+  const auto cancelled = common::UnpackEvent<orders::v1::OrderCancelled>(event);
   const std::string order_id = OrderIdOf(cancelled.order_id(), event);
   const auto window = store_.LockWindow(tx, event.store_id());
   const auto order = store_.LoadOrder(tx, event.store_id(), order_id);

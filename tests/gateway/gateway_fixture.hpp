@@ -162,7 +162,9 @@ class GatewayIT : public ::testing::Test {
     return resp.secret();
   }
 
-  void SetUpProgram(const TestStore& s) {
+  // Settings (`tweak` may change them), earn rules and four products.
+  void SetUpProgram(const TestStore& s,
+                    const std::function<void(points::v1::Settings*)>& tweak = {}) {
     v1::UpdateSettingsRequest settings;
     settings.set_request_id("settings-1");
     auto* st = settings.mutable_settings();
@@ -177,6 +179,7 @@ class GatewayIT : public ::testing::Test {
     st->set_expiry_warning_days(30);
     st->set_clawback_policy(points::v1::CLAWBACK_POLICY_DEBT);
     st->set_hold_ttl_seconds(60);
+    if (tweak) tweak(st);
     v1::UpdateSettingsResponse sresp;
     auto status = admin_->UpdateSettings(Ctx(s.owner).get(), settings, &sresp);
     ASSERT_TRUE(status.ok()) << status.error_message();

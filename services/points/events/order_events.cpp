@@ -26,16 +26,6 @@ namespace {
 
 constexpr int64_t kMicrosPerDay = 86'400'000'000;
 
-template <class Payload>
-Payload Unpack(const events::v1::Event& event) {
-  Payload payload;
-  if (!event.payload().UnpackTo(&payload)) {
-    throw common::InvalidEvent(event.type() + " does not carry a " +
-                               Payload::descriptor()->full_name());
-  }
-  return payload;
-}
-
 using common::NowMicros;
 
 }  // namespace
@@ -58,7 +48,7 @@ void OrderEvents::Subscribe(common::InboxEventSink& sink) {
 }
 
 void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Event& event) {
-  const auto placed = Unpack<OrderPlaced>(event);
+  const auto placed = common::UnpackEvent<OrderPlaced>(event);
   const auto& order = placed.order();
   const std::string& store_id = event.store_id();
   const auto settings = SettingsOrDefault(store_, tx, store_id, order.currency_code());
@@ -158,7 +148,7 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
 }
 
 void OrderEvents::OnOrderFulfilled(pqxx::transaction_base& tx, const events::v1::Event& event) {
-  const auto fulfilled = Unpack<OrderFulfilled>(event);
+  const auto fulfilled = common::UnpackEvent<OrderFulfilled>(event);
   const auto settings = store_.Settings(tx, event.store_id());
   if (!settings || settings->return_window_start() == v1::RETURN_WINDOW_START_PLACEMENT) return;
   const int64_t start = TimeUtil::TimestampToMicroseconds(fulfilled.fulfilled_at());
@@ -211,7 +201,7 @@ void OrderEvents::RefundLine(pqxx::transaction_base& tx, CustomerLedger& ledger,
 }
 
 void OrderEvents::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::Event& event) {
-  const auto refund = Unpack<OrderRefunded>(event);
+  const auto refund = common::UnpackEvent<OrderRefunded>(event);
   const auto settings = RequireSettings(store_, tx, event.store_id());  // order.placed seeded them
   PgLedgerStore rows(tx, store_, event.store_id());
   CustomerLedger ledger(rows, refund.customer_id());
@@ -230,7 +220,7 @@ void OrderEvents::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::
 }
 
 void OrderEvents::OnOrderCancelled(pqxx::transaction_base& tx, const events::v1::Event& event) {
-  const auto cancelled = Unpack<OrderCancelled>(event);
+  const auto cancelled = common::UnpackEvent<OrderCancelled>(event);
   const auto settings = RequireSettings(store_, tx, event.store_id());  // order.placed seeded them
   PgLedgerStore rows(tx, store_, event.store_id());
   CustomerLedger ledger(rows, cancelled.customer_id());

@@ -176,6 +176,16 @@ class InvalidEvent : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The event's payload as `Payload`; InvalidEvent (dead-lettered) when it carries another message.
+template <class Payload>
+Payload UnpackEvent(const loyalty::events::v1::Event& event) {
+  Payload payload;
+  if (!event.payload().UnpackTo(&payload)) {
+    throw InvalidEvent(event.type() + " does not carry a " + Payload::descriptor()->full_name());
+  }
+  return payload;
+}
+
 // What becomes of an event whose handler threw: decided here, and only here. Pure; unit-tested.
 enum class EventRetry {
   // Transient, or not known to be permanent: the relay tries again after a backoff, for as long

@@ -1,0 +1,28 @@
+#include "events/checkout_events.hpp"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "loyalty/checkout/v1/checkout_service.pb.h"
+
+namespace loyalty::points {
+
+void CheckoutEvents::Subscribe(common::InboxEventSink& sink) {
+  sink.On("cart.abandoned", [this](pqxx::transaction_base& tx, const events::v1::Event& event) {
+    const auto cart = common::UnpackEvent<checkout::v1::CartAbandoned>(event);
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& l : cart.lines()) {
+      lines.push_back(
+          {{"sku", l.sku()}, {"quantity", l.quantity()}, {"unit_price_minor", l.unit_price_minor()}});
+    }
+    store_.AppendEvent(
+        tx, event.store_id(), "cart.abandoned", cart.customer_id(), "", 0,
+        {{"cart_number", cart.cart_number()},
+         {"subtotal_minor", cart.subtotal_minor()},
+         {"currency_code", cart.currency_code()},
+         {"code", cart.code()},
+         {"quoted_at", google::protobuf::util::TimeUtil::ToString(cart.quoted_at())},
+         {"lines", lines}});
+  });
+}
+
+}  // namespace loyalty::points
