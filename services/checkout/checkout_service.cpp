@@ -54,6 +54,7 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       store_(host.db()),
       codes_(host.db()),
       carts_(host.db()),
+      campaigns_(host.db()),
       outbox_(host.db(), "checkout", {"points"}),
       idempotency_(host.db(), "checkout"),
       settings_(std::chrono::milliseconds(

@@ -6,6 +6,7 @@
 
 #include "checkout_rules.hpp"
 #include "checkout_store.hpp"
+#include "campaign_store.hpp"
 #include "cart_store.hpp"
 #include "code_store.hpp"
 #include "loyalty/common/events.hpp"
@@ -50,6 +51,12 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   grpc::ServerUnaryReactor* ListCodes(grpc::CallbackServerContext* context,
                                       const v1::ListCodesRequest* request,
                                       gateway::v1::ListDiscountCodesResponse* response) override;
+  grpc::ServerUnaryReactor* PutCampaign(grpc::CallbackServerContext* context,
+                                        const v1::PutCampaignRequest* request,
+                                        gateway::v1::PutCampaignResponse* response) override;
+  grpc::ServerUnaryReactor* RunCampaign(grpc::CallbackServerContext* context,
+                                        const v1::RunCampaignRequest* request,
+                                        gateway::v1::RunCampaignResponse* response) override;
   grpc::ServerUnaryReactor* AbandonCarts(grpc::CallbackServerContext* context,
                                          const v1::AbandonCartsRequest* request,
                                          v1::AbandonCartsResponse* response) override;
@@ -71,6 +78,9 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   // The cart's discount code for a quote (nullopt: none, or the store lacks it): one statement.
   std::optional<CodeState> FindCode(const common::CallContext& call, const std::string& store_id,
                                     const gateway::v1::Cart& cart);
+  // Campaigns (campaigns.cpp).
+  void RunCampaignOf(const common::CallContext& call, const v1::RunCampaignRequest& request,
+                     gateway::v1::RunCampaignResponse* response);
   // Abandoned carts (cart_recovery.cpp): records a known customer's quoted cart when the store's
   // cart recovery is on (one statement; nothing otherwise).
   void RecordCart(const common::CallContext& call, const v1::Store& store,
@@ -126,6 +136,7 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   CheckoutStore store_;
   CodeStore codes_;
   CartStore carts_;
+  CampaignStore campaigns_;
   // Checkout's events (cart.abandoned) for the points service, which logs them for the store.
   common::OutboxWriter outbox_;
   common::Idempotency idempotency_;

@@ -71,8 +71,25 @@ CustomerStore::CustomerStore(common::Database& db) {
              select + "WHERE store_id = $1 AND customer_id > $2 AND ($3 = '' OR tags @> ARRAY[$3]) "
                       "AND ($5 = 0 OR (birthday_month = $5 AND birthday_day = $6)) "
                       "ORDER BY customer_id LIMIT $4");
+  // The ids travel as one space-separated parameter (an id has no space): one statement.
+  db.Prepare("customers_consenting",
+             "SELECT customer_id FROM customers.customers WHERE store_id = $1 "
+             "AND customer_id = ANY(string_to_array($2, ' ')) AND marketing_consent "
+             "AND erased_at IS NULL");
   db.Prepare("customers_count",
              "SELECT count(*) FROM customers.customers WHERE store_id = $1 AND erased_at IS NULL");
+}
+
+std::set<std::string> CustomerStore::Consenting(pqxx::transaction_base& tx,
+                                                const std::string& store_id,
+                                                const std::vector<std::string>& customer_ids) const {
+  std::string joined;
+  for (const auto& id : customer_ids) joined += (joined.empty() ? "" : " ") + id;
+  std::set<std::string> consenting;
+  for (const auto& row : tx.exec_prepared("customers_consenting", store_id, joined)) {
+    consenting.insert(row[0].as<std::string>());
+  }
+  return consenting;
 }
 
 int64_t CustomerStore::Count(pqxx::transaction_base& tx, const std::string& store_id) const {

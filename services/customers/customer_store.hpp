@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class CustomerStore {
                                  const BornOn& born_on, int limit) const;
   // Registered and not erased.
   int64_t Count(pqxx::transaction_base& tx, const std::string& store_id) const;
+  // Those of `customer_ids` (ids contain no space) with marketing consent.
+  std::set<std::string> Consenting(pqxx::transaction_base& tx, const std::string& store_id,
+                                   const std::vector<std::string>& customer_ids) const;
 };
 
 }  // namespace loyalty::customers

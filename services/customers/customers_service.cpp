@@ -215,6 +215,29 @@ grpc::ServerUnaryReactor* CustomersService::CountCustomers(grpc::CallbackServerC
   });
 }
 
+grpc::ServerUnaryReactor* CustomersService::FilterConsenting(
+    grpc::CallbackServerContext* context, const v1::FilterConsentingRequest* request,
+    v1::FilterConsentingResponse* response) {
+  return host_.Serve(context, "FilterConsenting", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    v.Check(request->customer_ids_size() >= 1 && request->customer_ids_size() <= 1000,
+            "customer_ids", "must be 1 to 1,000 ids");
+    for (int i = 0; i < request->customer_ids_size() && i < 1000; ++i) {
+      v.RequireId(request->customer_ids(i), "customer_ids[" + std::to_string(i) + "]");
+    }
+    v.ThrowIfInvalid();
+    const std::vector<std::string> ids(request->customer_ids().begin(),
+                                       request->customer_ids().end());
+    const auto consenting = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.Consenting(tx, request->store_id(), ids);
+    });
+    for (const auto& id : ids) {
+      if (consenting.count(id)) response->add_customer_ids(id);
+    }
+  });
+}
+
 grpc::ServerUnaryReactor* CustomersService::LookupReferralCode(
     grpc::CallbackServerContext* context, const v1::LookupReferralCodeRequest* request,
     v1::LookupReferralCodeResponse* response) {

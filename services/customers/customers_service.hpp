@@ -31,6 +31,9 @@ class CustomersService final : public v1::CustomersService::CallbackService {
   grpc::ServerUnaryReactor* CountCustomers(grpc::CallbackServerContext* context,
                                            const v1::CountCustomersRequest* request,
                                            v1::CountCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* FilterConsenting(grpc::CallbackServerContext* context,
+                                             const v1::FilterConsentingRequest* request,
+                                             v1::FilterConsentingResponse* response) override;
   grpc::ServerUnaryReactor* LookupReferralCode(grpc::CallbackServerContext* context,
                                                const v1::LookupReferralCodeRequest* request,
                                                v1::LookupReferralCodeResponse* response) override;

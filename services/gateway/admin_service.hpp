@@ -124,6 +124,10 @@ class AdminService final : public v1::AdminService::CallbackService {
       v1::CreateDiscountCodesResponse* response) override;
   grpc::ServerUnaryReactor* ListDiscountCodes(grpc::CallbackServerContext* context,
       const v1::ListDiscountCodesRequest* request, v1::ListDiscountCodesResponse* response) override;
+  grpc::ServerUnaryReactor* PutCampaign(grpc::CallbackServerContext* context,
+      const v1::PutCampaignRequest* request, v1::PutCampaignResponse* response) override;
+  grpc::ServerUnaryReactor* RunCampaign(grpc::CallbackServerContext* context,
+      const v1::RunCampaignRequest* request, v1::RunCampaignResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

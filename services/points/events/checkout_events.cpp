@@ -23,6 +23,14 @@ void CheckoutEvents::Subscribe(common::InboxEventSink& sink) {
          {"quoted_at", google::protobuf::util::TimeUtil::ToString(cart.quoted_at())},
          {"lines", lines}});
   });
+  sink.On("campaign.reached", [this](pqxx::transaction_base& tx, const events::v1::Event& event) {
+    const auto reached = common::UnpackEvent<checkout::v1::CampaignReached>(event);
+    store_.AppendEvent(tx, event.store_id(), "campaign.reached", reached.customer_id(), "", 0,
+                       {{"campaign_id", reached.campaign_id()},
+                        {"kind", gateway::v1::CampaignKind_Name(reached.kind())},
+                        {"period", reached.period()},
+                        {"code", reached.code()}});
+  });
 }
 
 }  // namespace loyalty::points

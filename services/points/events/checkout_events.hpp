@@ -1,6 +1,6 @@
 // The checkout events the points service puts in the store's event log (the log that the
 // gateway streams and sends as webhooks), each once through the inbox: `cart.abandoned`
-// (docs/codes.md, abandoned carts).
+// (docs/codes.md, abandoned carts) and `campaign.reached` (docs/campaigns.md).
 #pragma once
 
 #include "loyalty/common/events.hpp"

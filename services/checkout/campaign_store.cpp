@@ -1,0 +1,72 @@
+#include "campaign_store.hpp"
+
+namespace loyalty::checkout {
+
+CampaignStore::CampaignStore(common::Database& db) {
+  db.Prepare("campaign_put",
+             "INSERT INTO checkout.campaigns (store_id, campaign_id, definition, author, reason) "
+             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, campaign_id) DO UPDATE SET "
+             "definition = EXCLUDED.definition, author = EXCLUDED.author, "
+             "reason = EXCLUDED.reason, updated_at = now()");
+  db.Prepare("campaign_get",
+             "SELECT definition, author, reason FROM checkout.campaigns "
+             "WHERE store_id = $1 AND campaign_id = $2");
+  // The ids travel as one space-separated parameter (an id has no space).
+  db.Prepare("campaign_sent",
+             "SELECT customer_id, period FROM checkout.campaign_sends "
+             "WHERE store_id = $1 AND campaign_id = $2 "
+             "AND customer_id = ANY(string_to_array($3, ' '))");
+  db.Prepare("campaign_send",
+             "INSERT INTO checkout.campaign_sends (store_id, campaign_id, customer_id, period) "
+             "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING");
+  db.Prepare("campaign_set_code",
+             "UPDATE checkout.campaign_sends SET code = $5 "
+             "WHERE store_id = $1 AND campaign_id = $2 AND customer_id = $3 AND period = $4");
+}
+
+void CampaignStore::Put(pqxx::transaction_base& tx, const std::string& store_id,
+                        const gateway::v1::Campaign& campaign) const {
+  const std::string bytes = campaign.definition().SerializeAsString();
+  tx.exec_prepared("campaign_put", store_id, campaign.campaign_id(), pqxx::binarystring(bytes),
+                   campaign.author(), campaign.reason());
+}
+
+std::optional<gateway::v1::Campaign> CampaignStore::Get(pqxx::transaction_base& tx,
+                                                        const std::string& store_id,
+                                                        const std::string& campaign_id) const {
+  const auto r = tx.exec_prepared("campaign_get", store_id, campaign_id);
+  if (r.empty()) return std::nullopt;
+  gateway::v1::Campaign campaign;
+  campaign.set_campaign_id(campaign_id);
+  campaign.mutable_definition()->ParseFromString(pqxx::binarystring(r[0][0]).str());
+  campaign.set_author(r[0][1].as<std::string>());
+  campaign.set_reason(r[0][2].as<std::string>());
+  return campaign;
+}
+
+std::set<std::pair<std::string, std::string>> CampaignStore::Sent(
+    pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
+    const std::vector<std::string>& customer_ids) const {
+  std::string joined;
+  for (const auto& id : customer_ids) joined += (joined.empty() ? "" : " ") + id;
+  std::set<std::pair<std::string, std::string>> sent;
+  for (const auto& row : tx.exec_prepared("campaign_sent", store_id, campaign_id, joined)) {
+    sent.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+  }
+  return sent;
+}
+
+bool CampaignStore::Send(pqxx::transaction_base& tx, const std::string& store_id,
+                         const std::string& campaign_id, const std::string& customer_id,
+                         const std::string& period) const {
+  return tx.exec_prepared("campaign_send", store_id, campaign_id, customer_id, period)
+             .affected_rows() == 1;
+}
+
+void CampaignStore::SetCode(pqxx::transaction_base& tx, const std::string& store_id,
+                            const std::string& campaign_id, const std::string& customer_id,
+                            const std::string& period, const std::string& code) const {
+  tx.exec_prepared("campaign_set_code", store_id, campaign_id, customer_id, period, code);
+}
+
+}  // namespace loyalty::checkout

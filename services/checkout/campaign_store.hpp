@@ -1,0 +1,38 @@
+// Every SQL statement of campaigns (docs/campaigns.md): definitions and sends.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "loyalty/common/db.hpp"
+#include "loyalty/gateway/v1/gateway_service.pb.h"
+
+namespace loyalty::checkout {
+
+class CampaignStore {
+ public:
+  explicit CampaignStore(common::Database& db);
+
+  void Put(pqxx::transaction_base& tx, const std::string& store_id,
+           const gateway::v1::Campaign& campaign) const;
+  std::optional<gateway::v1::Campaign> Get(pqxx::transaction_base& tx, const std::string& store_id,
+                                           const std::string& campaign_id) const;
+  // The (customer, period) pairs among `customer_ids`' sends of the campaign.
+  std::set<std::pair<std::string, std::string>> Sent(
+      pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
+      const std::vector<std::string>& customer_ids) const;
+  // Records that the campaign reached a customer for a period; false when it had already (a
+  // concurrent run's insert is waited for).
+  bool Send(pqxx::transaction_base& tx, const std::string& store_id,
+            const std::string& campaign_id, const std::string& customer_id,
+            const std::string& period) const;
+  // The code a send issued.
+  void SetCode(pqxx::transaction_base& tx, const std::string& store_id,
+               const std::string& campaign_id, const std::string& customer_id,
+               const std::string& period, const std::string& code) const;
+};
+
+}  // namespace loyalty::checkout
