@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "loyalty/common/time.hpp"
+
 namespace loyalty::checkout {
 
 namespace pricing = common::pricing;
@@ -17,10 +19,6 @@ bool ValidStamp(const google::protobuf::Timestamp& t) {
   return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
          t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 &&
          t.nanos() <= 999'999'999;
-}
-
-int64_t MicrosOf(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1'000'000 + t.nanos() / 1000;
 }
 
 }  // namespace
@@ -72,7 +70,7 @@ void CheckCodeDefinition(common::Validator& v, const gateway::v1::CodeDefinition
 CodeRefusal CheckCodeUsable(const CodeState& code, const std::string& customer_id,
                             int64_t merchandise_minor, int64_t now_micros) {
   const auto& d = code.definition;
-  if (d.has_expires_at() && now_micros >= MicrosOf(d.expires_at())) return CodeRefusal::kExpired;
+  if (d.has_expires_at() && now_micros >= TimeUtil::TimestampToMicroseconds(d.expires_at())) return CodeRefusal::kExpired;
   if (!d.customer_id().empty() && d.customer_id() != customer_id) return CodeRefusal::kNotYours;
   if (d.max_uses() > 0 && code.uses >= d.max_uses()) return CodeRefusal::kUsedUp;
   if (d.per_customer_limit() > 0 && code.customer_uses >= d.per_customer_limit()) {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "loyalty/common/page_token.hpp"
+#include "loyalty/common/time.hpp"
 #include "orders_service.hpp"
 
 namespace loyalty::orders {
@@ -95,10 +96,7 @@ int64_t CheckAsOf(Validator& v, bool present, const google::protobuf::Timestamp&
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-  const bool valid = as_of.seconds() >= TimeUtil::kTimestampMinSeconds &&
-                     as_of.seconds() <= TimeUtil::kTimestampMaxSeconds && as_of.nanos() >= 0 &&
-                     as_of.nanos() <= 999999999;
-  if (!v.Check(valid, "as_of", "must be a valid timestamp of years 1-9999")) return 0;
+  if (!v.Check(common::StorableTime(as_of), "as_of", "must be a valid timestamp of years 1-9999")) return 0;
   return TimeUtil::TimestampToMicroseconds(as_of);
 }
 

@@ -1,5 +1,7 @@
 #include "earn_rules.hpp"
 
+#include "loyalty/common/time.hpp"
+
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
@@ -17,13 +19,6 @@ namespace {
 
 bool Contains(const google::protobuf::RepeatedPtrField<std::string>& list, const std::string& x) {
   return std::find(list.begin(), list.end(), x) != list.end();
-}
-
-// A time that TimeUtil converts without overflow and Postgres stores: years 1-9999.
-bool StorableTime(const google::protobuf::Timestamp& t) {
-  return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
-         t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 &&
-         t.nanos() <= 999'999'999;
 }
 
 int32_t ItemMultiplier(const v1::EarnRules& rules, const EarnLine& line) {
@@ -118,9 +113,9 @@ void CheckRules(common::Validator& v, const v1::EarnRules& r, const std::string&
     const auto& c = r.campaigns(i);
     const std::string f = p + "campaigns[" + std::to_string(i) + "].";
     v.Check(!c.name().empty(), f + "name", "is required");
-    const bool starts_ok = v.Check(c.has_starts_at() && StorableTime(c.starts_at()),
+    const bool starts_ok = v.Check(c.has_starts_at() && common::StorableTime(c.starts_at()),
                                    f + "starts_at", "is required, a time of years 1-9999");
-    const bool ends_ok = v.Check(c.has_ends_at() && StorableTime(c.ends_at()), f + "ends_at",
+    const bool ends_ok = v.Check(c.has_ends_at() && common::StorableTime(c.ends_at()), f + "ends_at",
                                  "is required, a time of years 1-9999");
     if (starts_ok && ends_ok) {
       v.Check(TimeUtil::TimestampToMicroseconds(c.starts_at()) <

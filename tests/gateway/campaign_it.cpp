@@ -56,25 +56,6 @@ class CampaignIT : public GatewayIT {
     return resp;
   }
 
-  std::vector<points::v1::PointsEvent> Reached(const TestStore& s, size_t count) {
-    std::vector<points::v1::PointsEvent> found;
-    Eventually([&] {
-      points::v1::ListEventsRequest req;
-      req.set_store_id(s.store_id);
-      req.set_limit(1000);
-      points::v1::ListEventsResponse resp;
-      found.clear();
-      if (!points_stub_->ListEvents(testing::InternalContext().get(), req, &resp).ok()) {
-        return false;
-      }
-      for (const auto& e : resp.events()) {
-        if (e.type() == "campaign.reached") found.push_back(e);
-      }
-      return found.size() >= count;
-    });
-    return found;
-  }
-
   // A store with a win-back after 60 days, codes copying "win-back-template" (5.00 off).
   TestStore WinBackStore(const std::string& name) {
     const auto s = CreateStore(name);
@@ -125,7 +106,7 @@ TEST_F(CampaignIT, AWinBackReachesEachConsentingLapsedCustomerOncePerLapse) {
   EXPECT_EQ(again.already_reached(), 2);
   EXPECT_EQ(RunCampaign(s, true).reached(), 0);
 
-  auto events = Reached(s, 2);
+  auto events = StoreEvents(s, "campaign.reached", 2);
   ASSERT_EQ(events.size(), 2u);
   std::map<std::string, std::string> codes;
   for (const auto& e : events) {
@@ -150,7 +131,7 @@ TEST_F(CampaignIT, AWinBackReachesEachConsentingLapsedCustomerOncePerLapse) {
   const auto relapse = RunCampaign(s, false);
   EXPECT_EQ(relapse.reached(), 1);
   EXPECT_EQ(relapse.already_reached(), 1);
-  EXPECT_EQ(Reached(s, 3).size(), 3u);
+  EXPECT_EQ(StoreEvents(s, "campaign.reached", 3).size(), 3u);
 }
 
 TEST_F(CampaignIT, TwoRunnersAtOnceReachEachCustomerOnce) {
@@ -169,7 +150,7 @@ TEST_F(CampaignIT, TwoRunnersAtOnceReachEachCustomerOnce) {
   for (auto& t : runners) t.join();
   EXPECT_EQ(runs[0].reached() + runs[1].reached(), 30);
   EXPECT_EQ(runs[0].already_reached() + runs[1].already_reached(), 30);
-  const auto events = Reached(s, 30);
+  const auto events = StoreEvents(s, "campaign.reached", 30);
   std::set<std::string> who;
   for (const auto& e : events) who.insert(e.customer_id());
   EXPECT_EQ(events.size(), 30u);

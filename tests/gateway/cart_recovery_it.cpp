@@ -60,26 +60,6 @@ class CartRecoveryIT : public GatewayIT {
     return resp;
   }
 
-  // The store's cart.abandoned events, once `count` have arrived (the relay delivers them).
-  std::vector<points::v1::PointsEvent> AbandonedEvents(const TestStore& s, int count) {
-    std::vector<points::v1::PointsEvent> found;
-    Eventually([&] {
-      points::v1::ListEventsRequest req;
-      req.set_store_id(s.store_id);
-      req.set_limit(1000);
-      points::v1::ListEventsResponse resp;
-      found.clear();
-      if (!points_stub_->ListEvents(testing::InternalContext().get(), req, &resp).ok()) {
-        return false;
-      }
-      for (const auto& e : resp.events()) {
-        if (e.type() == "cart.abandoned") found.push_back(e);
-      }
-      return static_cast<int>(found.size()) >= count;
-    });
-    return found;
-  }
-
   std::unique_ptr<checkout::v1::CheckoutService::Stub> checkout_stub_;
 };
 
@@ -99,7 +79,7 @@ TEST_F(CartRecoveryIT, AQuotedCartWithNoOrderIsReportedOnceWithItsOwnCode) {
   EXPECT_EQ(done.codes(), 1);
   EXPECT_EQ(Abandon(s, 3).abandoned(), 0);  // once
 
-  const auto events = AbandonedEvents(s, 1);
+  const auto events = StoreEvents(s, "cart.abandoned", 1);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].customer_id(), ada);
   const auto details = nlohmann::json::parse(events[0].details_json());
@@ -127,7 +107,7 @@ TEST_F(CartRecoveryIT, AQuotedCartWithNoOrderIsReportedOnceWithItsOwnCode) {
   Quote(s, TwoLineCart(ada, 0));
   EXPECT_EQ(Abandon(s, 1).abandoned(), 0);
   EXPECT_EQ(Abandon(s, 3).abandoned(), 2);
-  const auto all = AbandonedEvents(s, 3);
+  const auto all = StoreEvents(s, "cart.abandoned", 3);
   ASSERT_EQ(all.size(), 3u);
   std::map<std::string, int> numbers;
   for (size_t i = 1; i < all.size(); ++i) {
@@ -150,7 +130,7 @@ TEST_F(CartRecoveryIT, TwoRunnersAtOnceReportEachCartOnceAndAStoreWithoutItRecor
   }
   for (auto& t : runners) t.join();
   EXPECT_EQ(abandoned.load(), 30);
-  const auto events = AbandonedEvents(s, 30);
+  const auto events = StoreEvents(s, "cart.abandoned", 30);
   std::set<std::string> who;
   for (const auto& e : events) who.insert(e.customer_id());
   EXPECT_EQ(events.size(), 30u);

@@ -271,6 +271,28 @@ class GatewayIT : public ::testing::Test {
     return storefront_->PlaceOrder(Ctx(s.storefront).get(), req, resp);
   }
 
+  // The store's events of `type` in its event log, once at least `count` are there (the relay
+  // delivers them), or what is there when waiting gives up.
+  std::vector<points::v1::PointsEvent> StoreEvents(const TestStore& s, const std::string& type,
+                                                   size_t count) {
+    std::vector<points::v1::PointsEvent> found;
+    Eventually([&] {
+      points::v1::ListEventsRequest req;
+      req.set_store_id(s.store_id);
+      req.set_limit(1000);
+      points::v1::ListEventsResponse resp;
+      found.clear();
+      if (!points_stub_->ListEvents(testing::InternalContext().get(), req, &resp).ok()) {
+        return false;
+      }
+      for (const auto& e : resp.events()) {
+        if (e.type() == type) found.push_back(e);
+      }
+      return found.size() >= count;
+    });
+    return found;
+  }
+
   // Every balance of the store re-derived from its transfers, lots and holds: no mismatch.
   void ExpectLedgerClean(const TestStore& s) {
     points::v1::VerifyLedgerRequest req;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "loyalty/common/time.hpp"
+
 namespace loyalty::points {
 
 using google::protobuf::util::TimeUtil;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,14 @@ inline int64_t NowMicros() {
       .count();
 }
 
+// A time that TimeUtil converts without overflow and Postgres stores: years 1-9999. Every
+// Timestamp a request carries is checked with it.
+inline bool StorableTime(const google::protobuf::Timestamp& t) {
+  using google::protobuf::util::TimeUtil;
+  return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 &&
+         t.nanos() <= 999'999'999;
+}
 inline google::protobuf::Timestamp NowTimestamp() {
   const int64_t micros = NowMicros();
   google::protobuf::Timestamp t;
