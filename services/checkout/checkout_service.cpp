@@ -179,9 +179,12 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   canonical.set_store_id(store_id);
   const std::string hash = common::DeterministicHash(canonical);
   std::optional<CheckoutRow> row;
+  // The thank-you code this checkout would issue, kept with it so every attempt names the same.
+  const std::string drawn_thank_you = GenerateCodes(1)[0];
   while (!row) {
     row = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      return store_.Claim(tx, store_id, request.order_id(), hash, cart.customer_id());
+      return store_.Claim(tx, store_id, request.order_id(), hash, cart.customer_id(),
+                          drawn_thank_you);
     });
   }
   if (row->request_hash != hash) {
@@ -253,9 +256,16 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
 
   // 4. Create the order naming the hold; the points service commits the hold when it applies
   // the order's event, so nothing is lost if this process dies after this call.
-  const auto order_req = OrderRequest(store_id, store.currency_code(), request.order_id(), cart,
-                                      settings, holds ? &hold : nullptr, tier_free_shipping,
-                                      reward, applied);
+  auto order_req = OrderRequest(store_id, store.currency_code(), request.order_id(), cart,
+                                settings, holds ? &hold : nullptr, tier_free_shipping, reward,
+                                applied);
+  // A thank-you code goes with the order (its answer and its event) when the store's template
+  // batch exists; the code itself is issued once the order does.
+  const std::string& thanks_batch = settings.thank_you_code_batch_id();
+  const bool thanks = !thanks_batch.empty() && db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return codes_.BatchDefinition(tx, store_id, thanks_batch).has_value();
+  });
+  if (thanks) order_req.set_thank_you_code(row->thank_you_code);
   orders::v1::PlaceOrderResponse order_resp;
   grpc::Status status;
   int attempt = 0;
@@ -292,7 +302,15 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   *response->mutable_order() = order_resp.order();
   if (holds) *response->mutable_hold() = hold;
   const std::string bytes = response->SerializeAsString();
-  db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+  if (!thanks) {
+    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      store_.SetPlaced(tx, store_id, request.order_id(), bytes);
+    });
+    return;
+  }
+  db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+    IssueCode(tx, store_id, thanks_batch, cart.customer_id(), "thanks:" + request.order_id(),
+              "thank you for order " + request.order_id(), row->thank_you_code);
     store_.SetPlaced(tx, store_id, request.order_id(), bytes);
   });
 }

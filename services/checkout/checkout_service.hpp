@@ -86,10 +86,12 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   void RecordCart(const common::CallContext& call, const v1::Store& store,
                   const gateway::v1::Cart& cart, const points::v1::Settings& settings);
   // A single-use code for one customer, copying a batch's definition, in the caller's
-  // transaction: its own batch `batch_id`. "" when the store has no batch `template_batch`.
+  // transaction: its own batch `batch_id` (issued there before: that code), the text `preset`
+  // when given. "" when the store has no batch `template_batch`.
   std::string IssueCode(pqxx::transaction_base& tx, const std::string& store_id,
                         const std::string& template_batch, const std::string& customer_id,
-                        const std::string& batch_id, const std::string& reason);
+                        const std::string& batch_id, const std::string& reason,
+                        const std::string& preset = "");
   // Takes one use of the cart's code for the checkout of `order_id` under the code's lock, or
   // finds the use an earlier attempt took: NOT_FOUND CODE_NOT_FOUND or FAILED_PRECONDITION with
   // the refusal (CODE_USED_UP, ...) naming cart.discount_code otherwise.

@@ -30,13 +30,14 @@ CheckoutStore::CheckoutStore(common::Database& db) {
              "  UPDATE checkout.carts SET state = 'ordered' "
              "  WHERE store_id = $1 AND customer_id = $4 AND state = 'open'), "
              "claimed AS ("
-             "  INSERT INTO checkout.checkouts (store_id, order_id, request_hash, state) "
-             "  VALUES ($1, $2, $3, 'started') ON CONFLICT DO NOTHING "
+             "  INSERT INTO checkout.checkouts (store_id, order_id, request_hash, state, "
+             "                                 thank_you_code) "
+             "  VALUES ($1, $2, $3, 'started', $5) ON CONFLICT DO NOTHING "
              "  RETURNING request_hash, state, hold_id, '' AS response, error_code, "
-             "            error_reason, error_message) "
+             "            error_reason, error_message, thank_you_code) "
              "SELECT * FROM claimed UNION ALL "
              "SELECT request_hash, state, hold_id, coalesce(response, ''), error_code, "
-             "       error_reason, error_message FROM checkout.checkouts "
+             "       error_reason, error_message, thank_you_code FROM checkout.checkouts "
              "WHERE store_id = $1 AND order_id = $2 AND NOT EXISTS (SELECT 1 FROM claimed)");
   db.Prepare("co_set_hold",
              "UPDATE checkout.checkouts SET hold_id = $3, updated_at = now() "
@@ -60,8 +61,10 @@ std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,
                                                 const std::string& store_id,
                                                 const std::string& order_id,
                                                 const std::string& request_hash,
-                                                const std::string& customer_id) const {
-  const auto r = tx.exec_prepared("co_claim", store_id, order_id, request_hash, customer_id);
+                                                const std::string& customer_id,
+                                                const std::string& thank_you_code) const {
+  const auto r = tx.exec_prepared("co_claim", store_id, order_id, request_hash, customer_id,
+                                  thank_you_code);
   if (r.empty()) return std::nullopt;
   CheckoutRow c;
   c.request_hash = r[0][0].as<std::string>();
@@ -71,6 +74,7 @@ std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,
   c.error_code = r[0][4].as<int>();
   c.error_reason = r[0][5].as<std::string>();
   c.error_message = r[0][6].as<std::string>();
+  c.thank_you_code = r[0][7].as<std::string>();
   return c;
 }
 

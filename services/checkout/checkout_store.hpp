@@ -17,6 +17,7 @@ struct CheckoutRow {
   int error_code = 0;
   std::string error_reason;
   std::string error_message;
+  std::string thank_you_code;  // drawn at the claim; issued only if the store wants one
 };
 
 class CheckoutStore {
@@ -28,7 +29,8 @@ class CheckoutStore {
   // concurrent claim committed between its two halves; the caller asks again.
   std::optional<CheckoutRow> Claim(pqxx::transaction_base& tx, const std::string& store_id,
                                    const std::string& order_id, const std::string& request_hash,
-                                   const std::string& customer_id) const;
+                                   const std::string& customer_id,
+                                   const std::string& thank_you_code) const;
   void SetHold(pqxx::transaction_base& tx, const std::string& store_id,
                const std::string& order_id, const std::string& hold_id) const;
   void SetPlaced(pqxx::transaction_base& tx, const std::string& store_id,

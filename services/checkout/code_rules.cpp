@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "loyalty/common/hex.hpp"
 #include "loyalty/common/time.hpp"
 
 namespace loyalty::checkout {
@@ -142,6 +143,23 @@ std::string CodeFromRandom(std::string_view random) {
     if (code.size() == kGeneratedCodeLength) return code;
   }
   return "";
+}
+
+// `count` fresh codes from the CSPRNG, drawn in one call. Each code takes twice its length of
+// bytes: a byte past the alphabet's last whole multiple is skipped (1 in 32), so a slice runs out
+// only if more than 12 of its 24 bytes are (about 1 in 10^12): that code is drawn again.
+std::vector<std::string> GenerateCodes(int count) {
+  constexpr size_t kSlice = 2 * kGeneratedCodeLength;
+  std::vector<std::string> codes;
+  codes.reserve(static_cast<size_t>(count));
+  while (static_cast<int>(codes.size()) < count) {
+    const std::string random = common::RandomBytes(kSlice * (count - codes.size()));
+    for (size_t at = 0; at < random.size(); at += kSlice) {
+      auto code = CodeFromRandom(std::string_view(random).substr(at, kSlice));
+      if (!code.empty()) codes.push_back(std::move(code));
+    }
+  }
+  return codes;
 }
 
 }  // namespace loyalty::checkout

@@ -65,4 +65,7 @@ common::pricing::RewardTerms CodeTermsOf(const gateway::v1::CodeDefinition& d);
 // it may need more than kGeneratedCodeLength bytes: empty when `random` runs out).
 std::string CodeFromRandom(std::string_view random);
 
+// `count` fresh generated codes from OpenSSL's CSPRNG (common::RandomBytes), drawn in one call.
+std::vector<std::string> GenerateCodes(int count);
+
 }  // namespace loyalty::checkout

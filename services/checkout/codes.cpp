@@ -19,22 +19,6 @@ namespace {
 constexpr int kDefaultPageSize = 1000;
 constexpr int kMaxPageSize = 10'000;
 
-// `count` fresh codes from the CSPRNG, drawn in one call. Each code takes twice its length of
-// bytes: a byte past the alphabet's last whole multiple is skipped (1 in 32), so a slice runs out
-// only if more than 12 of its 24 bytes are (about 1 in 10^12): that code is drawn again.
-std::vector<std::string> GenerateCodes(int count) {
-  constexpr size_t kSlice = 2 * kGeneratedCodeLength;
-  std::vector<std::string> codes;
-  codes.reserve(static_cast<size_t>(count));
-  while (static_cast<int>(codes.size()) < count) {
-    const std::string random = common::RandomBytes(kSlice * (count - codes.size()));
-    for (size_t at = 0; at < random.size(); at += kSlice) {
-      auto code = CodeFromRandom(std::string_view(random).substr(at, kSlice));
-      if (!code.empty()) codes.push_back(std::move(code));
-    }
-  }
-  return codes;
-}
 
 }  // namespace
 
@@ -97,16 +81,19 @@ void CheckoutService::CreateCodesOf(const CallContext& call, const v1::CreateCod
 std::string CheckoutService::IssueCode(pqxx::transaction_base& tx, const std::string& store_id,
                                        const std::string& template_batch,
                                        const std::string& customer_id,
-                                       const std::string& batch_id, const std::string& reason) {
+                                       const std::string& batch_id, const std::string& reason,
+                                       const std::string& preset) {
+  // Issued before (a retried checkout): the same code.
+  const auto issued = codes_.ListBatch(tx, store_id, batch_id, "", 1);
+  if (!issued.empty()) return issued[0].code();
   auto definition = codes_.BatchDefinition(tx, store_id, template_batch);
   if (!definition) return "";
   definition->set_customer_id(customer_id);
   definition->set_max_uses(1);
   codes_.InsertBatch(tx, store_id, batch_id, *definition, 1, "checkout", reason);
-  std::vector<std::string> code;
-  do {
-    code = GenerateCodes(1);
-  } while (!codes_.InsertCodes(tx, store_id, batch_id, 1, code));
+  std::vector<std::string> code{preset.empty() ? GenerateCodes(1)[0] : preset};
+  // A code the store already has (about 1 in 10^13) is drawn again.
+  while (!codes_.InsertCodes(tx, store_id, batch_id, 1, code)) code = GenerateCodes(1);
   return code[0];
 }
 

@@ -54,8 +54,14 @@ grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext*
     CheckKeys(v, request->store_id(), request->order_id());
     v.RequireId(request->customer_id(), "customer_id");
     CheckOrderContent(v, *request, "");
+    if (!request->thank_you_code().empty()) {
+      v.Check(request->thank_you_code().size() <= 32, "thank_you_code", "at most 32 characters");
+    }
     v.ThrowIfInvalid();
-    const std::string hash = common::DeterministicHash(*request);
+    // The order's content: the thank-you code is not part of it.
+    auto content = *request;
+    content.clear_thank_you_code();
+    const std::string hash = common::DeterministicHash(content);
 
     // A replay must not depend on the customers service: answer it before asking.
     auto replay = [&](const OrderHead& head) {
@@ -87,6 +93,7 @@ grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext*
         return replay(*store_.Head(tx, request->store_id(), request->order_id(), false));
       }
       *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
+      response->mutable_order()->set_thank_you_code(request->thank_you_code());
       store_.SavePlacedResponse(tx, request->store_id(), request->order_id(),
                                 response->SerializeAsString());
       v1::OrderPlaced event;

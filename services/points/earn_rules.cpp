@@ -88,6 +88,9 @@ void CheckSettings(common::Validator& v, const v1::Settings& s, const std::strin
   v.Check(s.hold_ttl_seconds() >= 10 && s.hold_ttl_seconds() <= 7 * 86400, p + "hold_ttl_seconds",
           "must be 10 seconds to 7 days");
   CheckActionSettings(v, s.actions(), p + "actions.");
+  if (!s.thank_you_code_batch_id().empty()) {
+    v.RequireId(s.thank_you_code_batch_id(), p + "thank_you_code_batch_id");
+  }
   const auto& cart = s.cart_recovery();
   v.Check(cart.after_hours() >= 0 && cart.after_hours() <= 720, p + "cart_recovery.after_hours",
           "must be 0 (off) to 720");

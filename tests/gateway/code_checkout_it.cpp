@@ -250,6 +250,49 @@ TEST_F(CodeCheckoutIT, AClaimLeftByAnUnansweredCheckoutIsGivenBackByTheExpiryJob
   EXPECT_EQ(done.released() + done.kept(), 0);  // a used claim is not the job's
 }
 
+// A store that names a thank-you template gets a code of the customer's own with each order:
+// in the PlaceOrder answer (the same on a retry) and in the order.confirmed event.
+TEST_F(CodeCheckoutIT, EachOrderBringsAThankYouCodeWhenTheStoreWantsOne) {
+  const auto s = CreateStore("thanks");
+  SetUpProgram(s, [](points::v1::Settings* st) {
+    st->set_thank_you_code_batch_id("thanks-template");
+  });
+  const auto ada = Register(s, "ada@example.com");
+  const auto bob = Register(s, "bob@example.com");
+  v1::PlaceOrderResponse order;
+  // No template batch yet: the order goes through without a code.
+  ASSERT_TRUE(Place(s, "o-0", TwoLineCart(ada, 0), &order).ok());
+  EXPECT_EQ(order.order().thank_you_code(), "");
+  v1::CreateDiscountCodesResponse created;
+  ASSERT_TRUE(Create(s, "thanks-template", "", 1, AmountOff(300, 1), &created).ok());
+
+  ASSERT_TRUE(Place(s, "o-1", TwoLineCart(ada, 0), &order).ok());
+  const std::string code = order.order().thank_you_code();
+  ASSERT_EQ(code.size(), 12u);
+  ASSERT_TRUE(Place(s, "o-1", TwoLineCart(ada, 0), &order).ok());  // a retry: the same code
+  EXPECT_EQ(order.order().thank_you_code(), code);
+  v1::ListDiscountCodesRequest list;
+  list.set_code(code);
+  v1::ListDiscountCodesResponse listed;
+  ASSERT_TRUE(admin_->ListDiscountCodes(Ctx(s.owner).get(), list, &listed).ok());
+  ASSERT_EQ(listed.codes_size(), 1);
+  EXPECT_EQ(listed.codes(0).batch_id(), "thanks:o-1");
+  EXPECT_EQ(listed.codes(0).definition().customer_id(), ada);
+
+  bool in_event = false;
+  for (const auto& e : StoreEvents(s, "order.confirmed", 2)) {
+    if (e.order_id() == "o-1") in_event = e.details_json().find(code) != std::string::npos;
+  }
+  EXPECT_TRUE(in_event);
+  // Ada's alone: Bob is refused it; Ada's next order uses it.
+  v1::QuoteCartResponse quoted;
+  ASSERT_TRUE(Quote(s, WithCode(TwoLineCart(bob, 0), code), &quoted).ok());
+  EXPECT_EQ(quoted.code().refusal_reason(), "CODE_NOT_YOURS");
+  ASSERT_TRUE(Place(s, "o-2", WithCode(TwoLineCart(ada, 0), code), &order).ok());
+  EXPECT_EQ(order.order().discount_minor(), 300);
+  EXPECT_NE(order.order().thank_you_code(), code);  // and brings the next one
+}
+
 TEST_F(CodeCheckoutIT, ABatchIsGeneratedOncePagedBackAndEachCodeWorks) {
   const auto s = CreateStore("code-batch");
   SetUpProgram(s);

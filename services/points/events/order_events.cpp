@@ -138,9 +138,11 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
                        {{"rule_version", rules->version()}});
   }
   if (event.type() == "order.placed") {
-    store_.AppendEvent(
-        tx, store_id, "order.confirmed", order.customer_id(), order.order_id(), earned,
-        {{"total_minor", order.total_minor()}, {"currency_code", order.currency_code()}});
+    nlohmann::json details = {{"total_minor", order.total_minor()},
+                              {"currency_code", order.currency_code()}};
+    if (!order.thank_you_code().empty()) details["thank_you_code"] = order.thank_you_code();
+    store_.AppendEvent(tx, store_id, "order.confirmed", order.customer_id(), order.order_id(),
+                       earned, details);
   }
   // After the order's own events, so a tier.changed follows the order that caused it.
   tiers_.OnOrder(tx, store_id, order.customer_id(), order.order_id(), placed_us, activity,
