@@ -60,6 +60,9 @@ Gateway::Gateway(common::ServiceHost& host, GatewayConfig config)
           common::InternalChannel(config_.checkout_addr, "checkout"))) {
   operations_["orders"] = ops::v1::OperatorService::NewStub(
       common::InternalChannel(config_.orders_addr, "orders"));
+  // Checkout relays cart.abandoned and campaign.reached to points (docs/codes.md).
+  operations_["checkout"] = ops::v1::OperatorService::NewStub(
+      common::InternalChannel(config_.checkout_addr, "checkout"));
   // Kept settings are dropped as soon as the points service announces a change.
   common::DropOnProgramChange(host, settings_);
 }

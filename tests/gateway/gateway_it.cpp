@@ -854,6 +854,18 @@ TEST_F(GatewayIT, LoyaltyctlAdministersAStore) {
   out = Ctl(addr, owner, "codes show " + generated[0], &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(nlohmann::json::parse(out)["definition"]["amount_off_minor"], "500") << out;
+
+  // A win-back campaign: the imported customer lapsed long ago, but gave no consent.
+  std::ofstream(dir + "/win-back.yaml") << "kind: CAMPAIGN_KIND_WIN_BACK\nlapsed_days: 60\n";
+  out = Ctl(addr, owner, "campaigns put we-miss-you " + dir + "/win-back.yaml --reason spring",
+            &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Ctl(addr, owner, "--json campaigns run we-miss-you --preview", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["without_consent"], "1") << out;
+  out = Ctl(addr, owner, "campaigns run we-miss-you --as-of 2025-06-01T00:00:00Z", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "reached 0; already reached 0; without consent 1; codes 0\n");
   out = Ctl(addr, owner, "audit", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("ImportOrders"), std::string::npos) << out;

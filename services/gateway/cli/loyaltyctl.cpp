@@ -428,6 +428,7 @@ int main(int argc, char** argv) {
   AddTierCommands(app, o, run, read_file);
   AddRewardCommands(app, o, run, read_file);
   AddCodeCommands(app, o, run, read_file);
+  AddCampaignCommands(app, o, run, read_file);
 
   try {
     app.parse(argc, argv);
