@@ -3,6 +3,7 @@
 // and expiry) against the real service and an in-memory model written here from the rules in
 // points_service.proto and docs/rewards.md, sharing no code with the service. After every
 // operation the touched customer's balances, and the reward's units redeemed, must be equal.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -436,7 +437,9 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
   for (const char* kind : {"earn", "refund", "cancel", "reserve", "reserve_refused", "commit",
                            "void", "adjust_add", "adjust_remove", "time_step", "released",
                            "expired"}) {
-    EXPECT_GE(counts_[kind], 20) << kind << " ran too rarely to mean anything";
+    // 20 in 1,500 operations; in proportion when fewer run.
+    EXPECT_GE(counts_[kind], std::max(5, 20 * operations / 1500))
+        << kind << " ran too rarely to mean anything";
   }
   // The stock runs out once five of the reward's holds are committed (a third are at once).
   EXPECT_GE(counts_["reward_out_of_stock"], 5) << "the reward's stock never ran out";
