@@ -12,6 +12,13 @@
 
 namespace loyalty::checkout {
 
+// A customer a campaign run targets, and the period (a lapse, a month, a year) for which it
+// reaches them at most once.
+struct CampaignTarget {
+  std::string customer_id;
+  std::string period;
+};
+
 class CampaignStore {
  public:
   explicit CampaignStore(common::Database& db);

@@ -1,11 +1,13 @@
-// CheckoutService's campaigns (docs/campaigns.md): PutCampaign and RunCampaign. A win-back run
-// pages through the customers the orders service reports lapsed as of the run's time, keeps
-// those the customers service says consented, and for each not yet reached for this lapse, in
-// one transaction per page: records the send (its primary key makes a second run, or a second
+// CheckoutService's campaigns (docs/campaigns.md): PutCampaign and RunCampaign. A run pages
+// through the campaign's audience as of the run's time (each kind asks the service that knows:
+// orders for lapsed and top customers, customers for birthdays and sign-ups), keeps those the
+// customers service says consented, and for each not yet reached for the period, in one
+// transaction per page: records the send (its primary key makes a second run, or a second
 // replica, reach nobody twice), issues the code and writes a campaign.reached event.
 #include <google/protobuf/util/time_util.h>
 
 #include "checkout_service.hpp"
+#include "loyalty/common/calendar.hpp"
 #include "loyalty/common/time.hpp"
 
 namespace loyalty::checkout {
@@ -13,17 +15,29 @@ namespace loyalty::checkout {
 using common::ApiError;
 using common::CallContext;
 using common::Validator;
+using gateway::v1::CampaignDefinition;
 using google::protobuf::util::TimeUtil;
 
 namespace {
 
 constexpr int kPage = 1000;
+constexpr int kCustomersPage = 500;  // the customers service's largest page
+constexpr int64_t kMicrosPerDay = 86'400'000'000;
 
-void CheckDefinition(Validator& v, const gateway::v1::CampaignDefinition& d) {
-  v.Check(d.kind() == gateway::v1::CAMPAIGN_KIND_WIN_BACK, "definition.kind",
-          "is required: WIN_BACK");
-  v.Check(d.lapsed_days() >= 1 && d.lapsed_days() <= 3660, "definition.lapsed_days",
-          "must be 1 to 3,660");
+void CheckDefinition(Validator& v, const CampaignDefinition& d) {
+  v.Check(d.kind() != gateway::v1::CAMPAIGN_KIND_UNSPECIFIED &&
+              gateway::v1::CampaignKind_IsValid(d.kind()),
+          "definition.kind", "is required: WIN_BACK, TOP_SPENDERS, BIRTHDAY or FIRST_PURCHASE");
+  const bool win_back = d.kind() == gateway::v1::CAMPAIGN_KIND_WIN_BACK;
+  const bool top = d.kind() == gateway::v1::CAMPAIGN_KIND_TOP_SPENDERS;
+  const bool first = d.kind() == gateway::v1::CAMPAIGN_KIND_FIRST_PURCHASE;
+  v.Check(win_back ? d.lapsed_days() >= 1 && d.lapsed_days() <= 3660 : d.lapsed_days() == 0,
+          "definition.lapsed_days", win_back ? "must be 1 to 3,660" : "is for WIN_BACK only");
+  v.Check(top ? d.top_percent() >= 0 && d.top_percent() <= 100 : d.top_percent() == 0,
+          "definition.top_percent", top ? "must be 1 to 100 (0: 10)" : "is for TOP_SPENDERS only");
+  v.Check(first ? d.signup_days() >= 0 && d.signup_days() <= 90 : d.signup_days() == 0,
+          "definition.signup_days",
+          first ? "must be 1 to 90 (0: 7)" : "is for FIRST_PURCHASE only");
   if (!d.code_batch_id().empty()) v.RequireId(d.code_batch_id(), "definition.code_batch_id");
 }
 
@@ -73,6 +87,9 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
   v.RequireId(store_id, "store_id");
   v.RequireId(run.request_id(), "request_id");
   v.RequireId(run.campaign_id(), "campaign_id");
+  if (run.has_as_of()) {
+    v.Check(common::StorableTime(run.as_of()), "as_of", "must be a time in years 1 to 9999");
+  }
   v.ThrowIfInvalid();
   const auto campaign = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
     return campaigns_.Get(tx, store_id, run.campaign_id());
@@ -82,89 +99,189 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
                    "the store has no campaign " + run.campaign_id(),
                    {{"campaign_id", "is not a campaign of the store"}});
   }
-  const auto& definition = campaign->definition();
+  const int64_t as_of_us = run.has_as_of() ? TimeUtil::TimestampToMicroseconds(run.as_of())
+                                           : common::NowMicros();
+  ForEachAudiencePage(call, store_id, campaign->definition(), as_of_us,
+                      [&](const std::vector<CampaignTarget>& targets) {
+                        ReachPage(call, request, campaign->definition(), targets, response);
+                      });
+}
 
-  orders::v1::LapsedCustomersRequest lapsed;
-  lapsed.set_store_id(store_id);
-  *lapsed.mutable_as_of() = run.has_as_of() ? run.as_of() : common::NowTimestamp();
-  lapsed.set_days(definition.lapsed_days());
-  lapsed.set_page_size(kPage);
-  do {
-    orders::v1::LapsedCustomersResponse page;
-    const auto status =
-        orders_->LapsedCustomers(common::DownstreamContext(call).get(), lapsed, &page);
-    if (!status.ok()) common::ThrowDownstream(status, "orders");
-    lapsed.set_page_token(page.next_page_token());
-    if (page.customers_size() == 0) break;
-
-    customers::v1::FilterConsentingRequest filter;
-    filter.set_store_id(store_id);
-    for (const auto& c : page.customers()) filter.add_customer_ids(c.customer_id());
-    customers::v1::FilterConsentingResponse consenting;
-    const auto cstatus =
-        customers_->FilterConsenting(common::DownstreamContext(call).get(), filter, &consenting);
-    if (!cstatus.ok()) common::ThrowDownstream(cstatus, "customers");
-    const std::set<std::string> may(consenting.customer_ids().begin(),
-                                    consenting.customer_ids().end());
-    response->set_without_consent(response->without_consent() + page.customers_size() -
-                                  consenting.customer_ids_size());
-    std::vector<std::string> ids(may.begin(), may.end());
-    if (ids.empty()) continue;
-
-    // The period of a win-back is the lapse: a later order and a new lapse make a new one.
-    auto period_of = [&](const orders::v1::LapsedCustomer& c) {
-      return std::to_string(TimeUtil::TimestampToMicroseconds(c.last_order_at()));
-    };
-    if (run.preview()) {
-      const auto sent = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-        return campaigns_.Sent(tx, store_id, run.campaign_id(), ids);
-      });
-      for (const auto& c : page.customers()) {
-        if (!may.count(c.customer_id())) continue;
-        if (sent.count({c.customer_id(), period_of(c)})) {
-          response->set_already_reached(response->already_reached() + 1);
-        } else {
-          response->set_reached(response->reached() + 1);
-        }
-      }
-      continue;
-    }
-    const auto counted = db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-      gateway::v1::RunCampaignResponse n;
-      for (const auto& c : page.customers()) {
-        if (!may.count(c.customer_id())) continue;
-        const std::string period = period_of(c);
-        if (!campaigns_.Send(tx, store_id, run.campaign_id(), c.customer_id(), period)) {
-          n.set_already_reached(n.already_reached() + 1);
-          continue;
-        }
-        n.set_reached(n.reached() + 1);
-        std::string code;
-        if (!definition.code_batch_id().empty()) {
-          code = IssueCode(tx, store_id, definition.code_batch_id(), c.customer_id(),
-                           "campaign:" + run.campaign_id() + ":" + c.customer_id() + ":" + period,
-                           "campaign " + run.campaign_id());
-          if (!code.empty()) {
-            campaigns_.SetCode(tx, store_id, run.campaign_id(), c.customer_id(), period, code);
-            n.set_codes(n.codes() + 1);
-          }
-        }
-        v1::CampaignReached reached;
-        reached.set_campaign_id(run.campaign_id());
-        reached.set_kind(definition.kind());
-        reached.set_customer_id(c.customer_id());
-        reached.set_period(period);
-        reached.set_code(code);
-        outbox_.Append(tx, store_id,
-                       "campaign/" + run.campaign_id() + "/" + c.customer_id() + "/" + period, 1,
-                       "campaign.reached", reached);
-      }
-      return n;
+void CheckoutService::ForEachAudiencePage(
+    const CallContext& call, const std::string& store_id, const CampaignDefinition& definition,
+    int64_t as_of_us, const std::function<void(const std::vector<CampaignTarget>&)>& reach) {
+  const auto as_of = TimeUtil::MicrosecondsToTimestamp(as_of_us);
+  // The store's time zone and local date at the run's time, for the kinds that count
+  // calendar days.
+  const auto time_zone = [&] {
+    const std::string zone = QuoteSettings(call, store_id)->settings().time_zone();
+    return zone.empty() ? std::string("UTC") : zone;
+  };
+  const auto today = [&](const std::string& zone) {
+    return db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return common::LocalDateAt(tx, as_of_us, zone);
     });
-    response->set_reached(response->reached() + counted.reached());
-    response->set_already_reached(response->already_reached() + counted.already_reached());
-    response->set_codes(response->codes() + counted.codes());
-  } while (!lapsed.page_token().empty());
+  };
+  // Pages of the customers service's list, erased customers left out.
+  const auto list_customers = [&](customers::v1::ListCustomersRequest list,
+                                  const std::string& period) {
+    list.set_store_id(store_id);
+    list.set_page_size(kCustomersPage);
+    do {
+      customers::v1::ListCustomersResponse page;
+      const auto status =
+          customers_->ListCustomers(common::DownstreamContext(call).get(), list, &page);
+      if (!status.ok()) common::ThrowDownstream(status, "customers");
+      std::vector<CampaignTarget> targets;
+      for (const auto& c : page.customers()) {
+        if (!c.erased()) targets.push_back({c.customer_id(), period});
+      }
+      if (!targets.empty()) reach(targets);
+      list.set_page_token(page.next_page_token());
+    } while (!list.page_token().empty());
+  };
+
+  switch (definition.kind()) {
+    case gateway::v1::CAMPAIGN_KIND_WIN_BACK: {
+      orders::v1::LapsedCustomersRequest lapsed;
+      lapsed.set_store_id(store_id);
+      *lapsed.mutable_as_of() = as_of;
+      lapsed.set_days(definition.lapsed_days());
+      lapsed.set_page_size(kPage);
+      do {
+        orders::v1::LapsedCustomersResponse page;
+        const auto status =
+            orders_->LapsedCustomers(common::DownstreamContext(call).get(), lapsed, &page);
+        if (!status.ok()) common::ThrowDownstream(status, "orders");
+        // The period of a win-back is the lapse: a later order and a new lapse make a new one.
+        std::vector<CampaignTarget> targets;
+        for (const auto& c : page.customers()) {
+          targets.push_back({c.customer_id(), std::to_string(TimeUtil::TimestampToMicroseconds(
+                                                  c.last_order_at()))});
+        }
+        if (!targets.empty()) reach(targets);
+        lapsed.set_page_token(page.next_page_token());
+      } while (!lapsed.page_token().empty());
+      return;
+    }
+    case gateway::v1::CAMPAIGN_KIND_TOP_SPENDERS: {
+      const std::string zone = time_zone();
+      const auto month = common::MonthBefore(today(zone));
+      const std::string period = common::FormatLocalDate(month.start).substr(0, 7);
+      orders::v1::TopCustomersRequest top;
+      top.set_store_id(store_id);
+      top.set_time_zone(zone);
+      top.mutable_period()->set_start_date(common::FormatLocalDate(month.start));
+      top.mutable_period()->set_end_date(common::FormatLocalDate(month.end));
+      top.set_top_percent(definition.top_percent() == 0 ? 10 : definition.top_percent());
+      top.set_page_size(kPage);
+      do {
+        orders::v1::TopCustomersResponse page;
+        const auto status =
+            orders_->TopCustomers(common::DownstreamContext(call).get(), top, &page);
+        if (!status.ok()) common::ThrowDownstream(status, "orders");
+        std::vector<CampaignTarget> targets;
+        for (const auto& c : page.customers()) targets.push_back({c.customer_id(), period});
+        if (!targets.empty()) reach(targets);
+        top.set_page_token(page.next_page_token());
+      } while (!top.page_token().empty());
+      return;
+    }
+    case gateway::v1::CAMPAIGN_KIND_BIRTHDAY: {
+      const auto day = today(time_zone());
+      for (const auto& born : common::BirthdaysOn(day)) {
+        customers::v1::ListCustomersRequest list;
+        list.set_birthday_month(born.month);
+        list.set_birthday_day(born.day);
+        list_customers(list, std::to_string(day.year));
+      }
+      return;
+    }
+    case gateway::v1::CAMPAIGN_KIND_FIRST_PURCHASE: {
+      const int days = definition.signup_days() == 0 ? 7 : definition.signup_days();
+      customers::v1::ListCustomersRequest list;
+      *list.mutable_signed_up_from() =
+          TimeUtil::MicrosecondsToTimestamp(as_of_us - days * kMicrosPerDay);
+      *list.mutable_signed_up_before() = TimeUtil::MicrosecondsToTimestamp(as_of_us + 1);
+      list_customers(list, "signup");
+      return;
+    }
+    default:
+      throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "CAMPAIGN_KIND_UNKNOWN",
+                     "the campaign's kind is not one this version runs",
+                     {{"campaign_id", "has a kind this version does not know"}});
+  }
+}
+
+void CheckoutService::ReachPage(const CallContext& call, const v1::RunCampaignRequest& request,
+                                const CampaignDefinition& definition,
+                                const std::vector<CampaignTarget>& targets,
+                                gateway::v1::RunCampaignResponse* response) {
+  const std::string& store_id = request.store().store_id();
+  const auto& run = request.run();
+  customers::v1::FilterConsentingRequest filter;
+  filter.set_store_id(store_id);
+  for (const auto& t : targets) filter.add_customer_ids(t.customer_id);
+  customers::v1::FilterConsentingResponse consenting;
+  const auto status =
+      customers_->FilterConsenting(common::DownstreamContext(call).get(), filter, &consenting);
+  if (!status.ok()) common::ThrowDownstream(status, "customers");
+  const std::set<std::string> may(consenting.customer_ids().begin(),
+                                  consenting.customer_ids().end());
+  response->set_without_consent(response->without_consent() +
+                                static_cast<int64_t>(targets.size()) -
+                                consenting.customer_ids_size());
+  if (may.empty()) return;
+
+  if (run.preview()) {
+    const std::vector<std::string> ids(may.begin(), may.end());
+    const auto sent = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return campaigns_.Sent(tx, store_id, run.campaign_id(), ids);
+    });
+    for (const auto& t : targets) {
+      if (!may.count(t.customer_id)) continue;
+      if (sent.count({t.customer_id, t.period})) {
+        response->set_already_reached(response->already_reached() + 1);
+      } else {
+        response->set_reached(response->reached() + 1);
+      }
+    }
+    return;
+  }
+  const auto counted = db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+    gateway::v1::RunCampaignResponse n;
+    for (const auto& t : targets) {
+      if (!may.count(t.customer_id)) continue;
+      if (!campaigns_.Send(tx, store_id, run.campaign_id(), t.customer_id, t.period)) {
+        n.set_already_reached(n.already_reached() + 1);
+        continue;
+      }
+      n.set_reached(n.reached() + 1);
+      std::string code;
+      if (!definition.code_batch_id().empty()) {
+        code = IssueCode(tx, store_id, definition.code_batch_id(), t.customer_id,
+                         "campaign:" + run.campaign_id() + ":" + t.customer_id + ":" + t.period,
+                         "campaign " + run.campaign_id());
+        if (!code.empty()) {
+          campaigns_.SetCode(tx, store_id, run.campaign_id(), t.customer_id, t.period, code);
+          n.set_codes(n.codes() + 1);
+        }
+      }
+      v1::CampaignReached reached;
+      reached.set_campaign_id(run.campaign_id());
+      reached.set_kind(definition.kind());
+      reached.set_customer_id(t.customer_id);
+      reached.set_period(t.period);
+      reached.set_code(code);
+      outbox_.Append(tx, store_id,
+                     "campaign/" + run.campaign_id() + "/" + t.customer_id + "/" + t.period, 1,
+                     "campaign.reached", reached);
+    }
+    return n;
+  });
+  response->set_reached(response->reached() + counted.reached());
+  response->set_already_reached(response->already_reached() + counted.already_reached());
+  response->set_codes(response->codes() + counted.codes());
 }
 
 }  // namespace loyalty::checkout

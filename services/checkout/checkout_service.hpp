@@ -1,8 +1,10 @@
 // The checkout service: QuoteCart and the PlaceOrder saga, for the gateway's storefront calls.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "checkout_rules.hpp"
 #include "checkout_store.hpp"
@@ -81,6 +83,17 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   // Campaigns (campaigns.cpp).
   void RunCampaignOf(const common::CallContext& call, const v1::RunCampaignRequest& request,
                      gateway::v1::RunCampaignResponse* response);
+  // Calls `reach` with each page of the customers the campaign targets at `as_of_us`, each with
+  // the period that a second reach of them in would repeat.
+  void ForEachAudiencePage(const common::CallContext& call, const std::string& store_id,
+                           const gateway::v1::CampaignDefinition& definition, int64_t as_of_us,
+                           const std::function<void(const std::vector<CampaignTarget>&)>& reach);
+  // Reaches the consenting customers of a page not yet reached for their period (with preview,
+  // counts them).
+  void ReachPage(const common::CallContext& call, const v1::RunCampaignRequest& request,
+                 const gateway::v1::CampaignDefinition& definition,
+                 const std::vector<CampaignTarget>& targets,
+                 gateway::v1::RunCampaignResponse* response);
   // Abandoned carts (cart_recovery.cpp): records a known customer's quoted cart when the store's
   // cart recovery is on (one statement; nothing otherwise).
   void RecordCart(const common::CallContext& call, const v1::Store& store,

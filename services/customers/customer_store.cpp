@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "loyalty/common/sql_time.hpp"
+
 namespace loyalty::customers {
 namespace {
 
@@ -70,6 +72,8 @@ CustomerStore::CustomerStore(common::Database& db) {
   db.Prepare("customers_list",
              select + "WHERE store_id = $1 AND customer_id > $2 AND ($3 = '' OR tags @> ARRAY[$3]) "
                       "AND ($5 = 0 OR (birthday_month = $5 AND birthday_day = $6)) "
+                      "AND ($7::bigint IS NULL OR signed_up_at >= " FROM_MICROS("$7") ") "
+                      "AND ($8::bigint IS NULL OR signed_up_at < " FROM_MICROS("$8") ") "
                       "ORDER BY customer_id LIMIT $4");
   // The ids travel as one space-separated parameter (an id has no space): one statement.
   db.Prepare("customers_consenting",
@@ -144,11 +148,13 @@ v1::Customer CustomerStore::Erase(pqxx::transaction_base& tx, const std::string&
 
 std::vector<v1::Customer> CustomerStore::List(pqxx::transaction_base& tx,
                                               const std::string& store_id,
-                                              const std::string& after_id, const std::string& tag,
-                                              const BornOn& born_on, int limit) const {
+                                              const std::string& after_id,
+                                              const ListFilter& filter, int limit) const {
   std::vector<v1::Customer> out;
-  for (const auto& row : tx.exec_prepared("customers_list", store_id, after_id, tag, limit,
-                                          born_on.month, born_on.day)) {
+  for (const auto& row :
+       tx.exec_prepared("customers_list", store_id, after_id, filter.tag, limit,
+                        filter.born_month, filter.born_day, filter.signed_up_from_us,
+                        filter.signed_up_before_us)) {
     out.push_back(ToCustomer(row));
   }
   return out;

@@ -22,10 +22,13 @@ struct NewCustomer {
   std::string referred_by_code;  // empty: none
 };
 
-// A birthday filter: month and day (0: any).
-struct BornOn {
-  int32_t month = 0;
-  int32_t day = 0;
+// Which customers ListCustomers returns; every filter is optional.
+struct ListFilter {
+  std::string tag;            // empty: any
+  int32_t born_month = 0;     // a birthday: month and day (0: any)
+  int32_t born_day = 0;
+  std::optional<int64_t> signed_up_from_us;    // signed up at or after
+  std::optional<int64_t> signed_up_before_us;  // signed up before
 };
 
 class CustomerStore {
@@ -47,8 +50,8 @@ class CustomerStore {
                      const std::string& customer_id) const;
   // Customers with id > after_id (and the tag, and the birthday, if any), in id order.
   std::vector<v1::Customer> List(pqxx::transaction_base& tx, const std::string& store_id,
-                                 const std::string& after_id, const std::string& tag,
-                                 const BornOn& born_on, int limit) const;
+                                 const std::string& after_id, const ListFilter& filter,
+                                 int limit) const;
   // Registered and not erased.
   int64_t Count(pqxx::transaction_base& tx, const std::string& store_id) const;
   // Those of `customer_ids` (ids contain no space) with marketing consent.

@@ -1,15 +1,19 @@
 #include "customers_service.hpp"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <chrono>
 
 #include "customer_rules.hpp"
 #include "loyalty/common/hex.hpp"
+#include "loyalty/common/time.hpp"
 
 namespace loyalty::customers {
 
 using common::ApiError;
 using common::CallContext;
 using common::Validator;
+using google::protobuf::util::TimeUtil;
 
 namespace {
 
@@ -181,17 +185,32 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
             "must be 0 to " + std::to_string(kMaxPageSize));
     const auto after = common::HexDecode(request->page_token());
     v.Check(after.has_value(), "page_token", "is not a token this service issued");
-    const BornOn born_on{request->birthday_month(), request->birthday_day()};
-    if (born_on.month != 0 || born_on.day != 0) {
+    ListFilter filter;
+    filter.tag = request->tag();
+    filter.born_month = request->birthday_month();
+    filter.born_day = request->birthday_day();
+    if (filter.born_month != 0 || filter.born_day != 0) {
       // Any day a birthday can be on: 29 February included (the year may be unknown).
-      v.Check(born_on.month >= 1 && born_on.month <= 12, "birthday_month", "must be 1 to 12");
-      v.Check(born_on.day >= 1 && born_on.day <= 31, "birthday_day", "must be 1 to 31");
+      v.Check(filter.born_month >= 1 && filter.born_month <= 12, "birthday_month",
+              "must be 1 to 12");
+      v.Check(filter.born_day >= 1 && filter.born_day <= 31, "birthday_day", "must be 1 to 31");
+    }
+    const auto micros_of = [&](const google::protobuf::Timestamp& t, const char* field,
+                               std::optional<int64_t>& out) {
+      if (!v.Check(common::StorableTime(t), field, "must be a time in years 1 to 9999")) return;
+      out = TimeUtil::TimestampToMicroseconds(t);
+    };
+    if (request->has_signed_up_from()) {
+      micros_of(request->signed_up_from(), "signed_up_from", filter.signed_up_from_us);
+    }
+    if (request->has_signed_up_before()) {
+      micros_of(request->signed_up_before(), "signed_up_before", filter.signed_up_before_us);
     }
     v.ThrowIfInvalid();
     const int size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
     // One more than asked tells whether another page exists.
     auto page = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      return store_.List(tx, request->store_id(), *after, request->tag(), born_on, size + 1);
+      return store_.List(tx, request->store_id(), *after, filter, size + 1);
     });
     const bool more = static_cast<int>(page.size()) > size;
     if (more) {

@@ -3,7 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "loyalty/common/listen.hpp"
-#include "sql_time.hpp"
+#include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::points {
 namespace {

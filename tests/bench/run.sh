@@ -8,7 +8,9 @@
 # The minimal baselines (loyalty-bench-minimal, tests/bench/essential/) carry no framework of ours.
 # --smoke: seconds and tiny rates; checks that every tool works, writes only to --out.
 # Environment: LOYALTY_BUILD_DIR (default build/), LOYALTY_BENCH_SECONDS (default 10),
-# LOYALTY_BENCH_KEEP=1 keeps the work directory (logs, captured SQL, raw results).
+# LOYALTY_BENCH_KEEP=1 keeps the work directory (logs, captured SQL, raw results),
+# LOYALTY_BENCH_ONLY=W1 measures W1 alone at LOYALTY_BENCH_W1_RATE orders/s (default 150) and
+# prints it (a developer's loop on the webhook path; writes nothing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
     --out) OUT="$2"; shift ;;
-    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
 done
@@ -117,6 +119,8 @@ rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/de
 R="$WORK/results.txt"
 : >"$R"
 
+ONLY="${LOYALTY_BENCH_ONLY:-}"
+if [ -z "$ONLY" ]; then
 # ---- Baselines: bare echo, three leaves, a fan-out front ----
 # QuoteCart makes 4 downstream calls (points GetSettings and GetBalance, then points PreviewEarn
 # and recommendations RecommendForCart): the fan-out echo makes 4, all in parallel.
@@ -251,6 +255,8 @@ CPU[essential]="$(awk -v a="$(cat "$WORK/cpu-essential.0")" -v b="$(cat "$WORK/c
   -v t="$(awk '{ print ($1 + $2) * 1000000 }' "$WORK/pgbench-essential.cpu")" -v n="$ESSENTIAL_N" \
   'BEGIN { printf "%.0f", (b - a + t) / (n > 0 ? n : 1) }')"
 
+fi  # ONLY
+
 # ---- The platform's services ----
 say "starting customers, orders, points, recommendations, checkout, gateway"
 start customers loyalty-customers
@@ -287,6 +293,38 @@ if [ "$SMOKE" = 1 ]; then SEED=(--products 100 --customers 10 --history-orders 5
 gw() { bench --target "$GATEWAY" --operator-token "$OPERATOR" "${SEED[@]}" --before-load "bash $WORK/drained.sh" "$@"; }
 # The catalogue, so that orders' events and the recommendation calls name known products.
 bench --workload recommend-product --target "$RECS" --label seed --rate 1 --seconds 0.5 --warmup 0 >/dev/null
+
+# W1 at $WH_RATE orders/s: sets WH_N, WH_UNIQUE, WH_P50 (ms) and WH_P99_S (s).
+measure_w1() {
+  say "W1: webhook delivery under PlaceOrder at $WH_RATE/s (a receiver on 127.0.0.1)"
+  WH_PORT="$(free_port)"
+  WH_OUT="$WORK/webhooks.txt"
+  : >"$WH_OUT"
+  /usr/bin/python3 "$HERE/webhook_receiver.py" "$WH_PORT" "$WH_OUT" >"$WORK/receiver.log" 2>&1 &
+  PIDS+=("$!")
+  gw --workload gateway-place-order --label wh-place --rate "$WH_RATE" --seconds "$SECS" \
+    --warmup "$WARM" --webhook-url "http://127.0.0.1:$WH_PORT/hooks" >>"$R"
+  # The deliveries still under way finish: wait until the count has not moved for 3 s.
+  last=-1; still=0
+  for _ in $(seq 1 300); do
+    n="$(wc -l <"$WH_OUT")"
+    if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; last="$n"; fi
+    [ "$still" -ge 30 ] && break
+    sleep 0.1
+  done
+  WH_N="$(wc -l <"$WH_OUT")"
+  WH_UNIQUE="$(cut -d' ' -f2 "$WH_OUT" | sort -u | wc -l)"
+  WH_P50="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.5) + 1] }')"
+  WH_P99="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.99) + 1] }')"
+  WH_P99_S="$(awk -v v="$WH_P99" 'BEGIN { if (v == "") print "n/a"; else printf "%.3f", v / 1000 }')"
+  [ "$SMOKE" = 1 ] && [ "$WH_N" = 0 ] && die "no webhook arrived (see $WORK/gateway.log)"
+}
+if [ "$ONLY" = W1 ]; then
+  WH_RATE="${LOYALTY_BENCH_W1_RATE:-150}"
+  measure_w1
+  echo "W1 at $WH_RATE orders/s: p99 $WH_P99_S s, p50 $WH_P50 ms, $WH_N deliveries, $WH_UNIQUE distinct"
+  exit 0
+fi
 
 # ---- Capture one real PlaceOrder's SQL, handlers included, and make a pgbench script of it ----
 say "capturing the SQL of one PlaceOrder (log_statement = all)"
@@ -461,29 +499,7 @@ fi
 
 # ---- W1: webhooks, from an event's creation to its arrival, under the P3 order load ----
 WH_RATE="$([ "$SMOKE" = 1 ] && echo 10 || field "$R" gw-place rate)"
-say "W1: webhook delivery under PlaceOrder at $WH_RATE/s (a receiver on 127.0.0.1)"
-WH_PORT="$(free_port)"
-WH_OUT="$WORK/webhooks.txt"
-: >"$WH_OUT"
-/usr/bin/python3 "$HERE/webhook_receiver.py" "$WH_PORT" "$WH_OUT" >"$WORK/receiver.log" 2>&1 &
-PIDS+=("$!")
-gw --workload gateway-place-order --label wh-place --rate "$WH_RATE" --seconds "$SECS" \
-  --warmup "$WARM" --webhook-url "http://127.0.0.1:$WH_PORT/hooks" >>"$R"
-# The deliveries still under way finish: wait until the count has not moved for 3 s.
-last=-1; still=0
-for _ in $(seq 1 300); do
-  n="$(wc -l <"$WH_OUT")"
-  if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; last="$n"; fi
-  [ "$still" -ge 30 ] && break
-  sleep 0.1
-done
-WH_N="$(wc -l <"$WH_OUT")"
-WH_UNIQUE="$(cut -d' ' -f2 "$WH_OUT" | sort -u | wc -l)"
-WH_P50="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.5) + 1] }')"
-WH_P99="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.99) + 1] }')"
-WH_P99_S="$(awk -v v="$WH_P99" 'BEGIN { if (v == "") print "n/a"; else printf "%.3f", v / 1000 }')"
-[ "$SMOKE" = 1 ] && [ "$WH_N" = 0 ] && die "no webhook arrived (see $WORK/gateway.log)"
-
+measure_w1
 # ---- P7: resident memory, the processes that took the load, idle ----
 sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS

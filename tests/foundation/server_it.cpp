@@ -129,8 +129,8 @@ TEST(ServerIT, MigrateOnlyAppliesAndExits) {
   EXPECT_EQ(std::system(command.c_str()), 0) << "a second run finds nothing to do";
   pqxx::connection conn(db.url());
   pqxx::nontransaction tx(conn);
-  // V001, V002 and the common V900, V901, V902.
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM customers.schema_migrations")[0].as<int>(), 5);
+  // V001 to V003 and the common V900, V901, V902.
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM customers.schema_migrations")[0].as<int>(), 6);
 }
 
 TEST(ServerIT, BadConfigurationExitsTwoNamingTheVariable) {

@@ -1,9 +1,14 @@
 // Campaigns on all six services and a real Postgres (docs/campaigns.md): a win-back reaches each
 // lapsed customer with marketing consent once per lapse, with a code of their own and a
 // campaign.reached event; never a customer without consent; run twice, or by two runners at once,
-// nobody twice; its preview counts exactly whom the run then reaches.
+// nobody twice; its preview counts exactly whom the run then reaches. The top spenders of last
+// month once per month, birthdays once per year on the store's local date (29 February
+// included), new sign-ups once.
 #include <nlohmann/json.hpp>
 
+#include <google/protobuf/util/time_util.h>
+
+#include <map>
 #include <thread>
 
 #include "gateway_fixture.hpp"
@@ -13,11 +18,16 @@ namespace {
 
 class CampaignIT : public GatewayIT {
  protected:
-  std::string Customer(const TestStore& s, const std::string& email, bool consent) {
+  std::string Customer(const TestStore& s, const std::string& email, bool consent,
+                       int birth_month = 0, int birth_day = 0) {
     v1::RegisterCustomerRequest req;
     req.set_request_id("reg-" + email);
     req.set_email(email);
     req.set_marketing_consent(consent);
+    if (birth_month != 0) {
+      req.mutable_birthday()->set_month(birth_month);
+      req.mutable_birthday()->set_day(birth_day);
+    }
     v1::RegisterCustomerResponse resp;
     EXPECT_TRUE(storefront_->RegisterCustomer(Ctx(s.storefront).get(), req, &resp).ok());
     return resp.customer().customer_id();
@@ -25,7 +35,11 @@ class CampaignIT : public GatewayIT {
 
   // An order of `customer`, placed `days_ago` days ago (a history import).
   void PastOrder(const TestStore& s, const std::string& customer, const std::string& order_id,
-                 int days_ago) {
+                 int days_ago, int64_t price_minor = 3000) {
+    PastOrderAt(s, customer, order_id, InDays(-days_ago), price_minor);
+  }
+  void PastOrderAt(const TestStore& s, const std::string& customer, const std::string& order_id,
+                   const google::protobuf::Timestamp& placed_at, int64_t price_minor) {
     v1::ImportOrdersRequest req;
     req.set_request_id("import-" + order_id);
     auto* o = req.add_orders();
@@ -35,31 +49,43 @@ class CampaignIT : public GatewayIT {
     line->set_line_id("1");
     line->set_sku("A");
     line->set_category("mugs");
-    line->set_unit_price_minor(3000);
+    line->set_unit_price_minor(price_minor);
     line->set_quantity(1);
-    *o->mutable_placed_at() = InDays(-days_ago);
+    *o->mutable_placed_at() = placed_at;
     o->set_fulfilled(true);
     v1::ImportOrdersResponse resp;
     const auto status = admin_->ImportOrders(Ctx(s.owner).get(), req, &resp);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  v1::RunCampaignResponse RunCampaign(const TestStore& s, bool preview, int days_from_now = 0) {
+  v1::RunCampaignResponse RunCampaign(const TestStore& s, bool preview) {
+    return RunCampaignAt(s, "we-miss-you", preview, InDays(0));
+  }
+  v1::RunCampaignResponse RunCampaignAt(const TestStore& s, const std::string& campaign_id,
+                                        bool preview, const google::protobuf::Timestamp& as_of) {
     v1::RunCampaignRequest req;
     req.set_request_id("run-" + std::to_string(common::NowMicros()));
-    req.set_campaign_id("we-miss-you");
+    req.set_campaign_id(campaign_id);
     req.set_preview(preview);
-    *req.mutable_as_of() = InDays(days_from_now);
+    *req.mutable_as_of() = as_of;
     v1::RunCampaignResponse resp;
     const auto status = admin_->RunCampaign(Ctx(s.owner).get(), req, &resp);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return resp;
   }
 
-  // A store with a win-back after 60 days, codes copying "win-back-template" (5.00 off).
-  TestStore WinBackStore(const std::string& name) {
+  static google::protobuf::Timestamp At(const std::string& rfc3339) {
+    google::protobuf::Timestamp t;
+    EXPECT_TRUE(google::protobuf::util::TimeUtil::FromString(rfc3339, &t)) << rfc3339;
+    return t;
+  }
+
+  // A store in New York's time zone whose campaign `campaign_id` is `definition`, its codes
+  // copying "win-back-template" (5.00 off).
+  TestStore CampaignStore(const std::string& name, const std::string& campaign_id,
+                          v1::CampaignDefinition definition) {
     const auto s = CreateStore(name);
-    SetUpProgram(s);
+    SetUpProgram(s, [](points::v1::Settings* st) { st->set_time_zone("America/New_York"); });
     v1::CreateDiscountCodesRequest codes;
     codes.set_request_id("win-back-template");
     codes.set_count(1);
@@ -70,15 +96,33 @@ class CampaignIT : public GatewayIT {
     EXPECT_TRUE(admin_->CreateDiscountCodes(Ctx(s.owner).get(), codes, &created).ok());
     v1::PutCampaignRequest put;
     put.set_request_id("put-1");
-    put.set_campaign_id("we-miss-you");
-    put.mutable_definition()->set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
-    put.mutable_definition()->set_lapsed_days(60);
-    put.mutable_definition()->set_code_batch_id("win-back-template");
+    put.set_campaign_id(campaign_id);
+    definition.set_code_batch_id("win-back-template");
+    *put.mutable_definition() = definition;
     put.set_reason("spring");
     v1::PutCampaignResponse campaign;
     const auto status = admin_->PutCampaign(Ctx(s.owner).get(), put, &campaign);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return s;
+  }
+
+  // A win-back after 60 days.
+  TestStore WinBackStore(const std::string& name) {
+    v1::CampaignDefinition d;
+    d.set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
+    d.set_lapsed_days(60);
+    return CampaignStore(name, "we-miss-you", d);
+  }
+
+  // The campaign.reached events of one campaign: customer → period.
+  std::multimap<std::string, std::string> Reached(const TestStore& s, const std::string& campaign_id,
+                                                  size_t count) {
+    std::multimap<std::string, std::string> out;
+    for (const auto& e : StoreEvents(s, "campaign.reached", count)) {
+      const auto d = nlohmann::json::parse(e.details_json());
+      if (d["campaign_id"] == campaign_id) out.emplace(e.customer_id(), d["period"]);
+    }
+    return out;
   }
 };
 
@@ -174,6 +218,113 @@ TEST_F(CampaignIT, TwoRunnersAtOnceReachEachCustomerOnce) {
   const auto refused = admin_->PutCampaign(Ctx(s.owner).get(), bad, &put);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(common::ErrorFields(refused), std::vector<std::string>{"definition.lapsed_days"});
+}
+
+TEST_F(CampaignIT, TopSpendersOfLastMonthAreReachedOncePerMonth) {
+  v1::CampaignDefinition d;
+  d.set_kind(v1::CAMPAIGN_KIND_TOP_SPENDERS);
+  d.set_top_percent(10);
+  const auto s = CampaignStore("top-spenders", "top", d);
+  // June 2026 in New York: 21 customers, the biggest without consent; ceil(10 % of 21) = 3.
+  std::vector<std::string> june;
+  for (int i = 0; i < 21; ++i) {
+    june.push_back(Customer(s, "j" + std::to_string(i) + "@example.com", i != 20));
+    PastOrderAt(s, june.back(), "june-" + std::to_string(i), At("2026-06-10T15:00:00Z"),
+                1000 * (i + 1));
+  }
+  // Bigger than all of them, but on 1 July at 01:00 New York time (05:00 UTC): July's.
+  const auto july = Customer(s, "july@example.com", true);
+  PastOrderAt(s, july, "july-1", At("2026-07-01T05:00:00Z"), 900000);
+  // And on 30 June at 23:30 New York time (1 July 03:30 UTC): June's, and the biggest in June.
+  const auto late = Customer(s, "late@example.com", true);
+  PastOrderAt(s, late, "june-late", At("2026-07-01T03:30:00Z"), 800000);
+
+  // 22 June customers now: ceil(2.2) = 3 = late, j20 (no consent), j19.
+  const auto preview = RunCampaignAt(s, "top", true, At("2026-07-15T12:00:00Z"));
+  EXPECT_EQ(preview.reached(), 2);
+  EXPECT_EQ(preview.without_consent(), 1);
+  const auto run = RunCampaignAt(s, "top", false, At("2026-07-15T12:00:00Z"));
+  EXPECT_EQ(run.reached(), 2);
+  EXPECT_EQ(run.codes(), 2);
+  const auto again = RunCampaignAt(s, "top", false, At("2026-07-31T12:00:00Z"));
+  EXPECT_EQ(again.reached(), 0);
+  EXPECT_EQ(again.already_reached(), 2);
+  // August's run looks at July: the July customer alone spent then (ceil(10 % of 1) = 1).
+  const auto august = RunCampaignAt(s, "top", false, At("2026-08-02T12:00:00Z"));
+  EXPECT_EQ(august.reached(), 1);
+
+  const auto reached = Reached(s, "top", 3);
+  const std::multimap<std::string, std::string> expected{
+      {late, "2026-06"}, {june[19], "2026-06"}, {july, "2026-07"}};
+  EXPECT_EQ(reached, expected);
+}
+
+TEST_F(CampaignIT, BirthdaysAreReachedOnTheStoresLocalDateOncePerYear) {
+  v1::CampaignDefinition d;
+  d.set_kind(v1::CAMPAIGN_KIND_BIRTHDAY);
+  const auto s = CampaignStore("birthdays", "birthday", d);
+  const auto feb28 = Customer(s, "feb28@example.com", true, 2, 28);
+  const auto leap = Customer(s, "leap@example.com", true, 2, 29);
+  const auto mar1 = Customer(s, "mar1@example.com", true, 3, 1);
+  Customer(s, "quiet@example.com", false, 2, 28);  // no consent
+  Customer(s, "none@example.com", true);            // no birthday
+
+  // 1 March 2027 03:00 UTC is still 28 February in New York, a year without 29 February.
+  const auto run = RunCampaignAt(s, "birthday", false, At("2027-03-01T03:00:00Z"));
+  EXPECT_EQ(run.reached(), 2);
+  EXPECT_EQ(run.without_consent(), 1);
+  // Later the same day, and a second run: nobody twice.
+  EXPECT_EQ(RunCampaignAt(s, "birthday", false, At("2027-03-01T04:30:00Z")).already_reached(), 2);
+  // 1 March in New York: the 1 March birthday.
+  EXPECT_EQ(RunCampaignAt(s, "birthday", false, At("2027-03-01T12:00:00Z")).reached(), 1);
+  // 2028 has a 29 February: 28 February is for 28 February birthdays only, and it is a new year.
+  const auto leap_year = RunCampaignAt(s, "birthday", true, At("2028-02-28T12:00:00Z"));
+  EXPECT_EQ(leap_year.reached(), 1);
+  EXPECT_EQ(leap_year.already_reached(), 0);
+
+  const auto reached = Reached(s, "birthday", 3);
+  const std::multimap<std::string, std::string> expected{
+      {feb28, "2027"}, {leap, "2027"}, {mar1, "2027"}};
+  EXPECT_EQ(reached, expected);
+}
+
+TEST_F(CampaignIT, NewSignUpsGetAFirstPurchaseCodeOnce) {
+  v1::CampaignDefinition d;
+  d.set_kind(v1::CAMPAIGN_KIND_FIRST_PURCHASE);
+  d.set_signup_days(7);
+  const auto s = CampaignStore("first-purchase", "welcome", d);
+  const auto ada = Customer(s, "ada@example.com", true);
+  const auto bob = Customer(s, "bob@example.com", true);
+  Customer(s, "cy@example.com", false);
+
+  // Before they signed up: nobody.
+  EXPECT_EQ(RunCampaignAt(s, "welcome", true, InDays(-1)).reached(), 0);
+  const auto run = RunCampaignAt(s, "welcome", false, InDays(0));
+  EXPECT_EQ(run.reached(), 2);
+  EXPECT_EQ(run.codes(), 2);
+  EXPECT_EQ(run.without_consent(), 1);
+  EXPECT_EQ(RunCampaignAt(s, "welcome", false, InDays(3)).already_reached(), 2);
+  // Eight days on they are no longer new: not even counted.
+  const auto late = RunCampaignAt(s, "welcome", false, InDays(8));
+  EXPECT_EQ(late.reached() + late.already_reached() + late.without_consent(), 0);
+
+  const auto reached = Reached(s, "welcome", 2);
+  const std::multimap<std::string, std::string> expected{{ada, "signup"}, {bob, "signup"}};
+  EXPECT_EQ(reached, expected);
+
+  // Each kind's own field, and only its own.
+  v1::PutCampaignRequest bad;
+  bad.set_request_id("put-bad");
+  bad.set_campaign_id("bad");
+  bad.mutable_definition()->set_kind(v1::CAMPAIGN_KIND_TOP_SPENDERS);
+  bad.mutable_definition()->set_top_percent(101);
+  bad.mutable_definition()->set_signup_days(3);
+  bad.set_reason("x");
+  v1::PutCampaignResponse put;
+  const auto refused = admin_->PutCampaign(Ctx(s.owner).get(), bad, &put);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(refused),
+            (std::vector<std::string>{"definition.top_percent", "definition.signup_days"}));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "ledger/ledger.hpp"
 #include "ledger/pg_ledger_store.hpp"
 #include "lot_key.hpp"
+#include "loyalty/common/calendar.hpp"
 #include "loyalty/common/time.hpp"
 #include "program/actions.hpp"
 #include "program/settings.hpp"
@@ -63,7 +64,7 @@ int64_t ActionJobs::BirthdaysDue(const CallContext& call, const std::string& sto
   db_.Read(StepDeadline(), [&](pqxx::transaction_base& tx) {
     for (const auto& [id, settings] : store_.CurrentSettings(tx, store_id)) {
       if (settings.actions().birthday_points() <= 0) continue;
-      stores.push_back({id, actions_.LocalDateAt(tx, as_of_us, settings.time_zone())});
+      stores.push_back({id, common::LocalDateAt(tx, as_of_us, settings.time_zone())});
     }
     return 0;
   });
@@ -124,7 +125,7 @@ bool ActionJobs::RewardFirstOrder(const DueFirstOrder& due, int64_t as_of_us) {
       CreditAction(tx, store_, actions_, store_id, settings, referee_ledger, credit);
     }
     if (referrer) {
-      const auto today = actions_.LocalDateAt(tx, as_of_us, settings.time_zone());
+      const auto today = common::LocalDateAt(tx, as_of_us, settings.time_zone());
       const auto period = PeriodOf(today, a.referral_period());
       const int64_t rewarded =
           actions_.ReferralsRewarded(tx, store_id, *referrer, period, settings.time_zone());

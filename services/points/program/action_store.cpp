@@ -1,6 +1,6 @@
 #include "program/action_store.hpp"
 
-#include "sql_time.hpp"
+#include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::points {
 
@@ -8,8 +8,6 @@ namespace loyalty::points {
 #define LOCAL_MIDNIGHT(date, tz) "((" date ")::date::timestamp AT TIME ZONE " tz "::text)"
 
 ActionStore::ActionStore(common::Database& db) {
-  db.Prepare("actions_local_date",
-             "SELECT to_char(" FROM_MICROS("$1") " AT TIME ZONE $2::text, 'YYYY-MM-DD')");
   db.Prepare("actions_record",
              "INSERT INTO points.actions (store_id, lot_id, customer_id, action, points, "
              "occurred_at) VALUES ($1, $2, $3, $4, $5, " FROM_MICROS("$6") ") "
@@ -55,14 +53,6 @@ ActionStore::ActionStore(common::Database& db) {
   db.Prepare("actions_referral_rewarded",
              "UPDATE points.referrals SET rewarded_at = " FROM_MICROS("$3") " "
              "WHERE store_id = $1 AND referee_id = $2");
-}
-
-LocalDate ActionStore::LocalDateAt(pqxx::transaction_base& tx, int64_t at_us,
-                                   const std::string& time_zone) const {
-  const auto text = tx.exec_prepared1("actions_local_date", at_us, time_zone)[0].as<std::string>();
-  const auto date = ParseLocalDate(text);
-  if (!date) throw std::runtime_error("unexpected local date " + text);
-  return *date;
 }
 
 bool ActionStore::Record(pqxx::transaction_base& tx, const std::string& store,

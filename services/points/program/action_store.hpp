@@ -23,10 +23,6 @@ class ActionStore {
  public:
   explicit ActionStore(common::Database& db);
 
-  // The calendar date at `at_us` in `time_zone` (Postgres's tz database).
-  LocalDate LocalDateAt(pqxx::transaction_base& tx, int64_t at_us,
-                        const std::string& time_zone) const;
-
   // Records a rewarded action under its ledger key; false when the key was rewarded before.
   bool Record(pqxx::transaction_base& tx, const std::string& store, const std::string& lot_id,
               const std::string& customer, const std::string& action, int64_t points,

@@ -5,6 +5,7 @@
 #include "ledger/balances.hpp"
 #include "ledger/pg_ledger_store.hpp"
 #include "lot_key.hpp"
+#include "loyalty/common/calendar.hpp"
 #include "loyalty/common/time.hpp"
 #include "program/settings.hpp"
 
@@ -182,7 +183,7 @@ void Actions::RecordAction(const CallContext& call, const v1::RecordActionReques
         if (credit.points > 0 && actions_.Rewarded(tx, store_id, credit.lot_id)) {
           throw AlreadyRewarded("share " + request->share_reference() + " was rewarded before");
         }
-        const auto today = actions_.LocalDateAt(tx, now, settings.time_zone());
+        const auto today = common::LocalDateAt(tx, now, settings.time_zone());
         const auto period = PeriodOf(today, a.share_period());
         const int64_t shares = actions_.CountInPeriod(tx, store_id, request->customer_id(), "share",
                                                       period, settings.time_zone());

@@ -2,7 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include "sql_time.hpp"
+#include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::points {
 namespace {

@@ -1,5 +1,5 @@
-// The pure rules of member actions: birthdays honoured on a local date (29 February), the
-// calendar period a cap counts in, caps, mailboxes for the referral rule, settings checks.
+// The pure rules of member actions: the calendar period a cap counts in (dates and birthdays:
+// common/tests/calendar_test.cpp), caps, mailboxes for the referral rule, settings checks.
 #include "lot_key.hpp"
 #include "program/action_rules.hpp"
 
@@ -7,32 +7,6 @@
 
 namespace loyalty::points {
 namespace {
-
-using Days = std::vector<MonthDay>;
-
-TEST(ActionRules, ParsesAndFormatsLocalDates) {
-  EXPECT_EQ(ParseLocalDate("2027-02-28"), (LocalDate{2027, 2, 28}));
-  EXPECT_EQ(ParseLocalDate("2028-02-29"), (LocalDate{2028, 2, 29}));
-  EXPECT_FALSE(ParseLocalDate("2027-02-29")) << "not a leap year";
-  EXPECT_FALSE(ParseLocalDate("2027-13-01"));
-  EXPECT_FALSE(ParseLocalDate("2027-1-01"));
-  EXPECT_FALSE(ParseLocalDate("2027-01-0x"));
-  EXPECT_EQ(FormatLocalDate({2027, 3, 1}), "2027-03-01");
-}
-
-TEST(ActionRules, ABirthdayIsHonouredOnItsDay) {
-  EXPECT_EQ(BirthdaysOn({2027, 7, 14}), (Days{{7, 14}}));
-  EXPECT_EQ(BirthdaysOn({2027, 3, 1}), (Days{{3, 1}})) << "29 February is not moved to 1 March";
-}
-
-TEST(ActionRules, TwentyNinthOfFebruaryIsHonouredOnTheTwentyEighthInOtherYears) {
-  EXPECT_EQ(BirthdaysOn({2027, 2, 28}), (Days{{2, 28}, {2, 29}}));
-  EXPECT_EQ(BirthdaysOn({2100, 2, 28}), (Days{{2, 28}, {2, 29}})) << "2100 is not a leap year";
-  // In a leap year on its own day only, so never twice.
-  EXPECT_EQ(BirthdaysOn({2028, 2, 28}), (Days{{2, 28}}));
-  EXPECT_EQ(BirthdaysOn({2028, 2, 29}), (Days{{2, 29}}));
-  EXPECT_EQ(BirthdaysOn({2000, 2, 28}), (Days{{2, 28}})) << "2000 is a leap year";
-}
 
 TEST(ActionRules, PeriodsAreCalendarPeriods) {
   const LocalDate d{2027, 12, 31};  // a Friday
