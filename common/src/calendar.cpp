@@ -98,4 +98,8 @@ LocalPeriod MonthBefore(const LocalDate& d) {
   return {FromYmd(this_month - months{1}), FromYmd(this_month)};
 }
 
+LocalDate AddDays(const LocalDate& d, int32_t n) {
+  return FromYmd(year_month_day{sys_days{ToYmd(d)} + days{n}});
+}
+
 }  // namespace loyalty::common

@@ -44,6 +44,13 @@ TEST(Calendar, TheMonthBeforeCrossesYearsAndLeapFebruaries) {
   EXPECT_EQ(p.end, (LocalDate{2026, 7, 1}));
 }
 
+TEST(Calendar, AddingDaysCrossesMonthsYearsAndLeapDays) {
+  EXPECT_EQ(AddDays({2028, 2, 28}, 1), (LocalDate{2028, 2, 29}));
+  EXPECT_EQ(AddDays({2027, 2, 28}, 1), (LocalDate{2027, 3, 1}));
+  EXPECT_EQ(AddDays({2027, 1, 1}, -1), (LocalDate{2026, 12, 31}));
+  EXPECT_EQ(AddDays({2027, 1, 1}, -365), (LocalDate{2026, 1, 1}));
+}
+
 TEST(Calendar, AMonthPeriodEndsOnTheFirstOfTheNext) {
   const auto p = CalendarPeriodOf({2026, 12, 31}, CalendarUnit::kMonth);
   EXPECT_EQ(p.start, (LocalDate{2026, 12, 1}));

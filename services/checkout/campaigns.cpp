@@ -6,6 +6,9 @@
 // replica, reach nobody twice), issues the code and writes a campaign.reached event.
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "checkout_service.hpp"
 #include "loyalty/common/calendar.hpp"
 #include "loyalty/common/time.hpp"
@@ -24,6 +27,31 @@ constexpr int kPage = 1000;
 constexpr int kCustomersPage = 500;  // the customers service's largest page
 constexpr int64_t kMicrosPerDay = 86'400'000'000;
 
+// The orders service's limits for SegmentCustomers, checked when the campaign is written so that
+// a run cannot fail on them.
+void CheckAudience(Validator& v, const gateway::v1::CampaignAudience& a) {
+  const std::string p = "definition.audience.";
+  v.Check(orders::v1::RfmSegment_IsValid(a.rfm_segment()), p + "rfm_segment",
+          "is not an RfmSegment");
+  auto check_values = [&](const auto& values, const std::string& field) {
+    v.Check(values.size() <= 100, p + field, "at most 100 values");
+    for (int i = 0; i < values.size(); ++i) {
+      v.Check(!values[i].empty() && values[i].size() <= 128,
+              p + field + "[" + std::to_string(i) + "]", "must be 1 to 128 characters");
+    }
+  };
+  check_values(a.skus(), "skus");
+  check_values(a.categories(), "categories");
+  v.Check(orders::v1::DiscountUse_IsValid(a.discount_use()), p + "discount_use",
+          "is not a DiscountUse");
+  const bool bought = a.skus_size() + a.categories_size() > 0 ||
+                      a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED;
+  v.Check(bought ? a.within_days() >= 1 && a.within_days() <= 3660 : a.within_days() == 0,
+          p + "within_days",
+          bought ? "must be 1 to 3,660 with skus, categories or discount_use"
+                 : "is only for skus, categories or discount_use");
+}
+
 void CheckDefinition(Validator& v, const CampaignDefinition& d) {
   v.Check(d.kind() != gateway::v1::CAMPAIGN_KIND_UNSPECIFIED &&
               gateway::v1::CampaignKind_IsValid(d.kind()),
@@ -39,6 +67,7 @@ void CheckDefinition(Validator& v, const CampaignDefinition& d) {
           "definition.signup_days",
           first ? "must be 1 to 90 (0: 7)" : "is for FIRST_PURCHASE only");
   if (!d.code_batch_id().empty()) v.RequireId(d.code_batch_id(), "definition.code_batch_id");
+  CheckAudience(v, d.audience());
 }
 
 }  // namespace
@@ -101,27 +130,92 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
   }
   const int64_t as_of_us = run.has_as_of() ? TimeUtil::TimestampToMicroseconds(run.as_of())
                                            : common::NowMicros();
-  ForEachAudiencePage(call, store_id, campaign->definition(), as_of_us,
-                      [&](const std::vector<CampaignTarget>& targets) {
-                        ReachPage(call, request, campaign->definition(), targets, response);
+  const auto& definition = campaign->definition();
+  const auto members = AudienceMembers(call, store_id, definition.audience(), as_of_us);
+  ForEachAudiencePage(call, store_id, definition, as_of_us,
+                      [&](const std::vector<CampaignTarget>& page) {
+                        if (!members) return ReachPage(call, request, definition, page, response);
+                        std::vector<CampaignTarget> targets;
+                        for (const auto& t : page) {
+                          if (members->count(t.customer_id)) targets.push_back(t);
+                        }
+                        if (!targets.empty()) ReachPage(call, request, definition, targets, response);
                       });
+}
+
+CheckoutService::StoreDay CheckoutService::StoreDayAt(const CallContext& call,
+                                                      const std::string& store_id,
+                                                      int64_t at_us) {
+  StoreDay day;
+  day.time_zone = QuoteSettings(call, store_id)->settings().time_zone();
+  if (day.time_zone.empty()) day.time_zone = "UTC";
+  day.date = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return common::LocalDateAt(tx, at_us, day.time_zone);
+  });
+  return day;
+}
+
+std::optional<std::set<std::string>> CheckoutService::AudienceMembers(
+    const CallContext& call, const std::string& store_id,
+    const gateway::v1::CampaignAudience& audience, int64_t as_of_us) {
+  std::optional<std::set<std::string>> members;
+  // Keeps the customers both filters allow.
+  const auto narrow = [&](std::set<std::string> found) {
+    if (!members) {
+      members = std::move(found);
+      return;
+    }
+    std::set<std::string> both;
+    std::set_intersection(members->begin(), members->end(), found.begin(), found.end(),
+                          std::inserter(both, both.end()));
+    members = std::move(both);
+  };
+  if (audience.rfm_segment() != orders::v1::RFM_SEGMENT_UNSPECIFIED) {
+    orders::v1::RfmReportRequest rfm;
+    rfm.set_store_id(store_id);
+    *rfm.mutable_as_of() = TimeUtil::MicrosecondsToTimestamp(as_of_us);
+    rfm.set_segment(audience.rfm_segment());
+    rfm.set_page_size(kPage);
+    std::set<std::string> found;
+    do {
+      orders::v1::RfmReportResponse page;
+      const auto status = orders_->RfmReport(common::DownstreamContext(call).get(), rfm, &page);
+      if (!status.ok()) common::ThrowDownstream(status, "orders");
+      for (const auto& row : page.rows()) found.insert(row.customer_id());
+      rfm.set_page_token(page.next_page_token());
+    } while (!rfm.page_token().empty());
+    narrow(std::move(found));
+  }
+  if (audience.within_days() > 0) {
+    const auto day = StoreDayAt(call, store_id, as_of_us);
+    orders::v1::SegmentCustomersRequest segment;
+    segment.set_store_id(store_id);
+    segment.set_time_zone(day.time_zone);
+    segment.mutable_period()->set_start_date(
+        common::FormatLocalDate(common::AddDays(day.date, 1 - audience.within_days())));
+    segment.mutable_period()->set_end_date(common::FormatLocalDate(common::AddDays(day.date, 1)));
+    *segment.mutable_skus() = audience.skus();
+    *segment.mutable_categories() = audience.categories();
+    segment.set_discount_use(audience.discount_use());
+    segment.set_page_size(kPage);
+    std::set<std::string> found;
+    do {
+      orders::v1::SegmentCustomersResponse page;
+      const auto status =
+          orders_->SegmentCustomers(common::DownstreamContext(call).get(), segment, &page);
+      if (!status.ok()) common::ThrowDownstream(status, "orders");
+      found.insert(page.customer_ids().begin(), page.customer_ids().end());
+      segment.set_page_token(page.next_page_token());
+    } while (!segment.page_token().empty());
+    narrow(std::move(found));
+  }
+  return members;
 }
 
 void CheckoutService::ForEachAudiencePage(
     const CallContext& call, const std::string& store_id, const CampaignDefinition& definition,
     int64_t as_of_us, const std::function<void(const std::vector<CampaignTarget>&)>& reach) {
   const auto as_of = TimeUtil::MicrosecondsToTimestamp(as_of_us);
-  // The store's time zone and local date at the run's time, for the kinds that count
-  // calendar days.
-  const auto time_zone = [&] {
-    const std::string zone = QuoteSettings(call, store_id)->settings().time_zone();
-    return zone.empty() ? std::string("UTC") : zone;
-  };
-  const auto today = [&](const std::string& zone) {
-    return db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      return common::LocalDateAt(tx, as_of_us, zone);
-    });
-  };
   // Pages of the customers service's list, erased customers left out.
   const auto list_customers = [&](customers::v1::ListCustomersRequest list,
                                   const std::string& period) {
@@ -165,12 +259,12 @@ void CheckoutService::ForEachAudiencePage(
       return;
     }
     case gateway::v1::CAMPAIGN_KIND_TOP_SPENDERS: {
-      const std::string zone = time_zone();
-      const auto month = common::MonthBefore(today(zone));
+      const auto day = StoreDayAt(call, store_id, as_of_us);
+      const auto month = common::MonthBefore(day.date);
       const std::string period = common::FormatLocalDate(month.start).substr(0, 7);
       orders::v1::TopCustomersRequest top;
       top.set_store_id(store_id);
-      top.set_time_zone(zone);
+      top.set_time_zone(day.time_zone);
       top.mutable_period()->set_start_date(common::FormatLocalDate(month.start));
       top.mutable_period()->set_end_date(common::FormatLocalDate(month.end));
       top.set_top_percent(definition.top_percent() == 0 ? 10 : definition.top_percent());
@@ -188,7 +282,7 @@ void CheckoutService::ForEachAudiencePage(
       return;
     }
     case gateway::v1::CAMPAIGN_KIND_BIRTHDAY: {
-      const auto day = today(time_zone());
+      const auto day = StoreDayAt(call, store_id, as_of_us).date;
       for (const auto& born : common::BirthdaysOn(day)) {
         customers::v1::ListCustomersRequest list;
         list.set_birthday_month(born.month);

@@ -3,6 +3,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "campaign_store.hpp"
 #include "cart_store.hpp"
 #include "code_store.hpp"
+#include "loyalty/common/calendar.hpp"
 #include "loyalty/common/events.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/checkout/v1/checkout_service.grpc.pb.h"
@@ -88,6 +91,18 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   void ForEachAudiencePage(const common::CallContext& call, const std::string& store_id,
                            const gateway::v1::CampaignDefinition& definition, int64_t as_of_us,
                            const std::function<void(const std::vector<CampaignTarget>&)>& reach);
+  // The store's time zone (its settings'; UTC when unset) and its date there at `at_us`.
+  struct StoreDay {
+    std::string time_zone;
+    common::LocalDate date;
+  };
+  StoreDay StoreDayAt(const common::CallContext& call, const std::string& store_id,
+                      int64_t at_us);
+  // The customers the campaign's audience allows as of `as_of_us`; nullopt when it sets no
+  // filter (everyone).
+  std::optional<std::set<std::string>> AudienceMembers(
+      const common::CallContext& call, const std::string& store_id,
+      const gateway::v1::CampaignAudience& audience, int64_t as_of_us);
   // Reaches the consenting customers of a page not yet reached for their period (with preview,
   // counts them).
   void ReachPage(const common::CallContext& call, const v1::RunCampaignRequest& request,

@@ -303,7 +303,7 @@ measure_w1() {
   /usr/bin/python3 "$HERE/webhook_receiver.py" "$WH_PORT" "$WH_OUT" >"$WORK/receiver.log" 2>&1 &
   PIDS+=("$!")
   gw --workload gateway-place-order --label wh-place --rate "$WH_RATE" --seconds "$SECS" \
-    --warmup "$WARM" --webhook-url "http://127.0.0.1:$WH_PORT/hooks" >>"$R"
+    --warmup "$WARM" --webhook-url "http://127.0.0.1:$WH_PORT/hooks" >>"$R" || true  # its p99 is P3's
   # The deliveries still under way finish: wait until the count has not moved for 3 s.
   last=-1; still=0
   for _ in $(seq 1 300); do
@@ -317,7 +317,7 @@ measure_w1() {
   WH_P50="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.5) + 1] }')"
   WH_P99="$(cut -d' ' -f1 "$WH_OUT" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR - 1) * 0.99) + 1] }')"
   WH_P99_S="$(awk -v v="$WH_P99" 'BEGIN { if (v == "") print "n/a"; else printf "%.3f", v / 1000 }')"
-  [ "$SMOKE" = 1 ] && [ "$WH_N" = 0 ] && die "no webhook arrived (see $WORK/gateway.log)"
+  if [ "$SMOKE" = 1 ] && [ "$WH_N" = 0 ]; then die "no webhook arrived (see $WORK/gateway.log)"; fi
 }
 if [ "$ONLY" = W1 ]; then
   WH_RATE="${LOYALTY_BENCH_W1_RATE:-150}"

@@ -35,11 +35,12 @@ class CampaignIT : public GatewayIT {
 
   // An order of `customer`, placed `days_ago` days ago (a history import).
   void PastOrder(const TestStore& s, const std::string& customer, const std::string& order_id,
-                 int days_ago, int64_t price_minor = 3000) {
-    PastOrderAt(s, customer, order_id, InDays(-days_ago), price_minor);
+                 int days_ago, int64_t price_minor = 3000, const std::string& sku = "A") {
+    PastOrderAt(s, customer, order_id, InDays(-days_ago), price_minor, sku);
   }
   void PastOrderAt(const TestStore& s, const std::string& customer, const std::string& order_id,
-                   const google::protobuf::Timestamp& placed_at, int64_t price_minor) {
+                   const google::protobuf::Timestamp& placed_at, int64_t price_minor,
+                   const std::string& sku = "A") {
     v1::ImportOrdersRequest req;
     req.set_request_id("import-" + order_id);
     auto* o = req.add_orders();
@@ -47,7 +48,7 @@ class CampaignIT : public GatewayIT {
     o->mutable_order()->set_customer_id(customer);
     auto* line = o->mutable_order()->add_lines();
     line->set_line_id("1");
-    line->set_sku("A");
+    line->set_sku(sku);
     line->set_category("mugs");
     line->set_unit_price_minor(price_minor);
     line->set_quantity(1);
@@ -94,16 +95,20 @@ class CampaignIT : public GatewayIT {
     codes.set_reason("win-back");
     v1::CreateDiscountCodesResponse created;
     EXPECT_TRUE(admin_->CreateDiscountCodes(Ctx(s.owner).get(), codes, &created).ok());
-    v1::PutCampaignRequest put;
-    put.set_request_id("put-1");
-    put.set_campaign_id(campaign_id);
     definition.set_code_batch_id("win-back-template");
+    EXPECT_TRUE(PutCampaign(s, campaign_id, definition).ok());
+    return s;
+  }
+
+  grpc::Status PutCampaign(const TestStore& s, const std::string& campaign_id,
+                           const v1::CampaignDefinition& definition) {
+    v1::PutCampaignRequest put;
+    put.set_request_id("put-" + campaign_id);
+    put.set_campaign_id(campaign_id);
     *put.mutable_definition() = definition;
     put.set_reason("spring");
     v1::PutCampaignResponse campaign;
-    const auto status = admin_->PutCampaign(Ctx(s.owner).get(), put, &campaign);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return s;
+    return admin_->PutCampaign(Ctx(s.owner).get(), put, &campaign);
   }
 
   // A win-back after 60 days.
@@ -218,6 +223,67 @@ TEST_F(CampaignIT, TwoRunnersAtOnceReachEachCustomerOnce) {
   const auto refused = admin_->PutCampaign(Ctx(s.owner).get(), bad, &put);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(common::ErrorFields(refused), std::vector<std::string>{"definition.lapsed_days"});
+}
+
+TEST_F(CampaignIT, AnAudienceNarrowsACampaignToASegment) {
+  const auto s = WinBackStore("audience");
+  const auto ada = Customer(s, "ada@example.com", true);
+  const auto bob = Customer(s, "bob@example.com", true);
+  const auto cy = Customer(s, "cy@example.com", true);
+  PastOrder(s, ada, "h-ada", 90, 3000, "B");   // lapsed, bought B this year
+  PastOrder(s, bob, "h-bob", 200, 3000, "A");  // lapsed, bought A
+  PastOrder(s, cy, "h-cy", 400, 3000, "B");    // lapsed, bought B over a year ago
+  EXPECT_EQ(RunCampaign(s, true).reached(), 3) << "without an audience, every lapsed customer";
+
+  v1::CampaignDefinition bought_b;
+  bought_b.set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
+  bought_b.set_lapsed_days(60);
+  bought_b.mutable_audience()->add_skus("B");
+  bought_b.mutable_audience()->set_within_days(365);
+  ASSERT_TRUE(PutCampaign(s, "lapsed-b", bought_b).ok());
+  const auto run = RunCampaignAt(s, "lapsed-b", false, InDays(0));
+  EXPECT_EQ(run.reached(), 1);
+  EXPECT_EQ(run.without_consent(), 0) << "outside the audience is not counted";
+
+  // RFM as of now, three customers with one order each: recency scores 3 (ada), 2 (bob), 1 (cy),
+  // so POTENTIAL, HIBERNATING and LOST.
+  v1::CampaignDefinition hibernating;
+  hibernating.set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
+  hibernating.set_lapsed_days(60);
+  hibernating.mutable_audience()->set_rfm_segment(orders::v1::RFM_SEGMENT_HIBERNATING);
+  ASSERT_TRUE(PutCampaign(s, "hibernating", hibernating).ok());
+  EXPECT_EQ(RunCampaignAt(s, "hibernating", false, InDays(0)).reached(), 1);
+  // Both filters: POTENTIAL and bought B within a year is ada, whom "lapsed-b" reached, but
+  // each campaign reaches on its own.
+  hibernating.mutable_audience()->set_rfm_segment(orders::v1::RFM_SEGMENT_POTENTIAL);
+  hibernating.mutable_audience()->add_skus("B");
+  hibernating.mutable_audience()->set_within_days(365);
+  ASSERT_TRUE(PutCampaign(s, "potential-b", hibernating).ok());
+  EXPECT_EQ(RunCampaignAt(s, "potential-b", false, InDays(0)).reached(), 1);
+
+  std::multimap<std::string, std::string> by_campaign;
+  for (const auto& e : StoreEvents(s, "campaign.reached", 3)) {
+    const auto d = nlohmann::json::parse(e.details_json());
+    by_campaign.emplace(d["campaign_id"], e.customer_id());
+  }
+  const std::multimap<std::string, std::string> expected{
+      {"hibernating", bob}, {"lapsed-b", ada}, {"potential-b", ada}};
+  EXPECT_EQ(by_campaign, expected);
+
+  // Bad audiences name the field.
+  v1::CampaignDefinition bad = bought_b;
+  bad.mutable_audience()->set_skus(0, "");
+  auto refused = PutCampaign(s, "bad", bad);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(refused),
+            std::vector<std::string>{"definition.audience.skus[0]"});
+  bad = hibernating;
+  bad.mutable_audience()->clear_skus();
+  bad.mutable_audience()->set_within_days(0);
+  bad.mutable_audience()->set_discount_use(orders::v1::DISCOUNT_USE_USED);
+  refused = PutCampaign(s, "bad", bad);
+  EXPECT_EQ(common::ErrorFields(refused),
+            std::vector<std::string>{"definition.audience.within_days"});
 }
 
 TEST_F(CampaignIT, TopSpendersOfLastMonthAreReachedOncePerMonth) {

@@ -53,5 +53,7 @@ enum class CalendarUnit { kDay, kWeek, kMonth, kYear };
 LocalPeriod CalendarPeriodOf(const LocalDate& day, CalendarUnit unit);
 // The calendar month before the one containing `day`.
 LocalPeriod MonthBefore(const LocalDate& day);
+// `day` moved by `days` (negative: back).
+LocalDate AddDays(const LocalDate& day, int32_t days);
 
 }  // namespace loyalty::common
