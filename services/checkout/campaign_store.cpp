@@ -12,6 +12,14 @@ CampaignStore::CampaignStore(common::Database& db) {
              "SELECT definition, author, reason FROM checkout.campaigns "
              "WHERE store_id = $1 AND campaign_id = $2");
   // The ids travel as one space-separated parameter (an id has no space).
+  db.Prepare("segment_put",
+             "INSERT INTO checkout.segments (store_id, segment_id, definition, author, reason) "
+             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, segment_id) DO UPDATE SET "
+             "definition = EXCLUDED.definition, author = EXCLUDED.author, "
+             "reason = EXCLUDED.reason, updated_at = now()");
+  db.Prepare("segment_get",
+             "SELECT definition, author, reason FROM checkout.segments "
+             "WHERE store_id = $1 AND segment_id = $2");
   db.Prepare("campaign_sent",
              "SELECT customer_id, period FROM checkout.campaign_sends "
              "WHERE store_id = $1 AND campaign_id = $2 "
@@ -42,6 +50,25 @@ std::optional<gateway::v1::Campaign> CampaignStore::Get(pqxx::transaction_base& 
   campaign.set_author(r[0][1].as<std::string>());
   campaign.set_reason(r[0][2].as<std::string>());
   return campaign;
+}
+
+void CampaignStore::PutSegment(pqxx::transaction_base& tx, const std::string& store_id,
+                               const gateway::v1::Segment& segment) const {
+  const std::string bytes = segment.definition().SerializeAsString();
+  tx.exec_prepared("segment_put", store_id, segment.segment_id(), pqxx::binarystring(bytes),
+                   segment.author(), segment.reason());
+}
+
+std::optional<gateway::v1::Segment> CampaignStore::GetSegment(
+    pqxx::transaction_base& tx, const std::string& store_id, const std::string& segment_id) const {
+  const auto r = tx.exec_prepared("segment_get", store_id, segment_id);
+  if (r.empty()) return std::nullopt;
+  gateway::v1::Segment segment;
+  segment.set_segment_id(segment_id);
+  segment.mutable_definition()->ParseFromString(pqxx::binarystring(r[0][0]).str());
+  segment.set_author(r[0][1].as<std::string>());
+  segment.set_reason(r[0][2].as<std::string>());
+  return segment;
 }
 
 std::set<std::pair<std::string, std::string>> CampaignStore::Sent(

@@ -1,4 +1,4 @@
-// Every SQL statement of campaigns (docs/campaigns.md): definitions and sends.
+// Every SQL statement of campaigns (docs/campaigns.md): definitions, saved segments and sends.
 #pragma once
 
 #include <optional>
@@ -27,6 +27,11 @@ class CampaignStore {
            const gateway::v1::Campaign& campaign) const;
   std::optional<gateway::v1::Campaign> Get(pqxx::transaction_base& tx, const std::string& store_id,
                                            const std::string& campaign_id) const;
+  void PutSegment(pqxx::transaction_base& tx, const std::string& store_id,
+                  const gateway::v1::Segment& segment) const;
+  std::optional<gateway::v1::Segment> GetSegment(pqxx::transaction_base& tx,
+                                                 const std::string& store_id,
+                                                 const std::string& segment_id) const;
   // The (customer, period) pairs among `customer_ids`' sends of the campaign.
   std::set<std::pair<std::string, std::string>> Sent(
       pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,

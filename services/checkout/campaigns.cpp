@@ -6,9 +6,8 @@
 // replica, reach nobody twice), issues the code and writes a campaign.reached event.
 #include <google/protobuf/util/time_util.h>
 
-#include <algorithm>
-#include <iterator>
 
+#include "audience.hpp"
 #include "checkout_service.hpp"
 #include "loyalty/common/calendar.hpp"
 #include "loyalty/common/time.hpp"
@@ -27,31 +26,6 @@ constexpr int kPage = 1000;
 constexpr int kCustomersPage = 500;  // the customers service's largest page
 constexpr int64_t kMicrosPerDay = 86'400'000'000;
 
-// The orders service's limits for SegmentCustomers, checked when the campaign is written so that
-// a run cannot fail on them.
-void CheckAudience(Validator& v, const gateway::v1::CampaignAudience& a) {
-  const std::string p = "definition.audience.";
-  v.Check(orders::v1::RfmSegment_IsValid(a.rfm_segment()), p + "rfm_segment",
-          "is not an RfmSegment");
-  auto check_values = [&](const auto& values, const std::string& field) {
-    v.Check(values.size() <= 100, p + field, "at most 100 values");
-    for (int i = 0; i < values.size(); ++i) {
-      v.Check(!values[i].empty() && values[i].size() <= 128,
-              p + field + "[" + std::to_string(i) + "]", "must be 1 to 128 characters");
-    }
-  };
-  check_values(a.skus(), "skus");
-  check_values(a.categories(), "categories");
-  v.Check(orders::v1::DiscountUse_IsValid(a.discount_use()), p + "discount_use",
-          "is not a DiscountUse");
-  const bool bought = a.skus_size() + a.categories_size() > 0 ||
-                      a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED;
-  v.Check(bought ? a.within_days() >= 1 && a.within_days() <= 3660 : a.within_days() == 0,
-          p + "within_days",
-          bought ? "must be 1 to 3,660 with skus, categories or discount_use"
-                 : "is only for skus, categories or discount_use");
-}
-
 void CheckDefinition(Validator& v, const CampaignDefinition& d) {
   v.Check(d.kind() != gateway::v1::CAMPAIGN_KIND_UNSPECIFIED &&
               gateway::v1::CampaignKind_IsValid(d.kind()),
@@ -67,7 +41,10 @@ void CheckDefinition(Validator& v, const CampaignDefinition& d) {
           "definition.signup_days",
           first ? "must be 1 to 90 (0: 7)" : "is for FIRST_PURCHASE only");
   if (!d.code_batch_id().empty()) v.RequireId(d.code_batch_id(), "definition.code_batch_id");
-  CheckAudience(v, d.audience());
+  CheckAudience(v, d.audience(), "definition.audience.");
+  v.Check(d.segment_id().empty() || !HasFilter(d.audience()), "definition.segment_id",
+          "names a saved segment: leave audience empty");
+  if (!d.segment_id().empty()) v.RequireId(d.segment_id(), "definition.segment_id");
 }
 
 }  // namespace
@@ -90,6 +67,10 @@ grpc::ServerUnaryReactor* CheckoutService::PutCampaign(grpc::CallbackServerConte
     db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
       response->Clear();
       if (idempotency_.Begin(tx, store_id, "PutCampaign", put.request_id(), put, response)) return;
+      const std::string& segment_id = put.definition().segment_id();
+      if (!segment_id.empty() && !campaigns_.GetSegment(tx, store_id, segment_id)) {
+        throw SegmentNotFound(segment_id, "definition.segment_id");
+      }
       auto* campaign = response->mutable_campaign();
       campaign->set_campaign_id(put.campaign_id());
       *campaign->mutable_definition() = put.definition();
@@ -131,7 +112,16 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
   const int64_t as_of_us = run.has_as_of() ? TimeUtil::TimestampToMicroseconds(run.as_of())
                                            : common::NowMicros();
   const auto& definition = campaign->definition();
-  const auto members = AudienceMembers(call, store_id, definition.audience(), as_of_us);
+  // A saved segment's current definition, or the campaign's own.
+  gateway::v1::CampaignAudience audience = definition.audience();
+  if (!definition.segment_id().empty()) {
+    const auto segment = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return campaigns_.GetSegment(tx, store_id, definition.segment_id());
+    });
+    if (!segment) throw SegmentNotFound(definition.segment_id(), "campaign_id");
+    audience = segment->definition();
+  }
+  const auto members = AudienceMembers(call, store_id, audience, as_of_us);
   ForEachAudiencePage(call, store_id, definition, as_of_us,
                       [&](const std::vector<CampaignTarget>& page) {
                         if (!members) return ReachPage(call, request, definition, page, response);
@@ -153,63 +143,6 @@ CheckoutService::StoreDay CheckoutService::StoreDayAt(const CallContext& call,
     return common::LocalDateAt(tx, at_us, day.time_zone);
   });
   return day;
-}
-
-std::optional<std::set<std::string>> CheckoutService::AudienceMembers(
-    const CallContext& call, const std::string& store_id,
-    const gateway::v1::CampaignAudience& audience, int64_t as_of_us) {
-  std::optional<std::set<std::string>> members;
-  // Keeps the customers both filters allow.
-  const auto narrow = [&](std::set<std::string> found) {
-    if (!members) {
-      members = std::move(found);
-      return;
-    }
-    std::set<std::string> both;
-    std::set_intersection(members->begin(), members->end(), found.begin(), found.end(),
-                          std::inserter(both, both.end()));
-    members = std::move(both);
-  };
-  if (audience.rfm_segment() != orders::v1::RFM_SEGMENT_UNSPECIFIED) {
-    orders::v1::RfmReportRequest rfm;
-    rfm.set_store_id(store_id);
-    *rfm.mutable_as_of() = TimeUtil::MicrosecondsToTimestamp(as_of_us);
-    rfm.set_segment(audience.rfm_segment());
-    rfm.set_page_size(kPage);
-    std::set<std::string> found;
-    do {
-      orders::v1::RfmReportResponse page;
-      const auto status = orders_->RfmReport(common::DownstreamContext(call).get(), rfm, &page);
-      if (!status.ok()) common::ThrowDownstream(status, "orders");
-      for (const auto& row : page.rows()) found.insert(row.customer_id());
-      rfm.set_page_token(page.next_page_token());
-    } while (!rfm.page_token().empty());
-    narrow(std::move(found));
-  }
-  if (audience.within_days() > 0) {
-    const auto day = StoreDayAt(call, store_id, as_of_us);
-    orders::v1::SegmentCustomersRequest segment;
-    segment.set_store_id(store_id);
-    segment.set_time_zone(day.time_zone);
-    segment.mutable_period()->set_start_date(
-        common::FormatLocalDate(common::AddDays(day.date, 1 - audience.within_days())));
-    segment.mutable_period()->set_end_date(common::FormatLocalDate(common::AddDays(day.date, 1)));
-    *segment.mutable_skus() = audience.skus();
-    *segment.mutable_categories() = audience.categories();
-    segment.set_discount_use(audience.discount_use());
-    segment.set_page_size(kPage);
-    std::set<std::string> found;
-    do {
-      orders::v1::SegmentCustomersResponse page;
-      const auto status =
-          orders_->SegmentCustomers(common::DownstreamContext(call).get(), segment, &page);
-      if (!status.ok()) common::ThrowDownstream(status, "orders");
-      found.insert(page.customer_ids().begin(), page.customer_ids().end());
-      segment.set_page_token(page.next_page_token());
-    } while (!segment.page_token().empty());
-    narrow(std::move(found));
-  }
-  return members;
 }
 
 void CheckoutService::ForEachAudiencePage(

@@ -68,6 +68,12 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   // The abandoned-cart job (cart_recovery.cpp): open carts due at `as_of_us`.
   v1::AbandonCartsResponse AbandonCartsDue(const common::CallContext& call,
                                            const std::string& store_id, int64_t as_of_us);
+  grpc::ServerUnaryReactor* PutSegment(grpc::CallbackServerContext* context,
+                                       const v1::PutSegmentRequest* request,
+                                       gateway::v1::PutSegmentResponse* response) override;
+  grpc::ServerUnaryReactor* PreviewSegment(grpc::CallbackServerContext* context,
+                                           const v1::PreviewSegmentRequest* request,
+                                           gateway::v1::PreviewSegmentResponse* response) override;
   grpc::ServerUnaryReactor* ExpireCodeClaims(grpc::CallbackServerContext* context,
                                              const v1::ExpireCodeClaimsRequest* request,
                                              v1::ExpireCodeClaimsResponse* response) override;
@@ -98,7 +104,7 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   };
   StoreDay StoreDayAt(const common::CallContext& call, const std::string& store_id,
                       int64_t at_us);
-  // The customers the campaign's audience allows as of `as_of_us`; nullopt when it sets no
+  // The customers an audience allows (segments.cpp) as of `as_of_us`; nullopt when it sets no
   // filter (everyone).
   std::optional<std::set<std::string>> AudienceMembers(
       const common::CallContext& call, const std::string& store_id,

@@ -128,6 +128,10 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::PutCampaignRequest* request, v1::PutCampaignResponse* response) override;
   grpc::ServerUnaryReactor* RunCampaign(grpc::CallbackServerContext* context,
       const v1::RunCampaignRequest* request, v1::RunCampaignResponse* response) override;
+  grpc::ServerUnaryReactor* PutSegment(grpc::CallbackServerContext* context,
+      const v1::PutSegmentRequest* request, v1::PutSegmentResponse* response) override;
+  grpc::ServerUnaryReactor* PreviewSegment(grpc::CallbackServerContext* context,
+      const v1::PreviewSegmentRequest* request, v1::PreviewSegmentResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

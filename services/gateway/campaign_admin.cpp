@@ -1,5 +1,6 @@
-// AdminService's campaign calls, forwarded to the checkout service (campaigns.cpp) for the
-// caller's store, with the caller's key id as the author; both are audited.
+// AdminService's campaign and segment calls, forwarded to the checkout service (campaigns.cpp,
+// segments.cpp) for the caller's store, with the caller's key id as the author; the writes and
+// runs are audited.
 #include "admin_service.hpp"
 
 namespace loyalty::gateway {
@@ -33,6 +34,32 @@ grpc::ServerUnaryReactor* AdminService::RunCampaign(grpc::CallbackServerContext*
                if (!request->preview()) {
                  gw_.Audit(call, p, "RunCampaign", *request, "", ToJson(*response));
                }
+             });
+}
+
+grpc::ServerUnaryReactor* AdminService::PutSegment(grpc::CallbackServerContext* context,
+                                                   const v1::PutSegmentRequest* request,
+                                                   v1::PutSegmentResponse* response) {
+  return Run(context, "PutSegment", request, Role::kEditor,
+             [=, this](const CallContext& call, const Principal& p) {
+               checkout::v1::PutSegmentRequest req;
+               *req.mutable_store() = CheckoutStoreOf(p);
+               *req.mutable_put() = *request;
+               req.set_author(p.key_id);
+               CallOrThrow(call, gw_.checkout(), &CheckoutStub::PutSegment, req, response);
+               gw_.Audit(call, p, "PutSegment", *request, "", ToJson(*response));
+             });
+}
+
+grpc::ServerUnaryReactor* AdminService::PreviewSegment(grpc::CallbackServerContext* context,
+                                                       const v1::PreviewSegmentRequest* request,
+                                                       v1::PreviewSegmentResponse* response) {
+  return Run(context, "PreviewSegment", request, Role::kViewer,
+             [=, this](const CallContext& call, const Principal& p) {
+               checkout::v1::PreviewSegmentRequest req;
+               *req.mutable_store() = CheckoutStoreOf(p);
+               *req.mutable_preview() = *request;
+               CallOrThrow(call, gw_.checkout(), &CheckoutStub::PreviewSegment, req, response);
              });
 }
 

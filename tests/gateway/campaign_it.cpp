@@ -286,6 +286,92 @@ TEST_F(CampaignIT, AnAudienceNarrowsACampaignToASegment) {
             std::vector<std::string>{"definition.audience.within_days"});
 }
 
+TEST_F(CampaignIT, ASavedSegmentIsPreviewedAndNarrowsTheCampaignsThatNameIt) {
+  const auto s = WinBackStore("saved-segment");
+  const auto ada = Customer(s, "ada@example.com", true);
+  const auto bob = Customer(s, "bob@example.com", false);
+  const auto cy = Customer(s, "cy@example.com", true);
+  PastOrder(s, ada, "h-ada", 90, 3000, "B");
+  PastOrder(s, bob, "h-bob", 100, 3000, "B");
+  PastOrder(s, cy, "h-cy", 200, 3000, "A");
+
+  const auto put_segment = [&](const std::string& sku, const std::string& request_id) {
+    v1::PutSegmentRequest put;
+    put.set_request_id(request_id);
+    put.set_segment_id("bought");
+    put.mutable_definition()->add_skus(sku);
+    put.mutable_definition()->set_within_days(365);
+    put.set_reason("bought " + sku);
+    v1::PutSegmentResponse saved;
+    return admin_->PutSegment(Ctx(s.owner).get(), put, &saved);
+  };
+  ASSERT_TRUE(put_segment("B", "seg-1").ok());
+  const auto preview = [&](int page_size, const std::string& after) {
+    v1::PreviewSegmentRequest req;
+    req.set_segment_id("bought");
+    req.set_page_size(page_size);
+    req.set_page_token(after);
+    v1::PreviewSegmentResponse resp;
+    const auto status = admin_->PreviewSegment(Ctx(s.owner).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
+  };
+  const auto all = preview(0, "");
+  EXPECT_EQ(all.members(), 2);
+  EXPECT_EQ(all.with_consent(), 1);
+  EXPECT_EQ(std::set<std::string>(all.customer_ids().begin(), all.customer_ids().end()),
+            (std::set<std::string>{ada, bob}));
+  EXPECT_TRUE(all.next_page_token().empty());
+  EXPECT_EQ(all.segment().reason(), "bought B");
+  const auto first = preview(1, "");
+  ASSERT_EQ(first.customer_ids_size(), 1);
+  ASSERT_FALSE(first.next_page_token().empty());
+  const auto second = preview(1, first.next_page_token());
+  ASSERT_EQ(second.customer_ids_size(), 1);
+  EXPECT_NE(second.customer_ids(0), first.customer_ids(0));
+  EXPECT_TRUE(second.next_page_token().empty());
+
+  v1::CampaignDefinition named;
+  named.set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
+  named.set_lapsed_days(60);
+  named.set_segment_id("bought");
+  ASSERT_TRUE(PutCampaign(s, "named", named).ok());
+  const auto run = RunCampaignAt(s, "named", false, InDays(0));
+  EXPECT_EQ(run.reached(), 1);  // ada; bob is in the segment without consent
+  EXPECT_EQ(run.without_consent(), 1);
+  // Each run reads the segment as it is now.
+  ASSERT_TRUE(put_segment("A", "seg-2").ok());
+  EXPECT_EQ(RunCampaignAt(s, "named", false, InDays(0)).reached(), 1);  // cy
+  std::set<std::string> who;
+  for (const auto& e : StoreEvents(s, "campaign.reached", 2)) who.insert(e.customer_id());
+  EXPECT_EQ(who, (std::set<std::string>{ada, cy}));
+
+  // A segment the store does not have, both kinds of audience, and a segment with no filter.
+  named.set_segment_id("nope");
+  auto refused = PutCampaign(s, "bad", named);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorReason(refused), "SEGMENT_NOT_FOUND");
+  EXPECT_EQ(common::ErrorFields(refused), std::vector<std::string>{"definition.segment_id"});
+  named.set_segment_id("bought");
+  named.mutable_audience()->set_rfm_segment(orders::v1::RFM_SEGMENT_LOST);
+  refused = PutCampaign(s, "bad", named);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(refused), std::vector<std::string>{"definition.segment_id"});
+  v1::PutSegmentRequest empty;
+  empty.set_request_id("seg-empty");
+  empty.set_segment_id("everyone");
+  empty.set_reason("x");
+  v1::PutSegmentResponse none;
+  refused = admin_->PutSegment(Ctx(s.owner).get(), empty, &none);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(refused), std::vector<std::string>{"definition"});
+  v1::PreviewSegmentRequest unknown;
+  unknown.set_segment_id("everyone");
+  v1::PreviewSegmentResponse nothing;
+  EXPECT_EQ(admin_->PreviewSegment(Ctx(s.owner).get(), unknown, &nothing).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(CampaignIT, TopSpendersOfLastMonthAreReachedOncePerMonth) {
   v1::CampaignDefinition d;
   d.set_kind(v1::CAMPAIGN_KIND_TOP_SPENDERS);

@@ -866,6 +866,13 @@ TEST_F(GatewayIT, LoyaltyctlAdministersAStore) {
   out = Ctl(addr, owner, "campaigns run we-miss-you --as-of 2025-06-01T00:00:00Z", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(out, "reached 0; already reached 0; without consent 1; codes 0\n");
+  // A saved segment: mug buyers of the last ten years.
+  std::ofstream(dir + "/segment.yaml") << "categories: [mugs]\nwithin_days: 3660\n";
+  out = Ctl(addr, owner, "segments put mug-buyers " + dir + "/segment.yaml --reason promo", &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Ctl(addr, owner, "segments members mug-buyers", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "1 members, 0 with marketing consent\n" + cid + "\n");
   out = Ctl(addr, owner, "audit", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("ImportOrders"), std::string::npos) << out;

@@ -1,6 +1,8 @@
 // loyaltyctl's campaign commands (docs/campaigns.md):
 //   campaigns put ID FILE --reason TEXT       (a JSON or YAML CampaignDefinition)
 //   campaigns run ID [--preview] [--as-of RFC3339]
+//   segments put ID FILE --reason TEXT        (a JSON or YAML CampaignAudience)
+//   segments members ID [--as-of RFC3339] [--page-size N] [--after ID]
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/time_util.h>
 
@@ -20,6 +22,20 @@ struct RunArgs {
   std::string id, as_of;
   bool preview = false;
 };
+
+struct MembersArgs {
+  std::string id, as_of, after;
+  int page_size = 0;
+};
+
+// Sets the request's as_of from --as-of, and leaves it unset (now) without one.
+template <typename Request>
+void SetAsOf(const std::string& text, Request& req) {
+  if (text.empty()) return;
+  if (!google::protobuf::util::TimeUtil::FromString(text, req.mutable_as_of())) {
+    throw CLI::ValidationError("--as-of", "is not an RFC 3339 time: " + text);
+  }
+}
 
 }  // namespace
 
@@ -60,16 +76,60 @@ void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Cli
       req.set_request_id(NewRequestId());
       req.set_campaign_id(run_args->id);
       req.set_preview(run_args->preview);
-      if (!run_args->as_of.empty() &&
-          !google::protobuf::util::TimeUtil::FromString(run_args->as_of, req.mutable_as_of())) {
-        throw CLI::ValidationError("--as-of", "is not an RFC 3339 time: " + run_args->as_of);
-      }
+      SetAsOf(run_args->as_of, req);
       v1::RunCampaignResponse resp;
       Check(c.stub().RunCampaign(c.Ctx().get(), req, &resp));
       if (o.json) return void(std::cout << ToJson(resp) << "\n");
       std::cout << (run_args->preview ? "would reach " : "reached ") << resp.reached()
                 << "; already reached " << resp.already_reached() << "; without consent "
                 << resp.without_consent() << "; codes " << resp.codes() << "\n";
+    };
+  });
+
+  auto* segments = app.add_subcommand("segments", "saved segments, a campaign's audience");
+  segments->require_subcommand(1);
+  auto segment_args = std::make_shared<PutArgs>();
+  auto* put_segment = segments->add_subcommand("put", "create or replace a segment from a file");
+  put_segment->add_option("id", segment_args->id, "segment id")->required();
+  put_segment->add_option("file", segment_args->file, "JSON or YAML CampaignAudience")->required();
+  put_segment->add_option("--reason", segment_args->reason, "why")->required();
+  put_segment->callback([&o, &run, &read, segment_args] {
+    run = [&o, &read, segment_args](Client& c) {
+      v1::PutSegmentRequest req;
+      req.set_store_id(o.store);
+      req.set_request_id(NewRequestId());
+      req.set_segment_id(segment_args->id);
+      read(segment_args->file, req.mutable_definition());
+      req.set_reason(segment_args->reason);
+      v1::PutSegmentResponse resp;
+      Check(c.stub().PutSegment(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp.segment()) << "\n");
+      std::cout << "segment " << resp.segment().segment_id() << " saved\n";
+    };
+  });
+  auto members_args = std::make_shared<MembersArgs>();
+  auto* members = segments->add_subcommand("members", "count a segment and list a page of it");
+  members->add_option("id", members_args->id, "segment id")->required();
+  members->add_option("--as-of", members_args->as_of, "evaluate as of, RFC 3339 (default: now)");
+  members->add_option("--page-size", members_args->page_size, "ids to list, 1 to 1,000");
+  members->add_option("--after", members_args->after, "the last id of the previous page");
+  members->callback([&o, &run, members_args] {
+    run = [&o, members_args](Client& c) {
+      v1::PreviewSegmentRequest req;
+      req.set_store_id(o.store);
+      req.set_segment_id(members_args->id);
+      SetAsOf(members_args->as_of, req);
+      req.set_page_size(members_args->page_size);
+      req.set_page_token(members_args->after);
+      v1::PreviewSegmentResponse resp;
+      Check(c.stub().PreviewSegment(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp) << "\n");
+      std::cout << resp.members() << " members, " << resp.with_consent()
+                << " with marketing consent\n";
+      for (const auto& id : resp.customer_ids()) std::cout << id << "\n";
+      if (!resp.next_page_token().empty()) {
+        std::cout << "more: --after " << resp.next_page_token() << "\n";
+      }
     };
   });
 }

@@ -68,7 +68,7 @@ void AddRewardCommands(CLI::App& app, const Options& o, std::function<void(Clien
 // Adds codes create, list and show (code_commands.cpp).
 void AddCodeCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
                      const StructuredFileReader& read);
-// Adds campaigns put and run (campaign_commands.cpp).
+// Adds campaigns put and run, segments put and members (campaign_commands.cpp).
 void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
                          const StructuredFileReader& read);
 

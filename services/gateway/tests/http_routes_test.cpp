@@ -43,8 +43,11 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
   // StorefrontService 12, AdminService 33 (three for the admin console) + 7 webhooks + 3 tiers
-  // + 3 rewards + 2 discount codes + 2 campaigns.
-  EXPECT_EQ(methods.size(), 12u + 50u);
+  // + 3 rewards + 2 discount codes + 2 campaigns + 2 segments.
+  EXPECT_EQ(methods.size(), 12u + 52u);
+  const auto members = table.Find("GET", "/v1/stores/st_1/segments/loyal/members", nullptr);
+  ASSERT_TRUE(members);
+  EXPECT_EQ(members->route->method->name(), "PreviewSegment");
   const auto codes = table.Find("POST", "/v1/stores/st_1/codes", nullptr);
   ASSERT_TRUE(codes);
   EXPECT_EQ(codes->route->method->name(), "CreateDiscountCodes");
