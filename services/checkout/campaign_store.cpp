@@ -1,6 +1,17 @@
 #include "campaign_store.hpp"
 
 namespace loyalty::checkout {
+namespace {
+
+// The columns (definition, author, reason) from `first` on into a Campaign or a Segment.
+template <typename Named>
+void Fill(const pqxx::row& row, int first, Named& named) {
+  named.mutable_definition()->ParseFromString(pqxx::binarystring(row[first]).str());
+  named.set_author(row[first + 1].template as<std::string>());
+  named.set_reason(row[first + 2].template as<std::string>());
+}
+
+}  // namespace
 
 CampaignStore::CampaignStore(common::Database& db) {
   db.Prepare("campaign_put",
@@ -12,6 +23,12 @@ CampaignStore::CampaignStore(common::Database& db) {
              "SELECT definition, author, reason FROM checkout.campaigns "
              "WHERE store_id = $1 AND campaign_id = $2");
   // The ids travel as one space-separated parameter (an id has no space).
+  db.Prepare("campaign_list",
+             "SELECT campaign_id, definition, author, reason FROM checkout.campaigns "
+             "WHERE store_id = $1 ORDER BY campaign_id LIMIT $2");
+  db.Prepare("segment_list",
+             "SELECT segment_id, definition, author, reason FROM checkout.segments "
+             "WHERE store_id = $1 ORDER BY segment_id LIMIT $2");
   db.Prepare("segment_put",
              "INSERT INTO checkout.segments (store_id, segment_id, definition, author, reason) "
              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, segment_id) DO UPDATE SET "
@@ -46,10 +63,31 @@ std::optional<gateway::v1::Campaign> CampaignStore::Get(pqxx::transaction_base& 
   if (r.empty()) return std::nullopt;
   gateway::v1::Campaign campaign;
   campaign.set_campaign_id(campaign_id);
-  campaign.mutable_definition()->ParseFromString(pqxx::binarystring(r[0][0]).str());
-  campaign.set_author(r[0][1].as<std::string>());
-  campaign.set_reason(r[0][2].as<std::string>());
+  Fill(r[0], 0, campaign);
   return campaign;
+}
+
+
+std::vector<gateway::v1::Campaign> CampaignStore::ListCampaigns(pqxx::transaction_base& tx,
+                                                                const std::string& store_id,
+                                                                int limit) const {
+  std::vector<gateway::v1::Campaign> out;
+  for (const auto& row : tx.exec_prepared("campaign_list", store_id, limit)) {
+    out.emplace_back().set_campaign_id(row[0].as<std::string>());
+    Fill(row, 1, out.back());
+  }
+  return out;
+}
+
+std::vector<gateway::v1::Segment> CampaignStore::ListSegments(pqxx::transaction_base& tx,
+                                                              const std::string& store_id,
+                                                              int limit) const {
+  std::vector<gateway::v1::Segment> out;
+  for (const auto& row : tx.exec_prepared("segment_list", store_id, limit)) {
+    out.emplace_back().set_segment_id(row[0].as<std::string>());
+    Fill(row, 1, out.back());
+  }
+  return out;
 }
 
 void CampaignStore::PutSegment(pqxx::transaction_base& tx, const std::string& store_id,
@@ -65,9 +103,7 @@ std::optional<gateway::v1::Segment> CampaignStore::GetSegment(
   if (r.empty()) return std::nullopt;
   gateway::v1::Segment segment;
   segment.set_segment_id(segment_id);
-  segment.mutable_definition()->ParseFromString(pqxx::binarystring(r[0][0]).str());
-  segment.set_author(r[0][1].as<std::string>());
-  segment.set_reason(r[0][2].as<std::string>());
+  Fill(r[0], 0, segment);
   return segment;
 }
 

@@ -27,6 +27,11 @@ class CampaignStore {
            const gateway::v1::Campaign& campaign) const;
   std::optional<gateway::v1::Campaign> Get(pqxx::transaction_base& tx, const std::string& store_id,
                                            const std::string& campaign_id) const;
+  // The store's campaigns and segments by id, at most `limit` of each.
+  std::vector<gateway::v1::Campaign> ListCampaigns(pqxx::transaction_base& tx,
+                                                   const std::string& store_id, int limit) const;
+  std::vector<gateway::v1::Segment> ListSegments(pqxx::transaction_base& tx,
+                                                 const std::string& store_id, int limit) const;
   void PutSegment(pqxx::transaction_base& tx, const std::string& store_id,
                   const gateway::v1::Segment& segment) const;
   std::optional<gateway::v1::Segment> GetSegment(pqxx::transaction_base& tx,

@@ -24,6 +24,7 @@ namespace {
 
 constexpr int kPage = 1000;
 constexpr int kCustomersPage = 500;  // the customers service's largest page
+constexpr int kListed = 1000;        // campaigns and segments ListCampaigns answers, each
 constexpr int64_t kMicrosPerDay = 86'400'000'000;
 
 void CheckDefinition(Validator& v, const CampaignDefinition& d) {
@@ -78,6 +79,28 @@ grpc::ServerUnaryReactor* CheckoutService::PutCampaign(grpc::CallbackServerConte
       campaign->set_reason(put.reason());
       campaigns_.Put(tx, store_id, *campaign);
       idempotency_.Finish(tx, store_id, "PutCampaign", put.request_id(), *response);
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* CheckoutService::ListCampaigns(
+    grpc::CallbackServerContext* context, const v1::ListCampaignsRequest* request,
+    gateway::v1::ListCampaignsResponse* response) {
+  return host_.Serve(context, "ListCampaigns", request->store().store_id(),
+                     [=, this](const CallContext& call) {
+    const std::string& store_id = request->store().store_id();
+    Validator v;
+    v.RequireId(store_id, "store_id");
+    v.ThrowIfInvalid();
+    db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      response->Clear();
+      for (auto& c : campaigns_.ListCampaigns(tx, store_id, kListed)) {
+        *response->add_campaigns() = std::move(c);
+      }
+      for (auto& s : campaigns_.ListSegments(tx, store_id, kListed)) {
+        *response->add_segments() = std::move(s);
+      }
+      return 0;
     });
   });
 }

@@ -68,6 +68,9 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   // The abandoned-cart job (cart_recovery.cpp): open carts due at `as_of_us`.
   v1::AbandonCartsResponse AbandonCartsDue(const common::CallContext& call,
                                            const std::string& store_id, int64_t as_of_us);
+  grpc::ServerUnaryReactor* ListCampaigns(grpc::CallbackServerContext* context,
+                                          const v1::ListCampaignsRequest* request,
+                                          gateway::v1::ListCampaignsResponse* response) override;
   grpc::ServerUnaryReactor* PutSegment(grpc::CallbackServerContext* context,
                                        const v1::PutSegmentRequest* request,
                                        gateway::v1::PutSegmentResponse* response) override;

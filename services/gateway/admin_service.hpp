@@ -128,6 +128,8 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::PutCampaignRequest* request, v1::PutCampaignResponse* response) override;
   grpc::ServerUnaryReactor* RunCampaign(grpc::CallbackServerContext* context,
       const v1::RunCampaignRequest* request, v1::RunCampaignResponse* response) override;
+  grpc::ServerUnaryReactor* ListCampaigns(grpc::CallbackServerContext* context,
+      const v1::ListCampaignsRequest* request, v1::ListCampaignsResponse* response) override;
   grpc::ServerUnaryReactor* PutSegment(grpc::CallbackServerContext* context,
       const v1::PutSegmentRequest* request, v1::PutSegmentResponse* response) override;
   grpc::ServerUnaryReactor* PreviewSegment(grpc::CallbackServerContext* context,

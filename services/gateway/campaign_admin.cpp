@@ -37,6 +37,17 @@ grpc::ServerUnaryReactor* AdminService::RunCampaign(grpc::CallbackServerContext*
              });
 }
 
+grpc::ServerUnaryReactor* AdminService::ListCampaigns(grpc::CallbackServerContext* context,
+                                                      const v1::ListCampaignsRequest* request,
+                                                      v1::ListCampaignsResponse* response) {
+  return Run(context, "ListCampaigns", request, Role::kViewer,
+             [=, this](const CallContext& call, const Principal& p) {
+               checkout::v1::ListCampaignsRequest req;
+               *req.mutable_store() = CheckoutStoreOf(p);
+               CallOrThrow(call, gw_.checkout(), &CheckoutStub::ListCampaigns, req, response);
+             });
+}
+
 grpc::ServerUnaryReactor* AdminService::PutSegment(grpc::CallbackServerContext* context,
                                                    const v1::PutSegmentRequest* request,
                                                    v1::PutSegmentResponse* response) {

@@ -4,8 +4,8 @@
 // Seeds a store through the HTTP/JSON API, signs in with its owner key, checks the overview's
 // figures against the report RPCs, adjusts a customer's points and sees the ledger row, publishes
 // edited rules and sees the diff, checks the tiers and rewards pages against the API (withdraws
-// and creates a reward), visits every page, and saves a screenshot of each. Exits 1 at
-// the first failed check.
+// and creates a reward) and the campaigns page (a segment's members as the API counts them),
+// visits every page, and saves a screenshot of each. Exits 1 at the first failed check.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -93,6 +93,13 @@ async function seed() {
     rewardId: "five-off", reason: "launch", definition: { name: "5 off",
       kind: "REWARD_KIND_AMOUNT_OFF", pointsCost: "500", amountOffMinor: "500",
       stockLimit: "20" } });
+  // A saved segment and a campaign that names it, for the campaigns page.
+  await api("PUT", `/v1/stores/${store}/segments/tea-buyers`, owner, {
+    requestId: "console-it-segment", reason: "tea promotion",
+    definition: { categories: ["tea"], withinDays: 3660 } });
+  await api("PUT", `/v1/stores/${store}/campaigns/we-miss-you`, owner, {
+    requestId: "console-it-campaign", reason: "autumn",
+    definition: { kind: "CAMPAIGN_KIND_WIN_BACK", lapsedDays: 60, segmentId: "tea-buyers" } });
   return { store, owner, ids, quarter: q };
 }
 
@@ -212,7 +219,8 @@ async function main() {
 
     // The other pages render, and the audit log shows the adjustment.
     for (const [id, ready] of [["rules", "rule-versions"], ["tiers", "tiers"],
-      ["rewards", "rewards"], ["keys", "keys"], ["webhooks", "endpoints"], ["audit", "audit"]]) {
+      ["rewards", "rewards"], ["campaigns", "segments"], ["keys", "keys"],
+      ["webhooks", "endpoints"], ["audit", "audit"]]) {
       await page.click(`nav a[href="#/${id}"]`);
       await page.waitForSelector(`[data-testid="${ready}"]`);
       if (id === "rules") await editRules(page);
@@ -251,6 +259,20 @@ async function main() {
     rewards = (await api("GET", `/v1/stores/${store}/rewards`, owner)).rewards;
     assert.deepEqual(rewards.map((r) => r.rewardId), ["five-off", "ship"]);
     await page.screenshot({ path: path.join(shots, "rewards.png"), fullPage: true });
+
+    // Campaigns: the campaign and the segment as written; the segment's members as the API counts.
+    await page.click('nav a[href="#/campaigns"]');
+    await page.waitForSelector('[data-testid="campaigns"]');
+    assert.match(await text(page, "campaigns"),
+      /we-miss-you\s*no order for 60 days, once per lapse\s*segment tea-buyers\s*no code/);
+    assert.match(await text(page, "segments"), /tea-buyers\s*bought tea, within 3660 days/);
+    await page.click('[data-testid="segments"] tbody tr button');
+    await page.waitForSelector('[data-testid="members-tea-buyers"]');
+    const segment = await api("GET", `/v1/stores/${store}/segments/tea-buyers/members`, owner);
+    assert.equal(await text(page, "members-tea-buyers"),
+      `${segment.members} members, ${segment.withConsent ?? "0"} with consent`);
+    assert.ok(Number(segment.members) >= 5, "every customer bought tea");
+    await page.screenshot({ path: path.join(shots, "campaigns.png"), fullPage: true });
 
     // Webhooks: create an endpoint (the secret shown once), then disable it; the API agrees.
     await page.click('nav a[href="#/webhooks"]');
