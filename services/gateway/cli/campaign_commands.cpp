@@ -4,7 +4,6 @@
 //   segments put ID FILE --reason TEXT        (a JSON or YAML CampaignAudience)
 //   segments members ID [--as-of RFC3339] [--page-size N] [--after ID]
 #include <CLI/CLI.hpp>
-#include <google/protobuf/util/time_util.h>
 
 #include <iostream>
 
@@ -27,15 +26,6 @@ struct MembersArgs {
   std::string id, as_of, after;
   int page_size = 0;
 };
-
-// Sets the request's as_of from --as-of, and leaves it unset (now) without one.
-template <typename Request>
-void SetAsOf(const std::string& text, Request& req) {
-  if (text.empty()) return;
-  if (!google::protobuf::util::TimeUtil::FromString(text, req.mutable_as_of())) {
-    throw CLI::ValidationError("--as-of", "is not an RFC 3339 time: " + text);
-  }
-}
 
 }  // namespace
 

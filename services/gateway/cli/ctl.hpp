@@ -3,10 +3,12 @@
 
 #include <google/protobuf/message.h>
 #include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,15 @@ void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 // RFC 3339, or "" for an unset time.
 std::string Time(const google::protobuf::Timestamp& t);
+// Sets the request's as_of from an --as-of value (RFC 3339), and leaves it unset (now) when the
+// value is empty; throws naming --as-of when it is not a time.
+template <typename Request>
+void SetAsOf(const std::string& text, Request& req) {
+  if (text.empty()) return;
+  if (!google::protobuf::util::TimeUtil::FromString(text, req.mutable_as_of())) {
+    throw std::runtime_error("--as-of: is not an RFC 3339 time: " + text);
+  }
+}
 // Throws with the code and message of a failed call (main prints it and exits 1).
 void Check(const grpc::Status& status);
 

@@ -7,7 +7,6 @@
 //   verify-ledger
 //   run-job release|expiry|hold_expiry|tier_review [--as-of RFC3339]
 #include <CLI/CLI.hpp>
-#include <google/protobuf/util/time_util.h>
 
 #include <iostream>
 #include <map>
@@ -171,10 +170,7 @@ void AddOperatorCommands(CLI::App& app, const Options& o, std::function<void(Cli
                                                         {"first_orders", v1::JOB_FIRST_ORDERS},
                                                         {"tier_review", v1::JOB_TIER_REVIEW}};
       req.set_job(kJobs.at(job->name));
-      if (!job->as_of.empty() &&
-          !google::protobuf::util::TimeUtil::FromString(job->as_of, req.mutable_as_of())) {
-        throw std::runtime_error("--as-of: not an RFC 3339 time");
-      }
+      SetAsOf(job->as_of, req);
       v1::RunJobResponse resp;
       Check(c.stub().RunJob(c.Ctx().get(), req, &resp));
       if (o.json) return void(std::cout << ToJson(resp) << "\n");
