@@ -4,6 +4,7 @@
 #include <pqxx/except>
 
 #include <algorithm>
+#include <charconv>
 #include <regex>
 #include <stdexcept>
 
@@ -40,9 +41,24 @@ std::string DueRows(const std::string& s, const std::string& subscriber) {
          "      AND e.sequence < d.sequence) ";
 }
 
+// An aggregate's hash as the NOTIFY carries it and the claims partition by it.
+std::string AggregateHash(const std::string& column) {
+  return "(hashtext(" + column + ") & 2147483647)";
+}
+
 }  // namespace
 
 std::string OutboxChannel(const std::string& schema) { return "loyalty_outbox_" + schema; }
+
+std::optional<int> NotifiedPartition(const std::string& payload, int workers) {
+  int64_t hash = 0;
+  const auto [end, error] = std::from_chars(payload.data(), payload.data() + payload.size(), hash);
+  if (error != std::errc() || end != payload.data() + payload.size() || hash < 0 ||
+      workers < 1) {
+    return std::nullopt;
+  }
+  return static_cast<int>(hash % workers);
+}
 
 bool IsSubscriberName(const std::string& name) {
   static const std::regex kName("^[a-z][a-z0-9_]{0,62}$");
@@ -60,7 +76,8 @@ OutboxWriter::OutboxWriter(Database& db, std::string schema, std::vector<std::st
              "INSERT INTO " + s + ".outbox_delivery (store_id, event_id, subscriber, aggregate_id, sequence) "
              "SELECT e.store_id, e.event_id, sub, e.aggregate_id, e.sequence "
              "FROM e, unnest($6::text[]) AS sub");
-  db.Prepare(Name("outbox_notify", s), "SELECT pg_notify($1, '')");
+  db.Prepare(Name("outbox_notify", s),
+             "SELECT pg_notify($1, " + AggregateHash("$2::text") + "::text)");
 }
 
 void OutboxWriter::Append(pqxx::transaction_base& tx, const std::string& store_id,
@@ -72,7 +89,7 @@ void OutboxWriter::Append(pqxx::transaction_base& tx, const std::string& store_i
   tx.exec_prepared(Name("outbox_append", schema_), store_id, aggregate_id, sequence, type,
                    pqxx::binarystring(any.SerializeAsString()), subscribers_);
   // Delivered when (and only if) the transaction commits.
-  tx.exec_prepared(Name("outbox_notify", schema_), OutboxChannel(schema_));
+  tx.exec_prepared(Name("outbox_notify", schema_), OutboxChannel(schema_), aggregate_id);
 }
 
 std::chrono::milliseconds RelayBackoff(int attempts, std::chrono::milliseconds cap) {
@@ -87,25 +104,37 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
       internal_token_(std::move(internal_token)),
       options_(options) {
   const std::string& s = schema_;
-  // The hot statements have no parameters (the subscriber and the batch size are written in),
+  // The hot statements have no parameters (the subscriber, partition and batch size are written
+  // in),
   // so each connection plans them once and reuses the plan: with parameters Postgres planned the
   // claim afresh on every run once rows were pending (custom plans, 0.4-1 ms each).
+  const int workers = std::max(1, options_.workers_per_subscriber);
+  const std::string batch = std::to_string(options_.batch_size);
   for (auto& sub : subscribers) {
     CheckSubscriberName(sub.name);
     auto lane = std::make_unique<Lane>();
-    const std::string batch = std::to_string(options_.batch_size);
-    lane->claim = Name("relay_claim", s) + ":" + sub.name + ":" + batch;
+    for (int w = 0; w < workers; ++w) {
+      auto worker = std::make_unique<Worker>();
+      worker->partition = w;
+      worker->claim = Name("relay_claim", s) + ":" + sub.name + ":" + batch + ":" +
+                      std::to_string(w) + "/" + std::to_string(workers);
+      db_.Prepare(worker->claim,
+                  "SELECT d.store_id, d.event_id::text, o.type, o.aggregate_id, o.sequence, "
+                  "  (extract(epoch FROM o.created_at) * 1000000)::bigint, o.payload, d.attempts "
+                  "FROM " + s + ".outbox_delivery d "
+                  "JOIN " + s + ".outbox o USING (store_id, event_id) " + DueRows(s, sub.name) +
+                  "  AND " + AggregateHash("d.aggregate_id") + " % " + std::to_string(workers) +
+                  " = " + std::to_string(w) + " "
+                  "ORDER BY d.next_attempt_at LIMIT " + batch + " FOR UPDATE OF d SKIP LOCKED");
+      lane->workers.push_back(std::move(worker));
+    }
+    // The same rows of every partition without locking them: an autocommitted look before a
+    // poll tick's claims.
     lane->due = Name("relay_due", s) + ":" + sub.name;
-    db_.Prepare(lane->claim,
-                "SELECT d.store_id, d.event_id::text, o.type, o.aggregate_id, o.sequence, "
-                "  (extract(epoch FROM o.created_at) * 1000000)::bigint, o.payload, d.attempts "
-                "FROM " + s + ".outbox_delivery d "
-                "JOIN " + s + ".outbox o USING (store_id, event_id) " + DueRows(s, sub.name) +
-                "ORDER BY d.next_attempt_at LIMIT " + batch + " FOR UPDATE OF d SKIP LOCKED");
-    // The same rows without locking them: an autocommitted look before a poll tick's claim.
     db_.Prepare(lane->due, "SELECT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery d " +
                                DueRows(s, sub.name) + ")");
-    lane->stub = loyalty::events::v1::EventSinkService::NewStub(InternalChannel(sub.address, sub.name, Retries::kNone));
+    lane->stub = loyalty::events::v1::EventSinkService::NewStub(
+        InternalChannel(sub.address, sub.name, Retries::kNone));
     lane->subscriber = std::move(sub);
     lane->next_poll = std::chrono::steady_clock::now() + options_.poll_interval;
     lanes_.push_back(std::move(lane));
@@ -120,12 +149,6 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
               "  WHERE n.store_id = d.store_id AND n.subscriber = d.subscriber "
               "    AND n.aggregate_id = d.aggregate_id AND n.state = 'pending' "
               "    AND n.sequence > d.sequence)");
-  // Whether any of these aggregates still has a pending event, once a pass has committed.
-  db_.Prepare(Name("relay_pending_of", s),
-              "SELECT EXISTS (SELECT 1 FROM " + s + ".outbox_delivery d "
-              "  JOIN unnest($2::text[], $3::text[]) AS a (store_id, aggregate_id) "
-              "    USING (store_id, aggregate_id) "
-              "  WHERE d.subscriber = $1 AND d.state = 'pending')");
   db_.Prepare(Name("relay_retry", s),
               "UPDATE " + s + ".outbox_delivery SET attempts = attempts + 1, last_error = $4, "
               "next_attempt_at = now() + make_interval(secs => $5::double precision / 1000) "
@@ -163,7 +186,10 @@ Deadline Relay::PassDeadline() const {
 
 int Relay::DeliverOnce(const Subscriber& subscriber) {
   for (auto& lane : lanes_) {
-    if (lane->subscriber.name == subscriber.name) return Deliver(*lane).claimed;
+    if (lane->subscriber.name != subscriber.name) continue;
+    int claimed = 0;
+    for (auto& worker : lane->workers) claimed += Deliver(*lane, *worker).claimed;
+    return claimed;
   }
   throw std::out_of_range("not a subscriber of this relay: " + subscriber.name);
 }
@@ -188,19 +214,13 @@ void FillEvent(const pqxx::row& row, Event& event) {
 }
 }  // namespace
 
-Relay::Pass Relay::Deliver(Lane& lane) {
-  Acked acked;
-  Pass pass = db_.Write(PassDeadline(), [&](pqxx::transaction_base& tx) {
+Relay::Pass Relay::Deliver(Lane& lane, Worker& worker) {
+  return db_.Write(PassDeadline(), [&](pqxx::transaction_base& tx) {
     Pass p;
-    acked = {};
     ++lane.claims;
-    const auto rows = tx.exec_prepared(lane.claim);
+    const auto rows = tx.exec_prepared(worker.claim);
     p.claimed = static_cast<int>(rows.size());
-    if (p.claimed >= options_.batch_size) {
-      // More may be due: a peer claims the next batch while we deliver this one.
-      WakePeer(lane);
-      p.more_due = true;
-    }
+    p.more_due = p.claimed >= options_.batch_size;
     for (const auto& row : rows) {
       DeliverEventRequest request;
       FillEvent(row, *request.mutable_event());
@@ -208,24 +228,13 @@ Relay::Pass Relay::Deliver(Lane& lane) {
       // A crash here means the subscriber applied the event but we never recorded it:
       // the row stays pending and is delivered again.
       failpoint::Hit("relay.before_ack");
-      if (acked.stores.empty()) acked.notified = Notified(lane);
       if (Record(tx, lane, request.event(), row[7].as<int>(), status)) p.more_due = true;
-      if (status.ok()) {
-        acked.stores.push_back(request.event().store_id());
-        acked.aggregates.push_back(request.event().aggregate_id());
-      }
     }
-    failpoint::Hit("relay.before_commit");  // a test holds the pass open here (see below)
+    // An event of an acknowledged aggregate committed from here on is this worker's to claim,
+    // and its NOTIFY wakes this worker: it claims again once this pass has committed.
+    failpoint::Hit("relay.before_commit");  // a test holds the pass open here
     return p;
   });
-  // An event committed after its predecessor's acknowledgement is not in that answer, and a peer
-  // woken by its NOTIFY may have claimed before we committed and skipped it behind our row. Such
-  // a NOTIFY is the sign: then one autocommitted look at the acknowledged aggregates tells
-  // (most such NOTIFYs are another aggregate's, and a claim would cost a transaction).
-  if (!pass.more_due && !acked.stores.empty() && Notified(lane) != acked.notified) {
-    pass.more_due = AnyPendingOf(lane, acked);
-  }
-  return pass;
 }
 
 grpc::Status Relay::Send(Lane& lane, const DeliverEventRequest& request) {
@@ -266,45 +275,38 @@ bool Relay::Record(pqxx::transaction_base& tx, Lane& lane, const Event& event, i
   return false;
 }
 
-bool Relay::AnyPendingOf(Lane& lane, const Acked& acked) {
-  return db_.Read(PassDeadline(), [&](pqxx::transaction_base& tx) {
-    return tx.exec_prepared1(Name("relay_pending_of", schema_), lane.subscriber.name,
-                             PgTextArray(acked.stores), PgTextArray(acked.aggregates))[0]
-        .as<bool>();
-  });
-}
-
-void Relay::Wake() {
+void Relay::Wake(const std::string& payload) {
   for (auto& lane : lanes_) {
-    {
-      std::lock_guard lock(lane->mutex);
-      ++lane->notified;
-      // One claim sees everything committed before it, so NOTIFYs arriving together wake one.
-      lane->wakes = std::max(lane->wakes, 1);
+    const auto partition =
+        NotifiedPartition(payload, static_cast<int>(lane->workers.size()));
+    if (!partition) {
+      WakeAll(*lane);
+      continue;
     }
-    lane->woken.notify_one();
+    Worker& worker = *lane->workers[*partition];
+    {
+      // One claim sees everything committed before it, so NOTIFYs arriving together wake once.
+      std::lock_guard lock(lane->mutex);
+      worker.woken = true;
+    }
+    worker.cv.notify_one();
   }
 }
 
-void Relay::WakePeer(Lane& lane) {
+void Relay::WakeAll(Lane& lane) {
   {
     std::lock_guard lock(lane.mutex);
-    lane.wakes = std::min(lane.wakes + 1, std::max(1, options_.workers_per_subscriber));
+    for (auto& worker : lane.workers) worker->woken = true;
   }
-  lane.woken.notify_one();
+  for (auto& worker : lane.workers) worker->cv.notify_one();
 }
 
-uint64_t Relay::Notified(Lane& lane) {
-  std::lock_guard lock(lane.mutex);
-  return lane.notified;
-}
-
-Relay::Reason Relay::Await(std::stop_token stop, Lane& lane) {
+Relay::Reason Relay::Await(std::stop_token stop, Lane& lane, Worker& worker) {
   std::unique_lock lock(lane.mutex);
   for (;;) {
     if (stop.stop_requested()) return Reason::kStopped;
-    if (lane.wakes > 0) {
-      --lane.wakes;
+    if (worker.woken) {
+      worker.woken = false;
       return Reason::kWoken;
     }
     // The poll tick goes to whichever worker sees it first; the others sleep on.
@@ -317,7 +319,7 @@ Relay::Reason Relay::Await(std::stop_token stop, Lane& lane) {
     // worker may be moving next_poll (a data race ThreadSanitizer found in RelayIT). A worker
     // woken at the old tick finds it taken and sleeps on until the new one.
     const auto until = lane.next_poll;
-    lane.woken.wait_until(lock, stop, until, [&] { return lane.wakes > 0; });
+    worker.cv.wait_until(lock, stop, until, [&] { return worker.woken; });
   }
 }
 
@@ -330,36 +332,41 @@ bool Relay::AnyDue(Lane& lane) {
 void Relay::Listen(std::stop_token stop) {
   // On (re)connecting, catch up on anything committed while nobody listened.
   ListenLoop(
-      stop, db_.url(), OutboxChannel(schema_), [this](const std::string&) { Wake(); },
-      [this] { Wake(); });
+      stop, db_.url(), OutboxChannel(schema_),
+      [this](const std::string& payload) { Wake(payload); }, [this] { Wake(""); });
 }
 
 void Relay::Run(std::stop_token stop) {
   std::vector<std::jthread> threads;
   threads.emplace_back([this, stop](std::stop_token) { Listen(stop); });
   for (auto& lane : lanes_) {
-    for (int w = 0; w < std::max(1, options_.workers_per_subscriber); ++w) {
-      threads.emplace_back([this, stop, l = lane.get()](std::stop_token) { Work(stop, *l); });
+    for (auto& worker : lane->workers) {
+      threads.emplace_back([this, stop, l = lane.get(), w = worker.get()](std::stop_token) {
+        Work(stop, *l, *w);
+      });
     }
   }
   // The threads see `stop` themselves; jthreads join here once it is requested.
 }
 
 // A worker sleeps until asked to claim. After a pass it claims again at once only when it saw
-// more due (a full batch, or an aggregate's next event freed by its acknowledgement); one that
-// claimed nothing wakes nobody.
-void Relay::Work(std::stop_token stop, Lane& lane) {
+// more due (a full batch, or an aggregate's next event freed by its acknowledgement). A poll
+// tick that finds anything due asks every worker of the lane to claim its partition.
+void Relay::Work(std::stop_token stop, Lane& lane, Worker& worker) {
   bool more_due = false;
   while (!stop.stop_requested()) {
     try {
       if (!more_due) {
-        const Reason reason = Await(stop, lane);
+        const Reason reason = Await(stop, lane, worker);
         if (reason == Reason::kStopped) return;
-        // A tick usually finds nothing: one autocommitted statement says so, where an empty
-        // claim costs a transaction (BEGIN, SELECT, COMMIT).
-        if (reason == Reason::kPollTick && !AnyDue(lane)) continue;
+        if (reason == Reason::kPollTick) {
+          // A tick usually finds nothing: one autocommitted statement says so, where empty
+          // claims cost a transaction (BEGIN, SELECT, COMMIT) per partition.
+          if (AnyDue(lane)) WakeAll(lane);
+          continue;
+        }
       }
-      more_due = Deliver(lane).more_due;
+      more_due = Deliver(lane, worker).more_due;
     } catch (const std::exception& e) {
       more_due = false;
       log::WarnEvery("relay pass " + schema_ + " " + lane.subscriber.name, log::kRepeatInterval,

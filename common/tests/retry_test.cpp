@@ -52,6 +52,19 @@ TEST(RelayBackoff, DoublesFrom100MsUpToTheCap) {
   EXPECT_EQ(RelayBackoff(30, cap).count(), 30000);
 }
 
+TEST(NotifiedPartition, IsTheAggregatesHashModuloTheWorkersOrNoneForAnythingElse) {
+  EXPECT_EQ(NotifiedPartition("7", 4), 3);
+  EXPECT_EQ(NotifiedPartition("2147483647", 4), 3);
+  EXPECT_EQ(NotifiedPartition("8", 4), 0);
+  EXPECT_EQ(NotifiedPartition("8", 1), 0);
+  // An empty NOTIFY (a catch-up, an operator's retry) or anything unexpected wakes everyone.
+  EXPECT_EQ(NotifiedPartition("", 4), std::nullopt);
+  EXPECT_EQ(NotifiedPartition("-3", 4), std::nullopt);
+  EXPECT_EQ(NotifiedPartition("12x", 4), std::nullopt);
+  EXPECT_EQ(NotifiedPartition("99999999999999999999999", 4), std::nullopt);
+  EXPECT_EQ(NotifiedPartition("5", 0), std::nullopt);
+}
+
 }  // namespace
 }  // namespace loyalty::common
 

@@ -6,6 +6,7 @@
 #include <google/protobuf/wrappers.pb.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -393,7 +394,8 @@ TEST_F(RelayIT, APollTickDeliversALostNotifyAndAnIdleTickClaimsNothing) {
 
 // Every claim skips an aggregate's event while the one before it is pending, so the worker that
 // acknowledges the one before claims it at once, whether it was there at the acknowledgement or
-// committed between the acknowledgement and the commit. No poll tick is needed.
+// committed between the acknowledgement and the commit (its NOTIFY wakes the worker that owns
+// the aggregate, the one in that pass). No poll tick is needed.
 TEST_F(RelayIT, AnAggregatesNextEventGoesWithoutWaitingForThePoll) {
   const int port_a = testing::FreePort();
   TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
@@ -407,7 +409,7 @@ TEST_F(RelayIT, AnAggregatesNextEventGoesWithoutWaitingForThePoll) {
   EXPECT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 3; }));
 
   // Event 2 of order-2 commits while the pass that acknowledged event 1 has not committed yet:
-  // a worker woken by its NOTIFY finds it behind event 1 and claims nothing.
+  // a claim then would find it behind event 1.
   failpoint::Set("relay.before_commit", "sleep:1000");
   Publish({"order-2"}, 1, 1);
   ASSERT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 4; }));
@@ -420,25 +422,36 @@ TEST_F(RelayIT, AnAggregatesNextEventGoesWithoutWaitingForThePoll) {
   ExpectAppliedInOrder("sub_a", 1, 5);
 }
 
-// A worker that claims a full batch wakes one more, so with a backlog every worker delivers: here
-// four passes hold their claims open at once (each an open transaction), where the NOTIFY woke one.
-TEST_F(RelayIT, AFullBatchWakesAnotherWorker) {
+// Each worker claims its own partition of the aggregates and is woken by their NOTIFYs alone, so
+// a backlog spread over the partitions is delivered by every worker at once: here four passes
+// hold their claims open together (each an open transaction), two events each.
+TEST_F(RelayIT, EachWorkerDeliversItsOwnPartitionAtOnce) {
   const int port_a = testing::FreePort();
   TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
   const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
   writer_ = std::make_unique<OutboxWriter>(*publisher_db_, "pub", std::vector<std::string>{"a"});
+  // Two aggregates of each of the four partitions, as Postgres hashes them.
   std::vector<std::string> aggregates;
-  for (int i = 0; i < 8; ++i) aggregates.push_back("order-" + std::to_string(i));
-  Publish(aggregates, 1, 1);
+  std::map<int, int> per_partition;
+  for (int i = 0; aggregates.size() < 8; ++i) {
+    const std::string id = "order-" + std::to_string(i);
+    const int partition = Scalar("SELECT (hashtext('" + id + "') & 2147483647) % 4");
+    if (per_partition[partition] < 2) {
+      ++per_partition[partition];
+      aggregates.push_back(id);
+    }
+  }
   RelayOptions options;
   options.workers_per_subscriber = 4;
   options.batch_size = 2;
   options.poll_interval = std::chrono::seconds(60);
-  failpoint::Set("relay.before_ack", "sleep:500");  // passes last long enough to be seen
   Database relay_db(test_db_.url(), RelayPoolSize(1, options));  // as the services give it
   relay_db.SetAvailable(true);
   Relay relay(relay_db, "pub", {sub_a}, testing::kTestInternalToken, options);
   std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  ASSERT_TRUE(WaitUntil([&] { return relay.claims("a") >= 4; }));  // the catch-up claims
+  failpoint::Set("relay.before_commit", "sleep:1000");  // passes last long enough to be seen
+  Publish(aggregates, 1, 1);
   EXPECT_TRUE(WaitUntil([&] {
     return Scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                   "AND backend_type = 'client backend' AND xact_start IS NOT NULL "

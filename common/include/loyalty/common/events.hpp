@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -28,6 +29,11 @@ namespace loyalty::common {
 
 // The LISTEN/NOTIFY channel of a schema's outbox.
 std::string OutboxChannel(const std::string& schema);
+// A NOTIFY on it carries the hash of the event's aggregate id (Postgres hashtext, made
+// non-negative); a relay worker owns the aggregates whose hash modulo the number of workers is
+// its partition. Returns that partition, or nullopt when the payload carries no hash (an empty
+// NOTIFY asks every worker to look). Pure; unit-tested.
+std::optional<int> NotifiedPartition(const std::string& payload, int workers);
 
 // Subscriber names are recorded on delivery rows, written into the relay's SQL and into metric
 // labels: lower case, digits and underscores, starting with a letter, at most 63 characters.
@@ -57,12 +63,12 @@ struct Subscriber {
 
 struct RelayOptions {
   int batch_size = 16;
-  // Workers delivering to each subscriber at once. One worker delivers one event at a time, so
-  // it caps a subscriber at about 1 / (handler latency) events per second (~200/s): the
-  // benchmark's 225 orders/s fell 40 s behind with one, and still 24 s behind with two at 194/s
-  // (the handlers slow down as the machine fills). Order per aggregate holds with any
-  // number: a worker only claims the first pending event of an aggregate, and rows another
-  // worker holds are skipped. Each worker holds a pooled connection while it delivers a batch.
+  // Workers delivering to each subscriber at once, each owning one partition of the aggregates
+  // (by a hash of the aggregate id): it alone claims their events and only their NOTIFYs wake it.
+  // One worker delivers one event at a time, so it caps a subscriber at about 1 / (handler
+  // latency) events per second (~200/s): the benchmark's 225 orders/s fell 40 s behind with one.
+  // Order per aggregate holds with any number: a worker only claims the first pending event of
+  // an aggregate. Each worker holds a pooled connection while it delivers a batch.
   int workers_per_subscriber = 4;
   std::chrono::milliseconds poll_interval{1000};  // the fallback when no NOTIFY arrives
   std::chrono::milliseconds deliver_timeout{3000};
@@ -82,9 +88,10 @@ std::chrono::milliseconds RelayBackoff(int attempts, std::chrono::milliseconds c
 // FOR UPDATE SKIP LOCKED and held while delivering, so a relay that dies between delivery and
 // acknowledgement leaves the row pending and it is delivered again (the inbox makes that safe).
 // Each subscriber has its own workers, so a stopped subscriber never holds up another.
-// A NOTIFY or a poll tick wakes one worker per subscriber, not all of them: the others would only
-// claim nothing. A worker that claims a full batch wakes one more, so the number claiming at once
-// grows with the backlog.
+// A subscriber's workers split its aggregates between them (OutboxPartition), so no two claim
+// the same rows: with one shared claim each worker visited and skipped the rows the others held
+// (80 rows visited to claim 16 under load, most of the claim's time in LockRows). The NOTIFY of
+// an event names its partition and wakes that worker only.
 class Relay {
  public:
   Relay(Database& db, std::string schema, std::vector<Subscriber> subscribers,
@@ -92,8 +99,8 @@ class Relay {
 
   // Runs until stop: workers_per_subscriber threads per subscriber plus one listening for NOTIFY.
   void Run(std::stop_token stop);
-  // One pass for one subscriber: claims up to batch_size due rows, delivers them, records the
-  // outcome. Returns how many were attempted. For tests and for Run.
+  // One pass of each of a subscriber's workers: each claims up to batch_size due rows of its
+  // partition, delivers them, records the outcome. Returns how many were attempted. For tests.
   int DeliverOnce(const Subscriber& subscriber);
   // Claim statements run for a subscriber so far, whether they found rows or not (each is a
   // transaction): what waking the workers costs. For tests.
@@ -104,16 +111,20 @@ class Relay {
   void RegisterMetrics(Metrics& metrics);
 
  private:
+  // One worker of a subscriber: the partition of the aggregates it claims.
+  struct Worker {
+    int partition = 0;
+    std::string claim;    // the name of its prepared claim statement (see the constructor)
+    bool woken = false;   // asked to claim (guarded by the lane's mutex)
+    std::condition_variable_any cv;
+  };
   // One subscriber's workers and what wakes them.
   struct Lane {
     Subscriber subscriber;
     std::unique_ptr<loyalty::events::v1::EventSinkService::Stub> stub;
-    std::string claim;  // names of its prepared statements (see the constructor)
-    std::string due;
+    std::string due;  // the name of its prepared look for anything due
     std::mutex mutex;
-    std::condition_variable_any woken;
-    int wakes = 0;             // workers asked to claim and not yet woken
-    uint64_t notified = 0;     // NOTIFYs seen so far
+    std::vector<std::unique_ptr<Worker>> workers;
     std::chrono::steady_clock::time_point next_poll;
     std::atomic<int64_t> claims{0};
   };
@@ -121,12 +132,6 @@ class Relay {
   struct Pass {
     int claimed = 0;
     bool more_due = false;  // more is, or may be, due now: claim again without waiting
-  };
-  // The aggregates a pass acknowledged, and the NOTIFYs seen at its first acknowledgement.
-  struct Acked {
-    std::vector<std::string> stores;
-    std::vector<std::string> aggregates;
-    uint64_t notified = 0;
   };
   // One subscriber's gauges.
   struct Stats {
@@ -138,19 +143,19 @@ class Relay {
   std::vector<Metrics::Sample> Samples(double Stats::*value);
 
   void Listen(std::stop_token stop);
-  void Work(std::stop_token stop, Lane& lane);
+  void Work(std::stop_token stop, Lane& lane, Worker& worker);
   // Sleeps until this worker is asked to claim or the lane's poll tick is due.
-  Reason Await(std::stop_token stop, Lane& lane);
-  void Wake();                // after a NOTIFY: one worker per subscriber
-  void WakePeer(Lane& lane);  // after a full batch: one more worker of the lane
-  uint64_t Notified(Lane& lane);
+  Reason Await(std::stop_token stop, Lane& lane, Worker& worker);
+  // After a NOTIFY: the worker of each subscriber that owns the payload's partition, or every
+  // worker when the payload names none (a catch-up, an operator's retry).
+  void Wake(const std::string& payload);
+  void WakeAll(Lane& lane);
   bool AnyDue(Lane& lane);
-  Pass Deliver(Lane& lane);
+  Pass Deliver(Lane& lane, Worker& worker);
   grpc::Status Send(Lane& lane, const loyalty::events::v1::DeliverEventRequest& request);
   // Records a delivery's outcome; returns whether the aggregate's next event may be due now.
   bool Record(pqxx::transaction_base& tx, Lane& lane, const loyalty::events::v1::Event& event,
               int attempts, const grpc::Status& status);
-  bool AnyPendingOf(Lane& lane, const Acked& acked);
   Deadline PassDeadline() const;
 
   Database& db_;
