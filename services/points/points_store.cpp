@@ -162,19 +162,21 @@ PointsStore::PointsStore(common::Database& db) {
              "SELECT s, t, c, o, p, d::jsonb FROM unnest($1::text[], $2::text[], $3::text[], "
              "$4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS e(s, t, c, o, p, d, n) "
              "ORDER BY n");
-  // Only below the oldest running transaction: nothing can commit there any more.
+  // Only below the oldest running transaction: nothing can commit there any more. The ORDER BY
+  // names the table's columns: a bare `txid` would mean the output column `txid::text`, ordered
+  // as text ("100" before "99"), which skipped or repeated events across a new digit.
   db.Prepare("points_events",
-             "SELECT event_id, txid::text, type, customer_id, order_id, points, details::text, "
-             MICROS("created_at") " FROM points.events "
-             "WHERE store_id = $1 AND (txid, event_id) > ($2::xid8, $3) "
-             "AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
-             "ORDER BY txid, event_id LIMIT $4");
+             "SELECT e.event_id, e.txid::text, e.type, e.customer_id, e.order_id, e.points, "
+             "e.details::text, " MICROS("e.created_at") " FROM points.events e "
+             "WHERE e.store_id = $1 AND (e.txid, e.event_id) > ($2::xid8, $3) "
+             "AND e.txid < pg_snapshot_xmin(pg_current_snapshot()) "
+             "ORDER BY e.txid, e.event_id LIMIT $4");
   // Every event that becomes visible later has a txid at or above today's horizon, so it sorts
   // after this one.
   db.Prepare("points_events_end",
-             "SELECT txid::text || ':' || event_id FROM points.events "
-             "WHERE store_id = $1 AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
-             "ORDER BY txid DESC, event_id DESC LIMIT 1");
+             "SELECT e.txid::text || ':' || e.event_id FROM points.events e "
+             "WHERE e.store_id = $1 AND e.txid < pg_snapshot_xmin(pg_current_snapshot()) "
+             "ORDER BY e.txid DESC, e.event_id DESC LIMIT 1");
   db.Prepare("points_lots_to_release",
              "SELECT store_id, lot_id, customer_id FROM points.lots "
              "WHERE pending > 0 AND available_at <= " FROM_MICROS("$2") " AND ($1 = '' OR store_id = $1) "

@@ -70,8 +70,11 @@ mkdir -p "$PG_DATA"
 chmod 700 "$PG_DATA"
 say "starting Postgres on 127.0.0.1:$PG_PORT ($PG_DATA)"
 pg_run "$PG_BIN/initdb" -D "$PG_DATA" -U loyalty --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+# The W1 loop also shows where Postgres's time went (pg_stat_statements), which costs a little.
+PG_EXTRA=""
+[ "${LOYALTY_BENCH_ONLY:-}" = W1 ] && PG_EXTRA="-c shared_preload_libraries=pg_stat_statements"
 pg_run "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$PG_DATA/server.log" \
-  -o "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=300 " \
+  -o "-p $PG_PORT -k $PG_DATA -c listen_addresses=127.0.0.1 -c max_connections=300 $PG_EXTRA" \
   start >/dev/null
 pg_run "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U loyalty loyalty
 URL="postgresql://loyalty@127.0.0.1:$PG_PORT/loyalty"
@@ -321,7 +324,31 @@ measure_w1() {
 }
 if [ "$ONLY" = W1 ]; then
   WH_RATE="${LOYALTY_BENCH_W1_RATE:-150}"
+  psql_q "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" && psql_q "SELECT pg_stat_statements_reset()" >/dev/null
+  # CPU (user + system) of each of our processes and of Postgres, in µs, one "name µs" per line.
+  cpu_by_process() {
+    local name
+    for name in "${!PID[@]}"; do echo "$name $(cpu_us "${PID[$name]}")"; done | sort
+    echo "postgres $(cpu_us $(pg_processes))"
+  }
+  cpu_before="$(cpu_by_process)"
   measure_w1
+  say "CPU seconds per process during W1 (the seeding included), and Postgres's top statements"
+  paste -d' ' <(echo "$cpu_before") <(cpu_by_process) |
+    awk '{ printf "  %-16s %6.2f s\n", $1, ($4 - $2) / 1e6 }'
+  psql_q "SELECT round(total_exec_time::numeric / 1000, 2) || ' s  ' || calls || ' calls  ' ||
+            round((total_exec_time / greatest(calls, 1))::numeric, 3) || ' ms  ' ||
+            left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+  say "webhook attempts by outcome, and webhook-ids sent more than once"
+  psql_q "SELECT status, response_code, left(error, 60), count(*) FROM gateway.webhook_attempts
+          GROUP BY 1, 2, 3 ORDER BY 4 DESC"
+  psql_q "SELECT 'sent twice: ' || count(*) FROM (SELECT webhook_id FROM gateway.webhook_attempts
+          WHERE status = 'delivered' GROUP BY 1 HAVING count(*) > 1) x"
+  psql_q "SELECT a.webhook_id, a.event_cursor, a.event_type, a.attempt, a.created_at, a.attempt_id
+          FROM gateway.webhook_attempts a WHERE a.webhook_id IN (SELECT webhook_id
+          FROM gateway.webhook_attempts GROUP BY 1 HAVING count(*) > 1 LIMIT 3)
+          ORDER BY a.webhook_id, a.attempt_id"
   echo "W1 at $WH_RATE orders/s: p99 $WH_P99_S s, p50 $WH_P50 ms, $WH_N deliveries, $WH_UNIQUE distinct"
   exit 0
 fi

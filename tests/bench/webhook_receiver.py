@@ -17,6 +17,9 @@ def created_at_seconds(text):
 
 
 class Receiver(BaseHTTPRequestHandler):
+    # Keep-alive, as receivers usually are: the dispatcher sends a batch over one connection.
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self):
         arrived = datetime.now().timestamp()
         body = self.rfile.read(int(self.headers.get("content-length", 0)))

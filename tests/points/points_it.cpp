@@ -559,6 +559,36 @@ TEST_F(PointsIT, TheEventLogReaderMissesNothingWhenCommitsArriveOutOfOrder) {
   EXPECT_EQ(common::ErrorFields(both), std::vector<std::string>{"from_end"});
 }
 
+// Events are in transaction-id order as numbers: 99 before 100. The reader's order once followed
+// the text of the id ("100" before "99"), so a page that spanned a new digit (transaction 9999
+// to 10000 in the benchmark) ended on a cursor below half of it, and that half came again.
+TEST_F(PointsIT, TheEventLogIsInNumericTransactionOrderAcrossANewDigit) {
+  {
+    pqxx::connection conn(db_.url());
+    pqxx::work tx(conn);
+    // Old transaction ids (below every running one), written out of order.
+    for (const int txid : {100, 99, 1000, 98}) {
+      tx.exec_params("INSERT INTO points.events (store_id, type, customer_id, txid) "
+                     "VALUES ('digits', 'test.event', $1, $2::text::xid8)",
+                     "t" + std::to_string(txid), txid);
+    }
+    tx.commit();
+  }
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 4; ++page) {
+    v1::ListEventsRequest r;
+    r.set_store_id("digits");
+    r.set_after(cursor);
+    r.set_limit(2);
+    v1::ListEventsResponse response;
+    ASSERT_TRUE(stub_->ListEvents(testing::InternalContext().get(), r, &response).ok());
+    for (const auto& e : response.events()) seen.push_back(e.customer_id());
+    cursor = response.next_cursor();
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"t98", "t99", "t100", "t1000"}));
+}
+
 TEST_F(PointsIT, PreviewEarnWritesNothingAndBadInputNamesTheField) {
   v1::PreviewEarnRequest preview;
   preview.set_store_id("s1");

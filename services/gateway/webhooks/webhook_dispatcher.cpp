@@ -1,6 +1,7 @@
 #include "webhooks/webhook_dispatcher.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "loyalty/common/log.hpp"
 #include "loyalty/common/time.hpp"
@@ -102,20 +103,24 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
   std::string cursor = row->cursor;  // after every event settled
   std::vector<AttemptRow> delivered;  // not committed yet
   bool sent_any = false;
+  std::optional<Sender> sender;  // connected at the first event wanted
   std::vector<std::string> secrets = {row->secret};
   if (!row->previous_secret.empty()) secrets.push_back(row->previous_secret);
   const auto record_delivered = [&](pqxx::transaction_base& tx) {
     for (const auto& a : delivered) store_.RecordAttempt(tx, row->store_id, a);
   };
+  // False when a replay moved the cursor meanwhile: it wins, and this batch stops.
   const auto commit = [&](int64_t next_in_ms) {
+    bool advanced = false;
     write([&](pqxx::transaction_base& tx) {
       record_delivered(tx);
-      store_.Advance(tx, *row, cursor, 0, next_in_ms);
+      advanced = store_.Advance(tx, *row, cursor, 0, next_in_ms);
     });
     delivered.clear();
     row->cursor = cursor;
     row->attempts = 0;
     committed_at = std::chrono::steady_clock::now();
+    return advanced;
   };
   for (const auto& e : resp.events()) {
     if (!Wanted(row->event_types, e.type())) {
@@ -124,7 +129,7 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
     }
     const auto now = std::chrono::steady_clock::now();
     if (sent_any && now >= until) break;
-    if (!delivered.empty() && now - committed_at >= kCommitEvery) commit(0);
+    if (!delivered.empty() && now - committed_at >= kCommitEvery && !commit(0)) return true;
     const std::string body = ApiJson(e);
     const std::string id = WebhookId(e.cursor());
     const int64_t timestamp = common::NowMicros() / 1000000;
@@ -133,7 +138,8 @@ bool Dispatcher::Attempt(pqxx::connection& conn, const std::string& store_id,
         {"webhook-timestamp", std::to_string(timestamp)},
         {"webhook-signature", SignatureHeader(secrets, id, timestamp, body)},
         {"user-agent", "loyalty-webhooks/1"}};
-    const SendResult sent = Send(row->url, headers, body, options_.send);
+    if (!sender) sender.emplace(row->url, options_.send);
+    const SendResult sent = sender->Post(headers, body);
 
     AttemptRow attempt;
     attempt.endpoint_id = row->endpoint_id;

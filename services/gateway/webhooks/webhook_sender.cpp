@@ -23,15 +23,13 @@ std::string AddressText(const sockaddr* address) {
 
 }  // namespace
 
-SendResult Send(const std::string& url_text, const std::map<std::string, std::string>& headers,
-                const std::string& body, const SendOptions& options) {
-  SendResult result;
+Sender::Sender(const std::string& url_text, const SendOptions& options) {
   std::string why;
   const auto url = ParseUrl(url_text, &why);
   if (!url) {
-    result.refused = true;
-    result.error = "the URL " + why;
-    return result;
+    refused_.refused = true;
+    refused_.error = "the URL " + why;
+    return;
   }
   // Resolve, then check every address: a host with one public and one private address is
   // refused too, since the client could pick either.
@@ -42,18 +40,18 @@ SendResult Send(const std::string& url_text, const std::map<std::string, std::st
   const int rc = getaddrinfo(url->host.c_str(), nullptr, &hints, &found);
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, &freeaddrinfo);
   if (rc != 0 || !found) {
-    result.refused = true;
-    result.error = "cannot resolve " + url->host + ": " + gai_strerror(rc);
-    return result;
+    refused_.refused = true;
+    refused_.error = "cannot resolve " + url->host + ": " + gai_strerror(rc);
+    return;
   }
   std::string chosen;
   for (const addrinfo* a = found; a; a = a->ai_next) {
     if (!options.allow_private && IsForbiddenAddress(a->ai_addr)) {
-      result.refused = true;
-      result.error = url->host + " resolves to " + AddressText(a->ai_addr) +
-                     ", a private, loopback or link-local address "
-                     "(see LOYALTY_WEBHOOKS_ALLOW_PRIVATE)";
-      return result;
+      refused_.refused = true;
+      refused_.error = url->host + " resolves to " + AddressText(a->ai_addr) +
+                       ", a private, loopback or link-local address "
+                       "(see LOYALTY_WEBHOOKS_ALLOW_PRIVATE)";
+      return;
     }
     if (chosen.empty()) chosen = AddressText(a->ai_addr);
   }
@@ -61,18 +59,27 @@ SendResult Send(const std::string& url_text, const std::map<std::string, std::st
                              (url->host.find(':') != std::string::npos ? "[" + url->host + "]"
                                                                        : url->host) +
                              ":" + std::to_string(url->port);
-  httplib::Client client(origin);
-  client.set_hostname_addr_map({{url->host, chosen}});  // connect to the address checked
-  client.set_follow_location(false);  // a redirect is an answer (a failure), never followed
-  client.set_connection_timeout(options.timeout);
-  client.set_read_timeout(options.timeout);
-  client.set_write_timeout(options.timeout);
-  client.set_keep_alive(false);
-  client.set_tcp_nodelay(true);  // headers and body are written apart: no Nagle wait between
+  target_ = url->target;
+  client_ = std::make_unique<httplib::Client>(origin);
+  client_->set_hostname_addr_map({{url->host, chosen}});  // connect to the address checked
+  client_->set_follow_location(false);  // a redirect is an answer (a failure), never followed
+  client_->set_connection_timeout(options.timeout);
+  client_->set_read_timeout(options.timeout);
+  client_->set_write_timeout(options.timeout);
+  client_->set_keep_alive(true);  // reconnects by itself when the receiver has closed it
+  client_->set_tcp_nodelay(true);  // headers and body are written apart: no Nagle wait between
+}
+
+Sender::~Sender() = default;
+
+SendResult Sender::Post(const std::map<std::string, std::string>& headers,
+                        const std::string& body) {
+  if (!client_) return refused_;
+  SendResult result;
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
   const auto started = std::chrono::steady_clock::now();
-  auto answer = client.Post(url->target, h, body, "application/json");
+  auto answer = client_->Post(target_, h, body, "application/json");
   result.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();

@@ -1,14 +1,19 @@
-// One outbound webhook POST. The host is resolved first and every address checked; the request
-// then goes to the checked address (cpp-httplib's host→address map), so a DNS answer that
-// changes between check and connect (rebinding) cannot reach a private address.
+// Outbound webhook POSTs to one endpoint. The host is resolved first and every address checked;
+// requests then go to the checked address (cpp-httplib's host→address map), so a DNS answer
+// that changes between check and connect (rebinding) cannot reach a private address.
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "webhooks/webhook_rules.hpp"
+
+namespace httplib {
+class Client;
+}
 
 namespace loyalty::gateway::webhooks {
 
@@ -26,7 +31,19 @@ struct SendResult {
   int64_t latency_ms = 0;
 };
 
-SendResult Send(const std::string& url, const std::map<std::string, std::string>& headers,
-                const std::string& body, const SendOptions& options);
+// One endpoint's batch of requests, sent one after the other over one keep-alive connection
+// while the receiver keeps it open: the host is resolved and checked once per batch, and a
+// connection (with its TCP handshake) is not paid per event. Not thread-safe; one per batch.
+class Sender {
+ public:
+  Sender(const std::string& url, const SendOptions& options);
+  ~Sender();
+  SendResult Post(const std::map<std::string, std::string>& headers, const std::string& body);
+
+ private:
+  SendResult refused_;  // why the URL cannot be sent to (refused), or nothing
+  std::string target_;
+  std::unique_ptr<httplib::Client> client_;
+};
 
 }  // namespace loyalty::gateway::webhooks

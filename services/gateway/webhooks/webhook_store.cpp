@@ -188,10 +188,11 @@ void WebhookStore::Unlock(pqxx::transaction_base& tx, const std::string& store_i
   tx.exec_prepared("wh_unlock", store_id, endpoint_id);
 }
 
-void WebhookStore::Advance(pqxx::transaction_base& tx, const EndpointRow& row,
+bool WebhookStore::Advance(pqxx::transaction_base& tx, const EndpointRow& row,
                            const std::string& cursor, int attempts, int64_t next_in_ms) const {
-  tx.exec_prepared("wh_advance", row.store_id, row.endpoint_id, cursor, attempts, next_in_ms,
-                   row.cursor);
+  return tx.exec_prepared("wh_advance", row.store_id, row.endpoint_id, cursor, attempts,
+                          next_in_ms, row.cursor)
+             .affected_rows() == 1;
 }
 
 void WebhookStore::Disable(pqxx::transaction_base& tx, const EndpointRow& row,

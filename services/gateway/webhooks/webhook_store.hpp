@@ -73,8 +73,8 @@ class WebhookStore {
   void Unlock(pqxx::transaction_base& tx, const std::string& store_id,
               const std::string& endpoint_id) const;
   // After an attempt: the new cursor, failed attempts and when to look again (ms from now);
-  // nothing when the cursor moved since `row` was read (a replay).
-  void Advance(pqxx::transaction_base& tx, const EndpointRow& row, const std::string& cursor,
+  // nothing when the cursor moved since `row` was read (a replay): then false.
+  bool Advance(pqxx::transaction_base& tx, const EndpointRow& row, const std::string& cursor,
                int attempts, int64_t next_in_ms) const;
   void Disable(pqxx::transaction_base& tx, const EndpointRow& row, const std::string& cursor,
                int attempts, const std::string& reason) const;
