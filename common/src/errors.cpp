@@ -139,6 +139,12 @@ bool Validator::RequireUuid(const std::string& value, const std::string& field) 
   return Check(std::regex_match(value, kUuid), field, "must be a lower-case UUID");
 }
 
+void Validator::CheckSpendBand(int64_t min_minor, int64_t max_minor, const std::string& prefix) {
+  Check(min_minor >= 0, prefix + "min_spend_minor", "must be 0 or more");
+  Check(max_minor == 0 || max_minor >= std::max<int64_t>(min_minor, 1), prefix + "max_spend_minor",
+        "must be 0 (no upper bound) or at least min_spend_minor");
+}
+
 void Validator::ThrowIfInvalid() const {
   if (violations_.empty()) return;
   std::string message;

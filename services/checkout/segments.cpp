@@ -28,29 +28,25 @@ constexpr int kMaxPreview = 1000;
 void CheckAudience(Validator& v, const CampaignAudience& a, const std::string& p) {
   v.Check(orders::v1::RfmSegment_IsValid(a.rfm_segment()), p + "rfm_segment",
           "is not an RfmSegment");
-  auto check_values = [&](const auto& values, const std::string& field) {
-    v.Check(values.size() <= 100, p + field, "at most 100 values");
-    for (int i = 0; i < values.size(); ++i) {
-      v.Check(!values[i].empty() && values[i].size() <= 128,
-              p + field + "[" + std::to_string(i) + "]", "must be 1 to 128 characters");
-    }
-  };
-  check_values(a.skus(), "skus");
-  check_values(a.categories(), "categories");
+  v.CheckFilterValues(a.skus(), p + "skus");
+  v.CheckFilterValues(a.categories(), p + "categories");
   v.Check(orders::v1::DiscountUse_IsValid(a.discount_use()), p + "discount_use",
           "is not a DiscountUse");
+  v.CheckSpendBand(a.min_spend_minor(), a.max_spend_minor(), p);
   const bool bought = a.skus_size() + a.categories_size() > 0 ||
-                      a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED;
+                      a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED ||
+                      a.min_spend_minor() > 0 || a.max_spend_minor() > 0;
   v.Check(bought ? a.within_days() >= 1 && a.within_days() <= 3660 : a.within_days() == 0,
           p + "within_days",
-          bought ? "must be 1 to 3,660 with skus, categories or discount_use"
-                 : "is only for skus, categories or discount_use");
+          bought ? "must be 1 to 3,660 with skus, categories, discount_use or a spend band"
+                 : "is only for skus, categories, discount_use or a spend band");
 }
 
 bool HasFilter(const CampaignAudience& a) {
   return a.rfm_segment() != orders::v1::RFM_SEGMENT_UNSPECIFIED || a.within_days() != 0 ||
          a.skus_size() + a.categories_size() > 0 ||
-         a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED;
+         a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED || a.min_spend_minor() > 0 ||
+         a.max_spend_minor() > 0;
 }
 
 ApiError SegmentNotFound(const std::string& segment_id, const std::string& field) {
@@ -101,6 +97,8 @@ std::optional<std::set<std::string>> CheckoutService::AudienceMembers(
     *segment.mutable_skus() = audience.skus();
     *segment.mutable_categories() = audience.categories();
     segment.set_discount_use(audience.discount_use());
+    segment.set_min_spend_minor(audience.min_spend_minor());
+    segment.set_max_spend_minor(audience.max_spend_minor());
     segment.set_page_size(kPage);
     std::set<std::string> found;
     do {

@@ -189,11 +189,17 @@ AnalyticsStore::AnalyticsStore(common::Database& db) {
       "  WHERE $7::int <> 0 AND o.store_id = $1 AND " COUNTED " AND " IN_PERIOD
       "  AND EXISTS (SELECT 1 FROM orders.order_discounts d WHERE d.store_id = $1 "
       "    AND d.order_id = o.order_id AND d.amount_minor > 0)), "
+      "s AS MATERIALIZED (SELECT o.customer_id FROM orders.orders o "
+      "  WHERE $10::bigint + $11::bigint > 0 AND o.store_id = $1 AND " COUNTED " AND " IN_PERIOD
+      "  GROUP BY o.customer_id HAVING sum(o.revenue_minor) >= $10::bigint "
+      "  AND ($11::bigint = 0 OR sum(o.revenue_minor) <= $11::bigint)), "
       "m AS MATERIALIZED (SELECT c.customer_id FROM (SELECT customer_id FROM b "
       "  UNION ALL SELECT customer_id FROM p) c "
-      "  WHERE $7::int = 0 "
+      "  WHERE ($7::int = 0 "
       "  OR ($7::int = 1 AND EXISTS (SELECT 1 FROM d WHERE d.customer_id = c.customer_id)) "
-      "  OR ($7::int = 2 AND NOT EXISTS (SELECT 1 FROM d WHERE d.customer_id = c.customer_id))), "
+      "  OR ($7::int = 2 AND NOT EXISTS (SELECT 1 FROM d WHERE d.customer_id = c.customer_id))) "
+      "  AND ($10::bigint + $11::bigint = 0 "
+      "  OR EXISTS (SELECT 1 FROM s WHERE s.customer_id = c.customer_id))), "
       "t AS (SELECT count(*) AS n FROM m) "
       "SELECT t.n, m.customer_id FROM t LEFT JOIN m ON " BY_ID("m.customer_id") " > $8::text "
       "ORDER BY " BY_ID("m.customer_id") " LIMIT $9::int");
@@ -387,12 +393,14 @@ v1::SegmentCustomersResponse AnalyticsStore::Segment(pqxx::transaction_base& tx,
                                                      const std::vector<std::string>& skus,
                                                      const std::vector<std::string>& categories,
                                                      int discount_use,
+                                                     const SpendBand& spend,
                                                      const std::string& after_customer_id,
                                                      int page_size) const {
   const auto rows = tx.exec_prepared("analytics_segment", store_id, p.start_date, p.end_date,
                                      p.time_zone, common::PgTextArray(skus),
                                      common::PgTextArray(categories), discount_use,
-                                     after_customer_id, page_size + 1);
+                                     after_customer_id, page_size + 1, spend.min_minor,
+                                     spend.max_minor);
   v1::SegmentCustomersResponse out;
   for (const auto& row : rows) {
     out.set_total_size(Int(row[0]));

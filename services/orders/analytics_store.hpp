@@ -22,6 +22,13 @@ struct LocalPeriod {
   std::string time_zone;
 };
 
+// A customer's revenue in a period: at least min_minor and, unless max_minor is 0, at most
+// max_minor. Both 0: no band.
+struct SpendBand {
+  int64_t min_minor = 0;
+  int64_t max_minor = 0;
+};
+
 // floor(numerator × 10,000 ÷ denominator) basis points; 0 when the denominator is 0.
 v1::Ratio MakeRatio(int64_t numerator, int64_t denominator);
 
@@ -82,7 +89,8 @@ class AnalyticsStore {
                                        const LocalPeriod& period,
                                        const std::vector<std::string>& skus,
                                        const std::vector<std::string>& categories,
-                                       int discount_use, const std::string& after_customer_id,
+                                       int discount_use, const SpendBand& spend,
+                                       const std::string& after_customer_id,
                                        int page_size) const;
   // Counts of every segment, and up to `page_size` rows (0: none) of `segment` (0: all) after
   // `after_customer_id`. Does not set next_page_token or as_of.

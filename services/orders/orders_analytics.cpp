@@ -22,7 +22,6 @@ namespace {
 constexpr int kMaxDays = 3660;
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
-constexpr int kMaxFilterValues = 100;
 constexpr int64_t kMaxTopLimit = 1000000;
 
 // "YYYY-MM-DD", a real calendar day of years 1-9999.
@@ -280,17 +279,12 @@ grpc::ServerUnaryReactor* OrdersService::SegmentCustomers(
     CheckTimeZone(v, request->time_zone());
     const auto period =
         CheckPeriod(v, request->has_period(), request->period(), request->time_zone());
-    auto check_values = [&](const auto& values, const std::string& field) {
-      v.Check(values.size() <= kMaxFilterValues, field, "at most 100 values");
-      for (int i = 0; i < values.size(); ++i) {
-        v.Check(!values[i].empty() && values[i].size() <= 128,
-                field + "[" + std::to_string(i) + "]", "must be 1 to 128 characters");
-      }
-    };
-    check_values(request->skus(), "skus");
-    check_values(request->categories(), "categories");
+    v.CheckFilterValues(request->skus(), "skus");
+    v.CheckFilterValues(request->categories(), "categories");
     v.Check(v1::DiscountUse_IsValid(request->discount_use()), "discount_use",
             "must be a DiscountUse value");
+    v.CheckSpendBand(request->min_spend_minor(), request->max_spend_minor());
+    const SpendBand spend{request->min_spend_minor(), request->max_spend_minor()};
     const int page_size = CheckPageSize(v, request->page_size());
     const auto after_id = CheckToken(v, "segment", request->page_token());
     v.ThrowIfInvalid();
@@ -300,7 +294,7 @@ grpc::ServerUnaryReactor* OrdersService::SegmentCustomers(
     *response = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
       return WithTimeZone(analytics_, tx, period.time_zone, [&] {
         return analytics_.Segment(tx, request->store_id(), period, skus, categories,
-                                  request->discount_use(), after_id, page_size);
+                                  request->discount_use(), spend, after_id, page_size);
       });
     });
     response->set_next_page_token(page_token::Encode("segment", response->next_page_token()));

@@ -26,6 +26,7 @@ struct Delivery {
   std::string id, timestamp, signature, body;
   int answered = 0;
   std::chrono::steady_clock::time_point at;
+  int remote_port = 0;  // which connection it came over
 };
 
 // An HTTP receiver on 127.0.0.1. `answer(n)` decides the status of the n-th request (0-based).
@@ -36,7 +37,7 @@ class Receiver {
     server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
       Delivery d{req.get_header_value("webhook-id"), req.get_header_value("webhook-timestamp"),
                  req.get_header_value("webhook-signature"), req.body, 0,
-                 std::chrono::steady_clock::now()};
+                 std::chrono::steady_clock::now(), req.remote_port};
       int n;
       {
         std::lock_guard lock(mutex_);
@@ -245,6 +246,13 @@ TEST_F(WebhookIT, SignedInOrderVerifiedByTheNpmPackageRotatedAndReplayed) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_TRUE(Eventually([&] { return receiver.all().size() >= before_replay * 2; }));
   EXPECT_EQ(receiver.all()[before_replay].id, expected.front());
+  // One batch, over kept-alive connections (this receiver closes one after 5 requests), not a
+  // connection per event.
+  std::set<int> connections;
+  for (size_t i = before_replay; i < before_replay * 2; ++i) {
+    connections.insert(receiver.all()[i].remote_port);
+  }
+  EXPECT_LT(connections.size(), before_replay) << "each replayed event had its own connection";
   replay.set_after("not-a-cursor");
   replay.set_request_id("replay-2");
   status = admin_->ReplayWebhooks(Ctx(s.owner).get(), replay, &replayed);

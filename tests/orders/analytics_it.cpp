@@ -9,6 +9,8 @@
 //   take most of a minute, and only the orders rows matter to the reports.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <google/protobuf/util/time_util.h>
 
 #include <pqxx/pqxx>
@@ -501,6 +503,43 @@ TEST_F(AnalyticsIT, SegmentsByProductAndDiscountUse) {
   got = Segment({}, {}, v1::DISCOUNT_USE_UNSPECIFIED, 2, got.next_page_token());
   EXPECT_EQ(Ids(got), (std::vector<std::string>{"cust-h"}));
   EXPECT_TRUE(got.next_page_token().empty());
+}
+
+TEST_F(AnalyticsIT, SegmentsBySpendBand) {
+  LoadSmallDataset();
+  // Revenue in March (local), refunds and discounts out: a 3000 + (2700 − 700) = 5000, c 2000,
+  // d (4500 − 500) + 500 = 4500, e 1000 − 200 = 800, h 3000 − 1000 = 2000.
+  const auto band = [&](int64_t min, int64_t max, std::vector<std::string> categories = {}) {
+    v1::SegmentCustomersRequest r;
+    March(&r);
+    for (auto& c : categories) r.add_categories(c);
+    r.set_min_spend_minor(min);
+    r.set_max_spend_minor(max);
+    v1::SegmentCustomersResponse response;
+    const auto status = stub_->SegmentCustomers(testing::InternalContext().get(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return Ids(response);
+  };
+  EXPECT_EQ(band(2000, 4500), (std::vector<std::string>{"cust-c", "cust-d", "cust-h"}));
+  EXPECT_EQ(band(4501, 0), (std::vector<std::string>{"cust-a"}));
+  EXPECT_EQ(band(0, 1999), (std::vector<std::string>{"cust-e"}));
+  // With a product filter: tea buyers of March (a, c, d, h) whose whole March spend is at most
+  // 4000 (the band counts every order of theirs in the period, not only the tea).
+  EXPECT_EQ(band(0, 4000, {"tea"}), (std::vector<std::string>{"cust-c", "cust-h"}));
+
+  for (const auto& [min, max, field] :
+       std::vector<std::tuple<int64_t, int64_t, std::string>>{
+           {-1, 0, "min_spend_minor"}, {3000, 2999, "max_spend_minor"},
+           {0, -5, "max_spend_minor"}}) {
+    v1::SegmentCustomersRequest r;
+    March(&r);
+    r.set_min_spend_minor(min);
+    r.set_max_spend_minor(max);
+    v1::SegmentCustomersResponse response;
+    const auto status = stub_->SegmentCustomers(testing::InternalContext().get(), r, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{field});
+  }
 }
 
 TEST_F(AnalyticsIT, RfmScoresAndSegments) {

@@ -63,6 +63,19 @@ class Validator {
   bool RequireId(const std::string& value, const std::string& field);
   // A UUID as Postgres prints it (lower-case hex, 8-4-4-4-12), e.g. an event id.
   bool RequireUuid(const std::string& value, const std::string& field);
+  // A list filter of a report or segment (SKUs, categories): at most 100 values, each 1 to 128
+  // characters; `field[i]` names a bad one.
+  template <class Values>
+  void CheckFilterValues(const Values& values, const std::string& field) {
+    Check(values.size() <= 100, field, "at most 100 values");
+    for (int i = 0; i < static_cast<int>(values.size()); ++i) {
+      Check(!values[i].empty() && values[i].size() <= 128, field + "[" + std::to_string(i) + "]",
+            "must be 1 to 128 characters");
+    }
+  }
+  // A spend band in minor units (`prefix` + min_spend_minor, max_spend_minor): the minimum 0 or
+  // more, the maximum 0 (no upper bound) or at least the minimum.
+  void CheckSpendBand(int64_t min_minor, int64_t max_minor, const std::string& prefix = "");
   void ThrowIfInvalid() const;
 
  private:
