@@ -270,10 +270,44 @@ TEST_F(CampaignIT, AnAudienceNarrowsACampaignToASegment) {
       {"hibernating", bob}, {"lapsed-b", ada}, {"potential-b", ada}};
   EXPECT_EQ(by_campaign, expected);
 
+  // A spend band over the last year: with a second order bob spent 3000 + 5000; ada 3000; cy's
+  // one order is older than the year.
+  PastOrder(s, bob, "h-bob-2", 180, 5000, "A");
+  v1::CampaignDefinition spent;
+  spent.set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
+  spent.set_lapsed_days(60);
+  spent.mutable_audience()->set_within_days(365);
+  spent.mutable_audience()->set_min_spend_minor(5000);
+  ASSERT_TRUE(PutCampaign(s, "big-spenders", spent).ok());
+  EXPECT_EQ(RunCampaignAt(s, "big-spenders", true, InDays(0)).reached(), 1) << "the preview";
+  EXPECT_EQ(RunCampaignAt(s, "big-spenders", false, InDays(0)).reached(), 1);
+  spent.mutable_audience()->set_min_spend_minor(1);
+  spent.mutable_audience()->set_max_spend_minor(4000);
+  ASSERT_TRUE(PutCampaign(s, "small-spenders", spent).ok());
+  EXPECT_EQ(RunCampaignAt(s, "small-spenders", false, InDays(0)).reached(), 1);
+  by_campaign.clear();
+  for (const auto& e : StoreEvents(s, "campaign.reached", 5)) {
+    const auto d = nlohmann::json::parse(e.details_json());
+    by_campaign.emplace(d["campaign_id"], e.customer_id());
+  }
+  EXPECT_EQ(by_campaign.count("big-spenders"), 1u);
+  EXPECT_EQ(by_campaign.find("big-spenders")->second, bob);
+  EXPECT_EQ(by_campaign.find("small-spenders")->second, ada);
+
   // Bad audiences name the field.
-  v1::CampaignDefinition bad = bought_b;
-  bad.mutable_audience()->set_skus(0, "");
+  v1::CampaignDefinition bad = spent;
+  bad.mutable_audience()->set_min_spend_minor(5000);
   auto refused = PutCampaign(s, "bad", bad);
+  EXPECT_EQ(common::ErrorFields(refused),
+            std::vector<std::string>{"definition.audience.max_spend_minor"});
+  bad.mutable_audience()->set_max_spend_minor(0);
+  bad.mutable_audience()->set_within_days(0);
+  refused = PutCampaign(s, "bad", bad);
+  EXPECT_EQ(common::ErrorFields(refused),
+            std::vector<std::string>{"definition.audience.within_days"});
+  bad = bought_b;
+  bad.mutable_audience()->set_skus(0, "");
+  refused = PutCampaign(s, "bad", bad);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(common::ErrorFields(refused),
             std::vector<std::string>{"definition.audience.skus[0]"});

@@ -243,17 +243,23 @@ int main(int argc, char** argv) {
       {"SegmentCustomers (2024, 3 SKUs + 1 category, discount used)",
        [&](pqxx::transaction_base& tx) {
          auto r = store.Segment(tx, kStore, year, {"sku-0001", "sku-0002", "sku-0003"}, {"cat-07"},
-                                1, "", 100);
+                                1, {}, "", 100);
          return "matching=" + std::to_string(r.total_size());
        },
        "analytics_segment(" + s + ", " + y +
-           ", '{sku-0001,sku-0002,sku-0003}', '{cat-07}', 1, '', 101)"},
+           ", '{sku-0001,sku-0002,sku-0003}', '{cat-07}', 1, '', 101, 0, 0)"},
       {"SegmentCustomers (2024, no discount)",
        [&](pqxx::transaction_base& tx) {
-         auto r = store.Segment(tx, kStore, year, {}, {}, 2, "", 100);
+         auto r = store.Segment(tx, kStore, year, {}, {}, 2, {}, "", 100);
          return "matching=" + std::to_string(r.total_size());
        },
-       "analytics_segment(" + s + ", " + y + ", '{}', '{}', 2, '', 101)"},
+       "analytics_segment(" + s + ", " + y + ", '{}', '{}', 2, '', 101, 0, 0)"},
+      {"SegmentCustomers (2024, spent 50.00 to 200.00)",
+       [&](pqxx::transaction_base& tx) {
+         auto r = store.Segment(tx, kStore, year, {}, {}, 0, {5000, 20000}, "", 100);
+         return "matching=" + std::to_string(r.total_size());
+       },
+       "analytics_segment(" + s + ", " + y + ", '{}', '{}', 0, '', 101, 5000, 20000)"},
       {"RfmReport (counts + page of 100)",
        [&](pqxx::transaction_base& tx) {
          auto r = store.Rfm(tx, kStore, as_of, 0, "", 100);

@@ -36,6 +36,12 @@ function filters(a = {}) {
   if (bought.length) parts.push(`bought ${bought.join(" or ")}`);
   if (a.discountUse === "DISCOUNT_USE_USED") parts.push("used a discount");
   if (a.discountUse === "DISCOUNT_USE_NOT_USED") parts.push("used no discount");
+  // int64 fields come as strings in the proto JSON mapping; amounts in the store's minor units.
+  const min = Number(a.minSpendMinor ?? 0);
+  const max = Number(a.maxSpendMinor ?? 0);
+  if (min || max) {
+    parts.push(max ? `spent ${int(min)} to ${int(max)} (minor units)` : `spent ${int(min)}+ (minor units)`);
+  }
   if (a.withinDays) parts.push(`within ${a.withinDays} days`);
   return parts.join(", ") || "everyone";
 }
