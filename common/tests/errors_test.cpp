@@ -4,6 +4,8 @@
 
 #include <pqxx/except>
 
+#include <tuple>
+
 namespace loyalty::common {
 namespace {
 
@@ -120,6 +122,47 @@ TEST(Validator, NamesEveryBadField) {
   Validator ok;
   ok.Check(true, "x", "fine");
   EXPECT_NO_THROW(ok.ThrowIfInvalid());
+}
+
+// The fields a Validator named, from the error it throws (none: it does not throw).
+std::vector<std::string> Named(const Validator& v) {
+  try {
+    v.ThrowIfInvalid();
+  } catch (const ApiError& e) {
+    return ErrorFields(e.ToStatus());
+  }
+  return {};
+}
+
+TEST(Validator, FilterValuesAreAtMost100Of1To128Characters) {
+  Validator v;
+  v.CheckFilterValues(std::vector<std::string>{"tea", "", std::string(129, 'x'),
+                                               std::string(128, 'y')},
+                      "audience.skus");
+  EXPECT_EQ(Named(v), (std::vector<std::string>{"audience.skus[1]", "audience.skus[2]"}));
+  Validator many;
+  many.CheckFilterValues(std::vector<std::string>(101, "a"), "skus");
+  EXPECT_EQ(Named(many), std::vector<std::string>{"skus"});
+  Validator fine;
+  fine.CheckFilterValues(std::vector<std::string>(100, "a"), "skus");
+  EXPECT_TRUE(Named(fine).empty());
+}
+
+TEST(Validator, ASpendBandHasNoNegativeMinimumAndAMaximumOfZeroOrAtLeastTheMinimum) {
+  for (const auto& [min, max, fields] :
+       std::vector<std::tuple<int64_t, int64_t, std::vector<std::string>>>{
+           {0, 0, {}},
+           {5000, 0, {}},
+           {0, 1, {}},
+           {5000, 5000, {}},
+           {-1, 0, {"a.min_spend_minor"}},
+           {5000, 4999, {"a.max_spend_minor"}},
+           {0, -1, {"a.max_spend_minor"}},
+           {-2, -1, {"a.min_spend_minor", "a.max_spend_minor"}}}) {
+    Validator v;
+    v.CheckSpendBand(min, max, "a.");
+    EXPECT_EQ(Named(v), fields) << min << " to " << max;
+  }
 }
 
 }  // namespace
