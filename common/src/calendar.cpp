@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 
+#include "loyalty/common/db.hpp"
 #include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::common {
@@ -54,11 +55,14 @@ std::string FormatLocalDate(const LocalDate& date) {
   return out;
 }
 
+void PrepareCalendar(Database& db) {
+  db.Prepare("calendar_local_date",
+             "SELECT to_char(" FROM_MICROS("$1") " AT TIME ZONE $2::text, 'YYYY-MM-DD')");
+}
+
 LocalDate LocalDateAt(pqxx::transaction_base& tx, int64_t at_us, const std::string& time_zone) {
   const auto text =
-      tx.exec_params1("SELECT to_char(" FROM_MICROS("$1") " AT TIME ZONE $2::text, 'YYYY-MM-DD')",
-                      at_us, time_zone)[0]
-          .as<std::string>();
+      tx.exec_prepared1("calendar_local_date", at_us, time_zone)[0].as<std::string>();
   const auto date = ParseLocalDate(text);
   if (!date) throw std::runtime_error("unexpected local date " + text);
   return *date;

@@ -1,5 +1,7 @@
 #include "campaign_store.hpp"
 
+#include "loyalty/common/calendar.hpp"
+
 namespace loyalty::checkout {
 namespace {
 
@@ -14,6 +16,7 @@ void Fill(const pqxx::row& row, int first, Named& named) {
 }  // namespace
 
 CampaignStore::CampaignStore(common::Database& db) {
+  common::PrepareCalendar(db);  // a run reads the store's date
   db.Prepare("campaign_put",
              "INSERT INTO checkout.campaigns (store_id, campaign_id, definition, author, reason) "
              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, campaign_id) DO UPDATE SET "

@@ -121,7 +121,7 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
   v.RequireId(run.request_id(), "request_id");
   v.RequireId(run.campaign_id(), "campaign_id");
   if (run.has_as_of()) {
-    v.Check(common::StorableTime(run.as_of()), "as_of", "must be a time in years 1 to 9999");
+    common::CheckTime(v, run.as_of(), "as_of");
   }
   v.ThrowIfInvalid();
   const auto campaign = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {

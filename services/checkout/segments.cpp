@@ -33,6 +33,7 @@ void CheckAudience(Validator& v, const CampaignAudience& a, const std::string& p
   v.Check(orders::v1::DiscountUse_IsValid(a.discount_use()), p + "discount_use",
           "is not a DiscountUse");
   v.CheckSpendBand(a.min_spend_minor(), a.max_spend_minor(), p);
+  if (!a.tier_id().empty()) v.RequireId(a.tier_id(), p + "tier_id");
   const bool bought = a.skus_size() + a.categories_size() > 0 ||
                       a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED ||
                       a.min_spend_minor() > 0 || a.max_spend_minor() > 0;
@@ -46,7 +47,7 @@ bool HasFilter(const CampaignAudience& a) {
   return a.rfm_segment() != orders::v1::RFM_SEGMENT_UNSPECIFIED || a.within_days() != 0 ||
          a.skus_size() + a.categories_size() > 0 ||
          a.discount_use() != orders::v1::DISCOUNT_USE_UNSPECIFIED || a.min_spend_minor() > 0 ||
-         a.max_spend_minor() > 0;
+         a.max_spend_minor() > 0 || !a.tier_id().empty();
 }
 
 ApiError SegmentNotFound(const std::string& segment_id, const std::string& field) {
@@ -111,6 +112,23 @@ std::optional<std::set<std::string>> CheckoutService::AudienceMembers(
     } while (!segment.page_token().empty());
     narrow(std::move(found));
   }
+  if (!audience.tier_id().empty()) {
+    points::v1::ListTierMembersRequest tier;
+    tier.set_store_id(store_id);
+    tier.set_tier_id(audience.tier_id());
+    *tier.mutable_as_of() = TimeUtil::MicrosecondsToTimestamp(as_of_us);
+    tier.set_page_size(kPage);
+    std::set<std::string> found;
+    do {
+      points::v1::ListTierMembersResponse page;
+      const auto status =
+          points_->ListTierMembers(common::DownstreamContext(call).get(), tier, &page);
+      if (!status.ok()) common::ThrowDownstream(status, "points");
+      found.insert(page.customer_ids().begin(), page.customer_ids().end());
+      tier.set_page_token(page.next_page_token());
+    } while (!tier.page_token().empty());
+    narrow(std::move(found));
+  }
   return members;
 }
 
@@ -155,7 +173,7 @@ grpc::ServerUnaryReactor* CheckoutService::PreviewSegment(
     v.RequireId(store_id, "store_id");
     v.RequireId(preview.segment_id(), "segment_id");
     if (preview.has_as_of()) {
-      v.Check(common::StorableTime(preview.as_of()), "as_of", "must be a time in years 1 to 9999");
+      common::CheckTime(v, preview.as_of(), "as_of");
     }
     v.Check(preview.page_size() >= 0 && preview.page_size() <= kMaxPreview, "page_size",
             "must be 0 to 1,000");

@@ -197,7 +197,7 @@ grpc::ServerUnaryReactor* CustomersService::ListCustomers(grpc::CallbackServerCo
     }
     const auto micros_of = [&](const google::protobuf::Timestamp& t, const char* field,
                                std::optional<int64_t>& out) {
-      if (!v.Check(common::StorableTime(t), field, "must be a time in years 1 to 9999")) return;
+      if (!common::CheckTime(v, t, field)) return;
       out = TimeUtil::TimestampToMicroseconds(t);
     };
     if (request->has_signed_up_from()) {

@@ -95,7 +95,7 @@ int64_t CheckAsOf(Validator& v, bool present, const google::protobuf::Timestamp&
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-  if (!v.Check(common::StorableTime(as_of), "as_of", "must be a valid timestamp of years 1-9999")) return 0;
+  if (!common::CheckTime(v, as_of, "as_of")) return 0;
   return TimeUtil::TimestampToMicroseconds(as_of);
 }
 

@@ -8,7 +8,8 @@
 //   jobs/     Jobs          RunReleaseJob, RunExpiryJob, RunHoldExpiryJob (and the scheduler's)
 //   program/  Actions       RecordAction (member actions)
 //   jobs/     ActionJobs    RunBirthdayJob, RunFirstOrderJob (and the scheduler's)
-//   program/  Tiers         PublishTiers, ListTierVersions, SetManualTier, RunTierJob
+//   program/  Tiers         PublishTiers, ListTierVersions, SetManualTier, ListTierMembers,
+//                           RunTierJob
 //   program/  Rewards       CreateReward, UpdateReward, ListRewards (the rewards catalogue)
 //   events/   OrderEvents   the order events, on the service's EventSinkService
 //   events/   CheckoutEvents  checkout's events for the store's event log (cart.abandoned)
@@ -91,6 +92,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(PublishTiers, PublishTiersRequest, PublishTiersResponse)
   LOYALTY_RPC(ListTierVersions, ListTierVersionsRequest, ListTierVersionsResponse)
   LOYALTY_RPC(SetManualTier, SetManualTierRequest, SetManualTierResponse)
+  LOYALTY_RPC(ListTierMembers, ListTierMembersRequest, ListTierMembersResponse)
   LOYALTY_RPC(RunTierJob, RunJobRequest, RunJobResponse)
   LOYALTY_RPC(CreateReward, CreateRewardRequest, CreateRewardResponse)
   LOYALTY_RPC(UpdateReward, UpdateRewardRequest, UpdateRewardResponse)

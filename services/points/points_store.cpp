@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "loyalty/common/calendar.hpp"
 #include "loyalty/common/listen.hpp"
 #include "loyalty/common/sql_time.hpp"
 
@@ -71,6 +72,7 @@ std::vector<DueItem> ToDue(const pqxx::result& rows) {
 }  // namespace
 
 PointsStore::PointsStore(common::Database& db) {
+  common::PrepareCalendar(db);  // member actions and their jobs read the store's date
   db.Prepare("pts_program_changed", "SELECT pg_notify($1, $2)");
   db.Prepare("points_settings",
              "SELECT version, settings, " MICROS("created_at") " FROM points.settings "

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <set>
 
 #include "gateway_fixture.hpp"
 
@@ -330,6 +331,57 @@ TEST_F(TiersIT, ACalendarYearEndsAtMidnightOfFirstJanuaryInTheStoresTimeZone) {
   EXPECT_EQ(RunTierJob(s, year_end), 1);
   EXPECT_EQ(Status(s, customer).tier().tier().tier_id(), "member");
   ExpectLedgerClean(s);
+}
+
+// A segment by tier: the tier in force at the time it is evaluated, so a manual tier counts
+// until its end. Campaigns naming the segment reach those customers (CampaignIT covers the run).
+TEST_F(TiersIT, ASegmentByTierHasTheCustomersInThatTierAtItsTime) {
+  const auto s = CreateStore("tiers-segment");
+  SetUpProgram(s);
+  PublishTiers(s, 0);
+  const auto ada = Register(s, "tiers-segment-ada@example.com");
+  const auto bob = Register(s, "tiers-segment-bob@example.com");
+  Register(s, "tiers-segment-cy@example.com");  // in no tier
+  const auto manual_gold = [&](const std::string& customer, int days) {
+    v1::SetManualTierRequest req;
+    req.set_request_id("manual-" + customer);
+    req.set_customer_id(customer);
+    req.set_tier_id("gold");
+    *req.mutable_until() = InDays(days);
+    req.set_reason("partnership");
+    v1::SetManualTierResponse resp;
+    const auto status = admin_->SetManualTier(Ctx(s.owner).get(), req, &resp);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  };
+  manual_gold(ada, 30);
+  manual_gold(bob, 10);
+
+  v1::PutSegmentRequest put;
+  put.set_request_id("segment-gold");
+  put.set_segment_id("gold");
+  put.mutable_definition()->set_tier_id("gold");
+  put.set_reason("our best");
+  v1::PutSegmentResponse saved;
+  auto status = admin_->PutSegment(Ctx(s.owner).get(), put, &saved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto members_at = [&](int days) {
+    v1::PreviewSegmentRequest req;
+    req.set_segment_id("gold");
+    *req.mutable_as_of() = InDays(days);
+    v1::PreviewSegmentResponse resp;
+    const auto previewed = admin_->PreviewSegment(Ctx(s.owner).get(), req, &resp);
+    EXPECT_TRUE(previewed.ok()) << previewed.error_message();
+    return std::set<std::string>(resp.customer_ids().begin(), resp.customer_ids().end());
+  };
+  EXPECT_EQ(members_at(0), (std::set<std::string>{ada, bob}));
+  EXPECT_EQ(members_at(20), (std::set<std::string>{ada})) << "bob's manual gold ended on day 10";
+  EXPECT_TRUE(members_at(40).empty());
+
+  put.set_request_id("segment-bad");
+  put.mutable_definition()->set_tier_id("gold tier");
+  status = admin_->PutSegment(Ctx(s.owner).get(), put, &saved);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"definition.tier_id"});
 }
 
 }  // namespace

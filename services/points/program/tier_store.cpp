@@ -67,6 +67,10 @@ TierStore::TierStore(common::Database& db) {
   db.Prepare("tiers_lock_state", std::string("SELECT ") + kStateColumns +
                                      " FROM points.customer_tiers WHERE store_id = $1 AND "
                                      "customer_id = $2 FOR UPDATE");
+  db.Prepare("tiers_holders", std::string("SELECT ") + kStateColumns +
+                                 ", customer_id FROM points.customer_tiers WHERE store_id = $1 "
+                                 "AND (tier_id = $2 OR manual_tier_id = $2) AND customer_id COLLATE \"C\" > $3 "
+                                 "ORDER BY customer_id COLLATE \"C\" LIMIT $4");
   db.Prepare("tiers_read_state", std::string("SELECT ") + kStateColumns +
                                      " FROM points.customer_tiers WHERE store_id = $1 AND "
                                      "customer_id = $2");
@@ -143,6 +147,16 @@ TierState TierStore::LockState(pqxx::transaction_base& tx, const std::string& st
                                const std::string& customer) const {
   tx.exec_prepared("tiers_touch_state", store, customer);
   return ToState(tx.exec_prepared1("tiers_lock_state", store, customer));
+}
+
+std::vector<std::pair<std::string, TierState>> TierStore::Holders(
+    pqxx::transaction_base& tx, const std::string& store, const std::string& tier_id,
+    const std::string& after_customer, int limit) const {
+  std::vector<std::pair<std::string, TierState>> out;
+  for (const auto& r : tx.exec_prepared("tiers_holders", store, tier_id, after_customer, limit)) {
+    out.emplace_back(r[7].as<std::string>(), ToState(r));
+  }
+  return out;
 }
 
 std::optional<TierState> TierStore::ReadState(pqxx::transaction_base& tx, const std::string& store,

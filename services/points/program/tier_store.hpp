@@ -44,6 +44,13 @@ class TierStore {
                       const std::string& customer) const;
   std::optional<TierState> ReadState(pqxx::transaction_base& tx, const std::string& store,
                                      const std::string& customer) const;
+  // Up to `limit` customers after `after_customer` (by id) whose earned or manual tier is
+  // `tier_id`, with their state.
+  std::vector<std::pair<std::string, TierState>> Holders(pqxx::transaction_base& tx,
+                                                         const std::string& store,
+                                                         const std::string& tier_id,
+                                                         const std::string& after_customer,
+                                                         int limit) const;
   void SaveState(pqxx::transaction_base& tx, const std::string& store, const std::string& customer,
                  const TierState& state) const;
 

@@ -221,6 +221,33 @@ void Tiers::ListTierVersions(const CallContext& call, const v1::ListTierVersions
   }
 }
 
+void Tiers::ListTierMembers(const CallContext& call, const v1::ListTierMembersRequest* request,
+                            v1::ListTierMembersResponse* response) {
+  Validator v;
+  v.RequireId(request->store_id(), "store_id");
+  v.RequireId(request->tier_id(), "tier_id");
+  if (request->has_as_of()) common::CheckTime(v, request->as_of(), "as_of");
+  v.Check(request->page_size() >= 0 && request->page_size() <= 1000, "page_size",
+          "must be 0 to 1,000");
+  v.Check(request->page_token().size() <= 128, "page_token", "is not a token this service issued");
+  v.ThrowIfInvalid();
+  const int64_t as_of = request->has_as_of()
+                            ? TimeUtil::TimestampToMicroseconds(request->as_of())
+                            : NowMicros();
+  const int limit = request->page_size() == 0 ? 100 : request->page_size();
+  const auto holders = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return tiers_.Holders(tx, request->store_id(), request->tier_id(), request->page_token(),
+                          limit);
+  });
+  // The rows name the tier as earned or manual; the one rule of which is in force decides.
+  for (const auto& [customer_id, state] : holders) {
+    if (TierInForce(state, as_of) == request->tier_id()) response->add_customer_ids(customer_id);
+  }
+  if (static_cast<int>(holders.size()) == limit) {
+    response->set_next_page_token(holders.back().first);
+  }
+}
+
 void Tiers::SetManualTier(const CallContext& call, const v1::SetManualTierRequest* request,
                           v1::SetManualTierResponse* response) {
   const int64_t now = NowMicros();

@@ -33,6 +33,8 @@ class Tiers {
                         v1::ListTierVersionsResponse* response);
   void SetManualTier(const common::CallContext& call, const v1::SetManualTierRequest* request,
                      v1::SetManualTierResponse* response);
+  void ListTierMembers(const common::CallContext& call, const v1::ListTierMembersRequest* request,
+                       v1::ListTierMembersResponse* response);
   void RunTierJob(const common::CallContext& call, const v1::RunJobRequest* request,
                   v1::RunJobResponse* response);
   // The period-end job (also the scheduler's): tier changes made.

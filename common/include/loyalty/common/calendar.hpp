@@ -17,6 +17,8 @@ class transaction_base;
 
 namespace loyalty::common {
 
+class Database;
+
 // A calendar date in the store's time zone.
 struct LocalDate {
   int32_t year = 0;
@@ -29,6 +31,9 @@ struct LocalDate {
 std::optional<LocalDate> ParseLocalDate(std::string_view text);
 std::string FormatLocalDate(const LocalDate& date);
 
+// Prepares LocalDateAt's statement on every connection of `db`: a service that calls
+// LocalDateAt calls this once at start-up (its store's constructor).
+void PrepareCalendar(Database& db);
 // The store's local date at `at_us` (microseconds since the epoch) in the IANA `time_zone`.
 LocalDate LocalDateAt(pqxx::transaction_base& tx, int64_t at_us, const std::string& time_zone);
 

@@ -8,6 +8,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
+
+#include "loyalty/common/errors.hpp"
 
 namespace loyalty::common {
 
@@ -24,6 +27,10 @@ inline bool StorableTime(const google::protobuf::Timestamp& t) {
   return t.seconds() >= TimeUtil::kTimestampMinSeconds &&
          t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 &&
          t.nanos() <= 999'999'999;
+}
+// A request's time: `field` is named unless it is one StorableTime accepts. Returns whether it is.
+inline bool CheckTime(Validator& v, const google::protobuf::Timestamp& t, const std::string& field) {
+  return v.Check(StorableTime(t), field, "must be a time in years 1 to 9999");
 }
 inline google::protobuf::Timestamp NowTimestamp() {
   const int64_t micros = NowMicros();

@@ -43,6 +43,7 @@ function filters(a = {}) {
     parts.push(max ? `spent ${int(min)} to ${int(max)} (minor units)` : `spent ${int(min)}+ (minor units)`);
   }
   if (a.withinDays) parts.push(`within ${a.withinDays} days`);
+  if (a.tierId) parts.push(`in tier ${a.tierId}`);
   return parts.join(", ") || "everyone";
 }
 
