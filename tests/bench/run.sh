@@ -10,7 +10,8 @@
 # Environment: LOYALTY_BUILD_DIR (default build/), LOYALTY_BENCH_SECONDS (default 10),
 # LOYALTY_BENCH_KEEP=1 keeps the work directory (logs, captured SQL, raw results),
 # LOYALTY_BENCH_ONLY=W1 measures W1 alone at LOYALTY_BENCH_W1_RATE orders/s (default 150) and
-# prints it (a developer's loop on the webhook path; writes nothing).
+# prints it with CPU per process and Postgres's top statements; LOYALTY_BENCH_ONLY=H1 runs the two
+# QuoteCart searches of H1 (developers' loops; they write nothing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
     --out) OUT="$2"; shift ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
 done
@@ -350,6 +351,16 @@ if [ "$ONLY" = W1 ]; then
           FROM gateway.webhook_attempts GROUP BY 1 HAVING count(*) > 1 LIMIT 3)
           ORDER BY a.webhook_id, a.attempt_id"
   echo "W1 at $WH_RATE orders/s: p99 $WH_P99_S s, p50 $WH_P50 ms, $WH_N deliveries, $WH_UNIQUE distinct"
+  exit 0
+fi
+
+# H1 alone: the gRPC and HTTP/JSON QuoteCart searches of the P1 stage below, one after the other.
+if [ "$ONLY" = H1 ]; then
+  gw --workload quote-cart --label quote --find-max --p99-ms 20 --start-rate 50 \
+    --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+  gw --workload quote-cart --http "$GATEWAY_HTTP" --connections 32 --label quote-http --find-max \
+    --p99-ms 20 --start-rate 50 --step-seconds "$STEP" --max-steps "$STEPS" --warmup 1 >>"$R"
+  echo "H1: $(field "$R" quote-http rate)/s over HTTP/JSON ÷ $(field "$R" quote rate)/s over gRPC = $(ratio "$(field "$R" quote-http rate)" "$(field "$R" quote rate)")"
   exit 0
 fi
 
