@@ -105,9 +105,8 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
       options_(options) {
   const std::string& s = schema_;
   // The hot statements have no parameters (the subscriber, partition and batch size are written
-  // in),
-  // so each connection plans them once and reuses the plan: with parameters Postgres planned the
-  // claim afresh on every run once rows were pending (custom plans, 0.4-1 ms each).
+  // in), so each connection plans them once and reuses the plan: with parameters Postgres planned
+  // the claim afresh on every run once rows were pending (custom plans, 0.4-1 ms each).
   const int workers = std::max(1, options_.workers_per_subscriber);
   const std::string batch = std::to_string(options_.batch_size);
   for (auto& sub : subscribers) {
@@ -115,7 +114,6 @@ Relay::Relay(Database& db, std::string schema, std::vector<Subscriber> subscribe
     auto lane = std::make_unique<Lane>();
     for (int w = 0; w < workers; ++w) {
       auto worker = std::make_unique<Worker>();
-      worker->partition = w;
       worker->claim = Name("relay_claim", s) + ":" + sub.name + ":" + batch + ":" +
                       std::to_string(w) + "/" + std::to_string(workers);
       db_.Prepare(worker->claim,

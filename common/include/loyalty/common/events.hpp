@@ -111,9 +111,8 @@ class Relay {
   void RegisterMetrics(Metrics& metrics);
 
  private:
-  // One worker of a subscriber: the partition of the aggregates it claims.
+  // One worker of a subscriber; its index in Lane::workers is the partition it claims.
   struct Worker {
-    int partition = 0;
     std::string claim;    // the name of its prepared claim statement (see the constructor)
     bool woken = false;   // asked to claim (guarded by the lane's mutex)
     std::condition_variable_any cv;
