@@ -21,6 +21,24 @@ using google::protobuf::util::TimeUtil;
 namespace {
 constexpr int kPage = 1000;      // the orders service's largest page
 constexpr int kMaxPreview = 1000;
+
+// The customer ids of every page of a list call to another service (`list`, a stub method whose
+// answer has customer_ids and next_page_token), from `request` on.
+template <class Stub, class Request, class Response>
+std::set<std::string> EveryPageOfIds(
+    const CallContext& call, Stub& stub,
+    grpc::Status (Stub::*list)(grpc::ClientContext*, const Request&, Response*), Request request,
+    const char* service) {
+  std::set<std::string> found;
+  do {
+    Response page;
+    const auto status = (stub.*list)(common::DownstreamContext(call).get(), request, &page);
+    if (!status.ok()) common::ThrowDownstream(status, service);
+    found.insert(page.customer_ids().begin(), page.customer_ids().end());
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty());
+  return found;
+}
 }  // namespace
 
 // The limits are the orders service's for SegmentCustomers, checked when the audience is written
@@ -101,16 +119,8 @@ std::optional<std::set<std::string>> CheckoutService::AudienceMembers(
     segment.set_min_spend_minor(audience.min_spend_minor());
     segment.set_max_spend_minor(audience.max_spend_minor());
     segment.set_page_size(kPage);
-    std::set<std::string> found;
-    do {
-      orders::v1::SegmentCustomersResponse page;
-      const auto status =
-          orders_->SegmentCustomers(common::DownstreamContext(call).get(), segment, &page);
-      if (!status.ok()) common::ThrowDownstream(status, "orders");
-      found.insert(page.customer_ids().begin(), page.customer_ids().end());
-      segment.set_page_token(page.next_page_token());
-    } while (!segment.page_token().empty());
-    narrow(std::move(found));
+    narrow(EveryPageOfIds(call, *orders_, &orders::v1::OrdersService::Stub::SegmentCustomers,
+                          segment, "orders"));
   }
   if (!audience.tier_id().empty()) {
     points::v1::ListTierMembersRequest tier;
@@ -118,16 +128,8 @@ std::optional<std::set<std::string>> CheckoutService::AudienceMembers(
     tier.set_tier_id(audience.tier_id());
     *tier.mutable_as_of() = TimeUtil::MicrosecondsToTimestamp(as_of_us);
     tier.set_page_size(kPage);
-    std::set<std::string> found;
-    do {
-      points::v1::ListTierMembersResponse page;
-      const auto status =
-          points_->ListTierMembers(common::DownstreamContext(call).get(), tier, &page);
-      if (!status.ok()) common::ThrowDownstream(status, "points");
-      found.insert(page.customer_ids().begin(), page.customer_ids().end());
-      tier.set_page_token(page.next_page_token());
-    } while (!tier.page_token().empty());
-    narrow(std::move(found));
+    narrow(EveryPageOfIds(call, *points_, &points::v1::PointsService::Stub::ListTierMembers, tier,
+                          "points"));
   }
   return members;
 }
