@@ -4,9 +4,9 @@
 // attempt and an endpoint has at most one request in flight: its events go out strictly in log
 // order (hence in order per customer). Under the lock a batch goes out: the page of events after
 // the cursor, one request after the other over one keep-alive connection (webhook_sender.hpp),
-// until one fails or a second has passed. No
-// transaction stays open during a request: one with an xid would hold back the points event
-// log's horizon (ListEvents shows events below the oldest running xid) for every store.
+// until one fails or a second has passed. No transaction stays open during a request: one with
+// an xid would hold back the points event log's horizon (ListEvents shows events below the
+// oldest running xid) for every store.
 // Delivered attempts commit with the cursor after them at least every 100 ms, a failed one at
 // once with the next due time; a crash before a commit leaves the endpoint as it was, Postgres
 // drops the dead session's lock, and what was delivered since the last commit is sent again

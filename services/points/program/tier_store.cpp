@@ -67,10 +67,11 @@ TierStore::TierStore(common::Database& db) {
   db.Prepare("tiers_lock_state", std::string("SELECT ") + kStateColumns +
                                      " FROM points.customer_tiers WHERE store_id = $1 AND "
                                      "customer_id = $2 FOR UPDATE");
-  db.Prepare("tiers_holders", std::string("SELECT ") + kStateColumns +
-                                 ", customer_id FROM points.customer_tiers WHERE store_id = $1 "
-                                 "AND (tier_id = $2 OR manual_tier_id = $2) AND customer_id COLLATE \"C\" > $3 "
-                                 "ORDER BY customer_id COLLATE \"C\" LIMIT $4");
+  db.Prepare("tiers_holders",
+             std::string("SELECT ") + kStateColumns +
+                 ", customer_id FROM points.customer_tiers WHERE store_id = $1 "
+                 "AND (tier_id = $2 OR manual_tier_id = $2) AND customer_id COLLATE \"C\" > $3 "
+                 "ORDER BY customer_id COLLATE \"C\" LIMIT $4");
   db.Prepare("tiers_read_state", std::string("SELECT ") + kStateColumns +
                                      " FROM points.customer_tiers WHERE store_id = $1 AND "
                                      "customer_id = $2");
