@@ -44,12 +44,16 @@ CampaignStore::CampaignStore(common::Database& db) {
              "SELECT customer_id, period FROM checkout.campaign_sends "
              "WHERE store_id = $1 AND campaign_id = $2 "
              "AND customer_id = ANY(string_to_array($3, ' '))");
-  db.Prepare("campaign_send",
+  db.Prepare("campaign_send_many",
              "INSERT INTO checkout.campaign_sends (store_id, campaign_id, customer_id, period) "
-             "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING");
-  db.Prepare("campaign_set_code",
-             "UPDATE checkout.campaign_sends SET code = $5 "
-             "WHERE store_id = $1 AND campaign_id = $2 AND customer_id = $3 AND period = $4");
+             "SELECT $1, $2, c, p FROM unnest(string_to_array($3, ' '), string_to_array($4, ' ')) "
+             "AS t(c, p) ON CONFLICT DO NOTHING RETURNING customer_id, period");
+  db.Prepare("campaign_set_codes",
+             "UPDATE checkout.campaign_sends s SET code = t.code "
+             "FROM unnest(string_to_array($3, ' '), string_to_array($4, ' '), "
+             "            string_to_array($5, ' ')) AS t(customer_id, period, code) "
+             "WHERE s.store_id = $1 AND s.campaign_id = $2 AND s.customer_id = t.customer_id "
+             "AND s.period = t.period");
 }
 
 void CampaignStore::Put(pqxx::transaction_base& tx, const std::string& store_id,
@@ -113,8 +117,7 @@ std::optional<gateway::v1::Segment> CampaignStore::GetSegment(
 std::set<std::pair<std::string, std::string>> CampaignStore::Sent(
     pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
     const std::vector<std::string>& customer_ids) const {
-  std::string joined;
-  for (const auto& id : customer_ids) joined += (joined.empty() ? "" : " ") + id;
+  const std::string joined = common::SpaceSeparated(customer_ids);
   std::set<std::pair<std::string, std::string>> sent;
   for (const auto& row : tx.exec_prepared("campaign_sent", store_id, campaign_id, joined)) {
     sent.emplace(row[0].as<std::string>(), row[1].as<std::string>());
@@ -122,17 +125,37 @@ std::set<std::pair<std::string, std::string>> CampaignStore::Sent(
   return sent;
 }
 
-bool CampaignStore::Send(pqxx::transaction_base& tx, const std::string& store_id,
-                         const std::string& campaign_id, const std::string& customer_id,
-                         const std::string& period) const {
-  return tx.exec_prepared("campaign_send", store_id, campaign_id, customer_id, period)
-             .affected_rows() == 1;
+namespace {
+std::pair<std::string, std::string> Columns(const std::vector<CampaignTarget>& targets) {
+  std::vector<std::string> customers, periods;
+  for (const auto& t : targets) {
+    customers.push_back(t.customer_id);
+    periods.push_back(t.period);
+  }
+  return {common::SpaceSeparated(customers), common::SpaceSeparated(periods)};
+}
+}  // namespace
+
+std::vector<CampaignTarget> CampaignStore::SendMany(pqxx::transaction_base& tx,
+                                                    const std::string& store_id,
+                                                    const std::string& campaign_id,
+                                                    const std::vector<CampaignTarget>& targets) const {
+  const auto [customers, periods] = Columns(targets);
+  std::vector<CampaignTarget> fresh;
+  for (const auto& row :
+       tx.exec_prepared("campaign_send_many", store_id, campaign_id, customers, periods)) {
+    fresh.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  }
+  return fresh;
 }
 
-void CampaignStore::SetCode(pqxx::transaction_base& tx, const std::string& store_id,
-                            const std::string& campaign_id, const std::string& customer_id,
-                            const std::string& period, const std::string& code) const {
-  tx.exec_prepared("campaign_set_code", store_id, campaign_id, customer_id, period, code);
+void CampaignStore::SetCodes(pqxx::transaction_base& tx, const std::string& store_id,
+                             const std::string& campaign_id,
+                             const std::vector<CampaignTarget>& targets,
+                             const std::vector<std::string>& codes) const {
+  const auto [customers, periods] = Columns(targets);
+  tx.exec_prepared("campaign_set_codes", store_id, campaign_id, customers, periods,
+                   common::SpaceSeparated(codes));
 }
 
 }  // namespace loyalty::checkout

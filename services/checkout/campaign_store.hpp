@@ -41,15 +41,16 @@ class CampaignStore {
   std::set<std::pair<std::string, std::string>> Sent(
       pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
       const std::vector<std::string>& customer_ids) const;
-  // Records that the campaign reached a customer for a period; false when it had already (a
-  // concurrent run's insert is waited for).
-  bool Send(pqxx::transaction_base& tx, const std::string& store_id,
-            const std::string& campaign_id, const std::string& customer_id,
-            const std::string& period) const;
-  // The code a send issued.
-  void SetCode(pqxx::transaction_base& tx, const std::string& store_id,
-               const std::string& campaign_id, const std::string& customer_id,
-               const std::string& period, const std::string& code) const;
+  // Records, in one statement, that the campaign reached each target for its period; returns the
+  // targets it had not reached before (a concurrent run's inserts are waited for, and its
+  // targets are not returned here).
+  std::vector<CampaignTarget> SendMany(pqxx::transaction_base& tx, const std::string& store_id,
+                                       const std::string& campaign_id,
+                                       const std::vector<CampaignTarget>& targets) const;
+  // The codes the sends issued, codes[i] to targets[i], in one statement.
+  void SetCodes(pqxx::transaction_base& tx, const std::string& store_id,
+                const std::string& campaign_id, const std::vector<CampaignTarget>& targets,
+                const std::vector<std::string>& codes) const;
 };
 
 }  // namespace loyalty::checkout

@@ -263,6 +263,34 @@ void CheckoutService::ForEachAudiencePage(
   }
 }
 
+std::vector<std::string> CheckoutService::IssueCampaignCodes(
+    pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
+    const CampaignDefinition& definition, const std::vector<CampaignTarget>& targets) {
+  if (definition.code_batch_id().empty() || targets.empty()) return {};
+  // Each customer's code is single-use, bound to them, in a batch of its own named after the
+  // send, with the template batch's terms (as IssueCode makes one for a single order).
+  const auto terms = codes_.BatchDefinition(tx, store_id, definition.code_batch_id());
+  if (!terms) return {};
+  std::vector<CodeStore::PersonalCode> personal;
+  for (const auto& t : targets) {
+    auto& c = personal.emplace_back();
+    c.batch_id = "campaign:" + campaign_id + ":" + t.customer_id + ":" + t.period;
+    c.definition = *terms;
+    c.definition.set_customer_id(t.customer_id);
+    c.definition.set_max_uses(1);
+  }
+  // A code the store already has (about 1 in 10^13 each) draws the page's codes again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto drawn = GenerateCodes(static_cast<int>(targets.size()));
+    for (size_t i = 0; i < personal.size(); ++i) personal[i].code = drawn[i];
+    if (codes_.InsertPersonalCodes(tx, store_id, personal, "checkout",
+                                   "campaign " + campaign_id)) {
+      return drawn;
+    }
+  }
+  throw std::runtime_error("campaign " + campaign_id + ": its codes collided three times");
+}
+
 void CheckoutService::ReachPage(const CallContext& call, const v1::RunCampaignRequest& request,
                                 const CampaignDefinition& definition,
                                 const std::vector<CampaignTarget>& targets,
@@ -298,31 +326,31 @@ void CheckoutService::ReachPage(const CallContext& call, const v1::RunCampaignRe
     }
     return;
   }
+  std::vector<CampaignTarget> consenting_targets;
+  for (const auto& t : targets) {
+    if (may.count(t.customer_id)) consenting_targets.push_back(t);
+  }
+  // A page in a few statements whatever its size: the sends in one (which tells the targets not
+  // reached before), their codes' batches and codes in two, the codes onto the sends in one;
+  // then one event per customer reached.
   const auto counted = db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
     gateway::v1::RunCampaignResponse n;
-    for (const auto& t : targets) {
-      if (!may.count(t.customer_id)) continue;
-      if (!campaigns_.Send(tx, store_id, run.campaign_id(), t.customer_id, t.period)) {
-        n.set_already_reached(n.already_reached() + 1);
-        continue;
-      }
-      n.set_reached(n.reached() + 1);
-      std::string code;
-      if (!definition.code_batch_id().empty()) {
-        code = IssueCode(tx, store_id, definition.code_batch_id(), t.customer_id,
-                         "campaign:" + run.campaign_id() + ":" + t.customer_id + ":" + t.period,
-                         "campaign " + run.campaign_id());
-        if (!code.empty()) {
-          campaigns_.SetCode(tx, store_id, run.campaign_id(), t.customer_id, t.period, code);
-          n.set_codes(n.codes() + 1);
-        }
-      }
+    const auto fresh = campaigns_.SendMany(tx, store_id, run.campaign_id(), consenting_targets);
+    n.set_already_reached(static_cast<int64_t>(consenting_targets.size() - fresh.size()));
+    n.set_reached(static_cast<int64_t>(fresh.size()));
+    const auto codes = IssueCampaignCodes(tx, store_id, run.campaign_id(), definition, fresh);
+    if (!codes.empty()) {
+      campaigns_.SetCodes(tx, store_id, run.campaign_id(), fresh, codes);
+      n.set_codes(static_cast<int64_t>(codes.size()));
+    }
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      const auto& t = fresh[i];
       v1::CampaignReached reached;
       reached.set_campaign_id(run.campaign_id());
       reached.set_kind(definition.kind());
       reached.set_customer_id(t.customer_id);
       reached.set_period(t.period);
-      reached.set_code(code);
+      if (!codes.empty()) reached.set_code(codes[i]);
       outbox_.Append(tx, store_id,
                      "campaign/" + run.campaign_id() + "/" + t.customer_id + "/" + t.period, 1,
                      "campaign.reached", reached);

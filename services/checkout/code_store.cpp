@@ -1,5 +1,7 @@
 #include "code_store.hpp"
 
+#include "loyalty/common/hex.hpp"
+
 namespace loyalty::checkout {
 
 namespace {
@@ -77,6 +79,16 @@ CodeStore::CodeStore(common::Database& db) {
   db.Prepare("code_insert_codes",
              "INSERT INTO checkout.codes (store_id, code, batch_id, max_uses) "
              "SELECT $1, code, $2, $3 FROM unnest(string_to_array($4, ' ')) AS code");
+  // Many one-code batches (campaign sends) in two statements, the definitions as hex.
+  db.Prepare("code_insert_batches",
+             "INSERT INTO checkout.code_batches "
+             "(store_id, batch_id, definition, count, author, reason) "
+             "SELECT $1, b, decode(d, 'hex'), 1, $4, $5 "
+             "FROM unnest(string_to_array($2, ' '), string_to_array($3, ' ')) AS t(b, d)");
+  db.Prepare("code_insert_each",
+             "INSERT INTO checkout.codes (store_id, code, batch_id, max_uses) "
+             "SELECT $1, c, b, 1 FROM unnest(string_to_array($2, ' '), string_to_array($3, ' ')) "
+             "AS t(c, b)");
   db.Prepare("code_list_batch", std::string(kCodeColumns) +
                                     "WHERE c.store_id = $1 AND c.batch_id = $2 AND c.code > $3 "
                                     "ORDER BY c.code LIMIT $4");
@@ -150,16 +162,34 @@ void CodeStore::InsertBatch(pqxx::transaction_base& tx, const std::string& store
 bool CodeStore::InsertCodes(pqxx::transaction_base& tx, const std::string& store_id,
                             const std::string& batch_id, int64_t max_uses,
                             const std::vector<std::string>& codes) const {
-  std::string joined;
-  joined.reserve(codes.size() * (kGeneratedCodeLength + 1));
-  for (const auto& c : codes) {
-    if (!joined.empty()) joined += ' ';
-    joined += c;
-  }
   // In a savepoint, so that a code the store already has fails only this statement.
   pqxx::subtransaction insert(dynamic_cast<pqxx::dbtransaction&>(tx), "insert_codes");
   try {
-    insert.exec_prepared("code_insert_codes", store_id, batch_id, max_uses, joined);
+    insert.exec_prepared("code_insert_codes", store_id, batch_id, max_uses,
+                         common::SpaceSeparated(codes));
+    insert.commit();
+    return true;
+  } catch (const pqxx::unique_violation&) {
+    insert.abort();
+    return false;
+  }
+}
+
+bool CodeStore::InsertPersonalCodes(pqxx::transaction_base& tx, const std::string& store_id,
+                                    const std::vector<PersonalCode>& codes,
+                                    const std::string& author, const std::string& reason) const {
+  std::vector<std::string> batches, definitions, texts;
+  for (const auto& c : codes) {
+    batches.push_back(c.batch_id);
+    definitions.push_back(common::HexEncode(c.definition.SerializeAsString()));
+    texts.push_back(c.code);
+  }
+  const std::string batch_list = common::SpaceSeparated(batches);
+  pqxx::subtransaction insert(dynamic_cast<pqxx::dbtransaction&>(tx), "insert_personal_codes");
+  try {
+    insert.exec_prepared("code_insert_batches", store_id, batch_list,
+                         common::SpaceSeparated(definitions), author, reason);
+    insert.exec_prepared("code_insert_each", store_id, common::SpaceSeparated(texts), batch_list);
     insert.commit();
     return true;
   } catch (const pqxx::unique_violation&) {

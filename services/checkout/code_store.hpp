@@ -51,6 +51,17 @@ class CodeStore {
   bool InsertCodes(pqxx::transaction_base& tx, const std::string& store_id,
                   const std::string& batch_id, int64_t max_uses,
                   const std::vector<std::string>& codes) const;
+  // One single-use code in a batch of its own, bound to a customer (a campaign's send).
+  struct PersonalCode {
+    std::string batch_id;
+    gateway::v1::CodeDefinition definition;
+    std::string code;
+  };
+  // The batches and their codes in two statements; false, inserting none, when the store has
+  // one of the codes already.
+  bool InsertPersonalCodes(pqxx::transaction_base& tx, const std::string& store_id,
+                           const std::vector<PersonalCode>& codes, const std::string& author,
+                           const std::string& reason) const;
   // A batch's codes after `after_code`, in code order; or the one code `code`.
   std::vector<gateway::v1::DiscountCode> ListBatch(pqxx::transaction_base& tx,
                                                    const std::string& store_id,

@@ -279,6 +279,24 @@ grpc::ServerUnaryReactor* AdminService::ListRuleVersions(
              });
 }
 
+grpc::ServerUnaryReactor* AdminService::DryRunEarnRules(
+    grpc::CallbackServerContext* context, const v1::DryRunEarnRulesRequest* request,
+    v1::DryRunEarnRulesResponse* response) {
+  return Run(context, "DryRunEarnRules", request, Role::kEditor,
+             [=, this](const CallContext& call, const Principal& p) {
+               points::v1::DryRunEarnRulesRequest req;
+               req.set_store_id(p.store.store_id);
+               *req.mutable_draft() = request->draft();
+               if (request->has_from()) *req.mutable_from() = request->from();
+               if (request->has_to()) *req.mutable_to() = request->to();
+               req.set_top_customers(request->top_customers());
+               points::v1::DryRunEarnRulesResponse resp;
+               CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::DryRunEarnRules,
+                           req, &resp);
+               *response->mutable_report() = resp.report();
+             });
+}
+
 grpc::ServerUnaryReactor* AdminService::GetRuleVersion(grpc::CallbackServerContext* context,
                                                        const v1::GetRuleVersionRequest* request,
                                                        v1::GetRuleVersionResponse* response) {

@@ -28,6 +28,8 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::PublishEarnRulesRequest* request, v1::PublishEarnRulesResponse* response) override;
   grpc::ServerUnaryReactor* ListRuleVersions(grpc::CallbackServerContext* context,
       const v1::ListRuleVersionsRequest* request, v1::ListRuleVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* DryRunEarnRules(grpc::CallbackServerContext* context,
+      const v1::DryRunEarnRulesRequest* request, v1::DryRunEarnRulesResponse* response) override;
   grpc::ServerUnaryReactor* GetRuleVersion(grpc::CallbackServerContext* context,
       const v1::GetRuleVersionRequest* request, v1::GetRuleVersionResponse* response) override;
   grpc::ServerUnaryReactor* AdjustPoints(grpc::CallbackServerContext* context,

@@ -101,6 +101,18 @@ OrderStore::OrderStore(common::Database& db) {
              "AND status IN ('placed', 'fulfilled', 'cancelled') "
              "AND (placed_at, order_id) < (to_timestamp($3::double precision / 1000000), $4) "
              "ORDER BY placed_at DESC, order_id DESC LIMIT $5");
+  // A page of the period's standing orders after the cursor, and their lines, in one statement.
+  db.Prepare("orders_list_placed",
+             "SELECT o.order_id, o.customer_id, (extract(epoch FROM o.placed_at) * 1000000)::bigint, "
+             "o.earns_points, l.line_id, l.sku, l.category, l.quantity, l.net_minor "
+             "FROM (SELECT order_id, customer_id, placed_at, earns_points FROM orders.orders "
+             "      WHERE store_id = $1 AND status IN ('placed', 'fulfilled') "
+             "      AND placed_at >= to_timestamp($2::double precision / 1000000) "
+             "      AND placed_at < to_timestamp($3::double precision / 1000000) "
+             "      AND (placed_at, order_id) > (to_timestamp($4::double precision / 1000000), $5) "
+             "      ORDER BY placed_at, order_id LIMIT $6) o "
+             "JOIN orders.order_lines l ON l.store_id = $1 AND l.order_id = o.order_id "
+             "ORDER BY o.placed_at, o.order_id, l.position");
 }
 
 bool OrderStore::Insert(pqxx::transaction_base& tx, const NewOrder& o) const {
@@ -285,6 +297,31 @@ std::vector<std::string> OrderStore::ListIds(pqxx::transaction_base& tx,
     ids.push_back(r[0].as<std::string>());
   }
   return ids;
+}
+
+std::vector<v1::PlacedOrder> OrderStore::ListPlaced(pqxx::transaction_base& tx,
+                                                    const std::string& store_id,
+                                                    const PlacedPeriod& period, int limit) const {
+  std::vector<v1::PlacedOrder> orders;
+  for (const auto& r : tx.exec_prepared("orders_list_placed", store_id, period.from_micros,
+                                        period.to_micros, period.after.micros, period.after.id,
+                                        limit)) {
+    const auto order_id = r[0].as<std::string>();
+    if (orders.empty() || orders.back().order_id() != order_id) {
+      auto& o = orders.emplace_back();
+      o.set_order_id(order_id);
+      o.set_customer_id(r[1].as<std::string>());
+      *o.mutable_placed_at() = TimeUtil::MicrosecondsToTimestamp(r[2].as<int64_t>());
+      o.set_earns_points(r[3].as<bool>());
+    }
+    auto* line = orders.back().add_lines();
+    line->set_line_id(r[4].as<std::string>());
+    line->set_sku(r[5].as<std::string>());
+    line->set_category(r[6].as<std::string>());
+    line->set_quantity(r[7].as<int32_t>());
+    line->set_net_minor(r[8].as<int64_t>());
+  }
+  return orders;
 }
 
 }  // namespace loyalty::orders

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "loyalty/common/db.hpp"
+#include "loyalty/common/page_token.hpp"
 #include "loyalty/orders/v1/orders_service.pb.h"
 #include "order_rules.hpp"
 
@@ -34,6 +35,13 @@ struct NewOrder {
   bool imported = false;
   bool earns_points = true;
   std::optional<int64_t> placed_at_micros;  // nullopt: the server's now()
+};
+
+// A period [from, to) of placed times, read after the cursor `after` (placed time, order id).
+struct PlacedPeriod {
+  int64_t from_micros = 0;
+  int64_t to_micros = 0;
+  common::page_token::TimeId after;
 };
 
 class OrderStore {
@@ -74,6 +82,10 @@ class OrderStore {
   std::vector<std::string> ListIds(pqxx::transaction_base& tx, const std::string& store_id,
                                    const std::string& customer_id, int64_t before_micros,
                                    const std::string& before_id, int limit) const;
+  // Up to `limit` orders placed in the period that stand (placed or fulfilled), oldest first,
+  // with their lines.
+  std::vector<v1::PlacedOrder> ListPlaced(pqxx::transaction_base& tx, const std::string& store_id,
+                                          const PlacedPeriod& period, int limit) const;
 };
 
 }  // namespace loyalty::orders

@@ -15,6 +15,7 @@ namespace loyalty::orders {
 using common::ApiError;
 using common::CallContext;
 using common::Validator;
+using google::protobuf::util::TimeUtil;
 
 namespace {
 
@@ -326,6 +327,50 @@ grpc::ServerUnaryReactor* OrdersService::ListOrders(grpc::CallbackServerContext*
       }
       return 0;
     });
+  });
+}
+
+grpc::ServerUnaryReactor* OrdersService::ListPlacedOrders(
+    grpc::CallbackServerContext* context, const v1::ListPlacedOrdersRequest* request,
+    v1::ListPlacedOrdersResponse* response) {
+  return host_.Serve(context, "ListPlacedOrders", request->store_id(), [=, this](CallContext& call) {
+    Validator v;
+    v.RequireId(request->store_id(), "store_id");
+    common::CheckPeriod(v, request->has_from() ? &request->from() : nullptr,
+                        request->has_to() ? &request->to() : nullptr, 0);
+    v.Check(request->page_size() >= 0 && request->page_size() <= 5000, "page_size",
+            "must be 0 to 5000");
+    PlacedPeriod period;
+    period.from_micros = TimeUtil::TimestampToMicroseconds(request->from());
+    period.to_micros = TimeUtil::TimestampToMicroseconds(request->to());
+    // Token: "<placed_at micros>:<order id>" of the last order of the previous page.
+    period.after = {period.from_micros - 1, ""};
+    if (!request->page_token().empty()) {
+      const auto token = common::page_token::ParseTimeId(request->page_token(), ':');
+      if (v.Check(token.has_value(), "page_token", "is not a token this service issued")) {
+        period.after = *token;
+      }
+    }
+    v.ThrowIfInvalid();
+    const int size = request->page_size() == 0 ? 1000 : request->page_size();
+    auto orders = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return store_.ListPlaced(tx, request->store_id(), period, size);
+    });
+    // A page ends early once it holds kMaxPageLines lines, so that it stays well under gRPC's
+    // 4 MB message limit whatever the orders' sizes.
+    constexpr int kMaxPageLines = 20000;
+    int lines = 0;
+    size_t kept = 0;
+    while (kept < orders.size() && (kept == 0 || lines + orders[kept].lines_size() <= kMaxPageLines)) {
+      lines += orders[kept++].lines_size();
+    }
+    const bool more = kept < orders.size() || static_cast<int>(orders.size()) == size;
+    for (size_t i = 0; i < kept; ++i) *response->add_orders() = std::move(orders[i]);
+    if (more && kept > 0) {
+      const auto& last = response->orders(response->orders_size() - 1);
+      response->set_next_page_token(common::page_token::FormatTimeId(
+          {TimeUtil::TimestampToMicroseconds(last.placed_at()), last.order_id()}, ':'));
+    }
   });
 }
 

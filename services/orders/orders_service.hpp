@@ -41,6 +41,9 @@ class OrdersService final : public v1::OrdersService::CallbackService {
   grpc::ServerUnaryReactor* ListOrders(grpc::CallbackServerContext* context,
                                        const v1::ListOrdersRequest* request,
                                        v1::ListOrdersResponse* response) override;
+  grpc::ServerUnaryReactor* ListPlacedOrders(grpc::CallbackServerContext* context,
+                                             const v1::ListPlacedOrdersRequest* request,
+                                             v1::ListPlacedOrdersResponse* response) override;
   grpc::ServerUnaryReactor* ImportOrders(grpc::CallbackServerContext* context,
                                          const v1::ImportOrdersRequest* request,
                                          v1::ImportOrdersResponse* response) override;

@@ -1,6 +1,7 @@
 // loyalty.points.v1.PointsService: one gRPC service, a thin dispatcher. Each RPC is served
 // (worker pool, deadline, errors mapped: ServiceHost::Serve) by the room that owns it:
 //   program/  Program       settings, earn rules, PreviewEarn
+//   program/  DryRun        DryRunEarnRules (a draft replayed over past orders)
 //   ledger/   Balances      GetBalance, ListLedger
 //             Holds         ReserveRedemption, CommitRedemption, VoidRedemption
 //             Adjustments   AdjustPoints
@@ -28,6 +29,7 @@
 #include "loyalty/points/v1/points_service.grpc.pb.h"
 #include "points_context.hpp"
 #include "program/actions.hpp"
+#include "program/dry_run.hpp"
 #include "program/program.hpp"
 #include "program/rewards.hpp"
 
@@ -74,6 +76,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(ListRuleVersions, ListRuleVersionsRequest, ListRuleVersionsResponse)
   LOYALTY_RPC(GetRuleVersion, GetRuleVersionRequest, GetRuleVersionResponse)
   LOYALTY_RPC(PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
+  LOYALTY_RPC(DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
   LOYALTY_RPC(ReserveRedemption, ReserveRedemptionRequest, ReserveRedemptionResponse)
   LOYALTY_RPC(CommitRedemption, CommitRedemptionRequest, CommitRedemptionResponse)
   LOYALTY_RPC(VoidRedemption, VoidRedemptionRequest, VoidRedemptionResponse)
@@ -102,6 +105,7 @@ class PointsService final : public v1::PointsService::CallbackService {
  private:
   PointsContext ctx_;
   Program program_;
+  DryRun dry_run_;
   Balances balances_;
   Holds holds_;
   Adjustments adjustments_;

@@ -27,10 +27,12 @@ class PointsIT : public ::testing::Test {
  protected:
   void SetUp() override {
     orders_ = std::make_unique<testing::ServiceProcess>(
-        "orders", db_.url(), std::map<std::string, std::string>{{"LOYALTY_CUSTOMERS_ADDR", "127.0.0.1:1"}});
+        "orders", db_.url(),
+        std::map<std::string, std::string>{{"LOYALTY_CUSTOMERS_ADDR", customers_address_}});
     points_ = std::make_unique<testing::ServiceProcess>(
         "points", db_.url(),
         std::map<std::string, std::string>{{"LOYALTY_ORDERS_ADDR", orders_->address()},
+                                           {"LOYALTY_CUSTOMERS_ADDR", customers_address_},
                                            {"LOYALTY_JOB_INTERVAL_SECONDS", "86400"}});
     orders_->WaitServing();
     points_->WaitServing();
@@ -173,6 +175,7 @@ class PointsIT : public ::testing::Test {
     if (std::string(which) == "release") status = stub_->RunReleaseJob(context.get(), r, &response);
     if (std::string(which) == "expiry") status = stub_->RunExpiryJob(context.get(), r, &response);
     if (std::string(which) == "holds") status = stub_->RunHoldExpiryJob(context.get(), r, &response);
+    if (std::string(which) == "tiers") status = stub_->RunTierJob(context.get(), r, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.processed();
   }
@@ -215,6 +218,8 @@ class PointsIT : public ::testing::Test {
   }
 
   testing::TestDatabase db_;
+  // No customers service unless a test starts one (member actions ask it who the customer is).
+  std::string customers_address_ = "127.0.0.1:1";
   std::unique_ptr<testing::ServiceProcess> orders_;
   std::unique_ptr<testing::ServiceProcess> points_;
   std::unique_ptr<v1::PointsService::Stub> stub_;

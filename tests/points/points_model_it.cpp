@@ -1,14 +1,22 @@
 // Model-based test: thousands of seeded random operations (earn, refund, cancel, reserve with or
-// without a reward of the catalogue, commit, void, hold expiry, adjust, time steps with release
-// and expiry) against the real service and an in-memory model written here from the rules in
-// points_service.proto and docs/rewards.md, sharing no code with the service. After every
-// operation the touched customer's balances, and the reward's units redeemed, must be equal.
+// without a reward of the catalogue, commit, void, hold expiry, adjust, member actions, time
+// steps with release, expiry and the tier job) against the real service and an in-memory model
+// written here from the rules in points_service.proto, docs/rewards.md and docs/tiers.md, sharing
+// no code with the service. After every operation the touched customer's balances, lots and tier
+// (and the reward's units redeemed) must be equal. Tiers are on spend over a rolling 12 months
+// with grace: an order earns with its customer's tier's multiplier; the tier job at model time
+// moves customers up and down. (The model's orders lie in the future while the service evaluates
+// an order when it applies it, at its clock: the move up on the crossing order is TiersIT's.)
+// Actions: signup (once), social shares (once per reference, 3 a year), retries of both.
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 
+#include "loyalty/common/time.hpp"
+#include "loyalty/customers/v1/customers_service.grpc.pb.h"
 #include "points_fixture.hpp"
 
 namespace loyalty::points {
@@ -55,6 +63,7 @@ struct MLine {
   std::string id;
   int quantity = 0;
   int refunded = 0;
+  int64_t net = 0;
 };
 
 struct MOrder {
@@ -62,12 +71,45 @@ struct MOrder {
   std::vector<MLine> lines;
   int64_t sequence = 1;
   bool cancelled = false;
+  int64_t placed = 0;  // seconds
 };
+
+// The same time of day `years` later in UTC; 29 February into a common year is 1 March (what a
+// civil-time library does with a day the month lacks).
+int64_t ModelAddYears(int64_t seconds, int years) {
+  using namespace std::chrono;
+  const sys_seconds t{std::chrono::seconds(seconds)};
+  const sys_days day = floor<days>(t);
+  const year_month_day ymd{day};
+  year_month_day target{ymd.year() + std::chrono::years(years), ymd.month(), ymd.day()};
+  sys_days moved = target.ok() ? sys_days(target)
+                               : sys_days(year_month_day{target.year(), target.month(),
+                                                         std::chrono::day(28)}) + days(1);
+  return (moved + (t - day)).time_since_epoch().count();
+}
+
+// The tier program: spend over a rolling 12 months, 5 days of grace.
+struct MTierDef {
+  const char* id;
+  int64_t threshold;
+  int32_t earn_bps;
+};
+constexpr MTierDef kTiers[] = {{"member", 0, 10000}, {"silver", 200000, 15000},
+                               {"gold", 400000, 20000}};
+constexpr int kGraceDays = 5;
+// Member actions' settings.
+constexpr int64_t kSignupPoints = 50;
+constexpr int64_t kSharePoints = 7;
+constexpr int kShareCap = 3;  // a (real) calendar year
 
 struct MCustomer {
   std::map<std::string, MLot> lots;
   int64_t held = 0;
   int64_t debt = 0;  // owed, 0 or more
+  int tier = -1;     // index in kTiers; -1: never evaluated
+  int64_t kept_until = 0;  // microseconds
+  bool signed_up = false;
+  int shares = 0;  // rewarded this (real) year
   int64_t pending() const {
     int64_t n = 0;
     for (const auto& [id, l] : lots) n += l.pending;
@@ -102,6 +144,161 @@ struct MCustomer {
 
 class PointsModelIT : public PointsIT {
  protected:
+  // Member actions ask the customers service who the customer is: a real one, started first.
+  void SetUp() override {
+    customers_service_ = std::make_unique<testing::ServiceProcess>("customers", db_.url());
+    customers_service_->WaitServing();
+    customers_address_ = customers_service_->address();
+    PointsIT::SetUp();
+    if (HasFatalFailure()) return;
+    customers_stub_ = customers::v1::CustomersService::NewStub(
+        grpc::CreateChannel(customers_address_, grpc::InsecureChannelCredentials()));
+    ConfigureProgram();
+  }
+
+  // Actions in the settings (a second version), and the tier program.
+  void ConfigureProgram() {
+    v1::GetSettingsRequest get;
+    get.set_store_id("s1");
+    v1::GetSettingsResponse current;
+    ASSERT_TRUE(stub_->GetSettings(testing::InternalContext().get(), get, &current).ok());
+    v1::UpdateSettingsRequest update;
+    update.set_store_id("s1");
+    update.set_request_id("settings-actions");
+    *update.mutable_settings() = current.settings();
+    auto* a = update.mutable_settings()->mutable_actions();
+    a->set_signup_points(kSignupPoints);
+    a->set_share_points(kSharePoints);
+    a->set_share_cap(kShareCap);
+    a->set_share_period(v1::ACTION_PERIOD_YEAR);
+    v1::UpdateSettingsResponse updated;
+    const auto status = stub_->UpdateSettings(testing::InternalContext().get(), update, &updated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::PublishTiersRequest tiers;
+    tiers.set_store_id("s1");
+    tiers.set_request_id("tiers-1");
+    tiers.set_author("model");
+    tiers.set_reason("model");
+    auto* program = tiers.mutable_program();
+    program->set_measure(v1::TIER_MEASURE_SPEND);
+    program->set_window(v1::TIER_WINDOW_ROLLING_12_MONTHS);
+    program->set_grace_days(kGraceDays);
+    for (const auto& def : kTiers) {
+      auto* t = program->add_tiers();
+      t->set_tier_id(def.id);
+      t->set_name(def.id);
+      t->set_threshold(def.threshold);
+      t->mutable_benefits()->set_earn_multiplier_bps(def.earn_bps);
+    }
+    v1::PublishTiersResponse published;
+    const auto tiers_status =
+        stub_->PublishTiers(testing::InternalContext().get(), tiers, &published);
+    ASSERT_TRUE(tiers_status.ok()) << tiers_status.error_message();
+  }
+
+  std::string RegisterCustomer(const std::string& name) {
+    customers::v1::RegisterCustomerRequest r;
+    r.set_store_id("s1");
+    r.set_request_id("register-" + name);
+    r.set_email(name + "@example.com");
+    r.set_name(name);
+    customers::v1::RegisterCustomerResponse response;
+    const auto status =
+        customers_stub_->RegisterCustomer(testing::InternalContext().get(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.customer().customer_id();
+  }
+
+  grpc::Status RecordAction(const std::string& customer, v1::ActionKind kind,
+                            const std::string& request_id, const std::string& share_reference,
+                            v1::RecordActionResponse* response) {
+    v1::RecordActionRequest r;
+    r.set_store_id("s1");
+    r.set_request_id(request_id);
+    r.set_customer_id(customer);
+    r.set_kind(kind);
+    r.set_share_reference(share_reference);
+    return stub_->RecordAction(testing::InternalContext().get(), r, response);
+  }
+
+  // An action's points: a lot of its own, available at once (repaying debt first), expiring a
+  // year from the server's clock, which the model reads.
+  void CreditAction(MCustomer& c, const std::string& customer, const std::string& lot_id,
+                    int64_t points) {
+    pqxx::connection conn(db_.url());
+    pqxx::nontransaction tx(conn);
+    const auto row = tx.exec_params1(
+        "SELECT (extract(epoch FROM expires_at) * 1000000)::bigint FROM points.lots "
+        "WHERE store_id = 's1' AND customer_id = $1 AND lot_id = $2",
+        customer, lot_id);
+    MLot lot;
+    lot.available = points;
+    lot.expires_at = row[0].as<int64_t>();
+    c.RepayFrom(lot);
+    c.lots[lot_id] = lot;
+  }
+
+  // Qualifying spend at `as_of` (seconds): line nets placed in (as_of − 12 months, as_of], less
+  // the refunded units' cumulative shares.
+  int64_t Qualifying(const std::string& customer, int64_t as_of) const {
+    const int64_t from = ModelAddYears(as_of, -1);
+    int64_t total = 0;
+    for (const auto& [id, o] : orders_model_) {
+      if (o.customer != customer || o.placed <= from || o.placed > as_of) continue;
+      for (const auto& l : o.lines) total += l.net - l.net * l.refunded / l.quantity;
+    }
+    return total;
+  }
+  static int Reached(int64_t qualifying) {
+    int reached = -1;
+    for (int i = 0; i < static_cast<int>(std::size(kTiers)); ++i) {
+      if (qualifying >= kTiers[i].threshold) reached = i;
+    }
+    return reached;
+  }
+  static int64_t KeptUntil(int64_t as_of_us) {
+    return ModelAddYears(as_of_us / 1000000, 1) * 1000000 + as_of_us % 1000000 +
+           kGraceDays * kDay * 1000000;
+  }
+
+  // The tier job at `as_of` (seconds), for a customer it is due for (kept_until passed): the tier
+  // the figure reaches, up or down, kept for another period from then.
+  void TierJob(const std::string& customer, int64_t as_of) {
+    auto& c = customers_[customer];
+    const int reached = Reached(Qualifying(customer, as_of));
+    if (reached > c.tier) ++counts_["tier_up"];
+    if (reached < c.tier) ++counts_["tier_down"];
+    c.tier = reached;
+    c.kept_until = KeptUntil(as_of * 1000000);
+  }
+
+  // Orders and refunds re-evaluate the customer when the service applies them, at its clock,
+  // which lies between `before_us` and `after_us`; the model's orders are all later than that, so
+  // none counts: the figure reaches the base tier. A customer above it keeps their tier (only
+  // the job lowers one); one in it (or in none yet) is in it until a year and the grace after
+  // that moment, if that is later: the one figure the model reads back, checking its bounds.
+  void OnRealClockEvaluation(const std::string& customer, int64_t before_us, int64_t after_us) {
+    auto& c = customers_[customer];
+    if (c.tier > 0) return;
+    pqxx::connection conn(db_.url());
+    pqxx::nontransaction tx(conn);
+    const auto row = tx.exec_params1(
+        "SELECT (extract(epoch FROM kept_until) * 1000000)::bigint FROM points.customer_tiers "
+        "WHERE store_id = 's1' AND customer_id = $1",
+        customer);
+    const int64_t kept = row[0].as<int64_t>();
+    if (c.tier < 0 || kept != c.kept_until) {
+      ASSERT_GE(kept, KeptUntil(before_us)) << customer << " after " << last_;
+      ASSERT_LE(kept, KeptUntil(after_us)) << customer << " after " << last_;
+      ASSERT_TRUE(c.tier < 0 || kept > c.kept_until) << customer << " after " << last_;
+    }
+    c.tier = 0;
+    c.kept_until = kept;
+  }
+
+  std::unique_ptr<testing::ServiceProcess> customers_service_;
+  std::unique_ptr<customers::v1::CustomersService::Stub> customers_stub_;
   std::map<std::string, MCustomer> customers_;
   std::map<std::string, MHold> holds_;
   std::map<std::string, MOrder> orders_model_;
@@ -207,6 +404,18 @@ class PointsModelIT : public PointsIT {
     const auto redeemed = tx.exec1("SELECT redeemed FROM points.rewards WHERE reward_id = 'r1'");
     ASSERT_EQ(redeemed[0].as<int64_t>(), redeemed_)
         << "units redeemed after " << last_;
+    const auto tier = tx.exec_params(
+        "SELECT tier_id, (extract(epoch FROM kept_until) * 1000000)::bigint "
+        "FROM points.customer_tiers WHERE customer_id = $1",
+        name);
+    if (c.tier < 0) {
+      ASSERT_TRUE(tier.empty() || tier[0][0].as<std::string>().empty())
+          << name << " has a tier after " << last_;
+    } else {
+      ASSERT_EQ(tier.size(), 1u) << name << " has no tier after " << last_;
+      ASSERT_EQ(tier[0][0].as<std::string>(), kTiers[c.tier].id) << name << " after " << last_;
+      ASSERT_EQ(tier[0][1].as<int64_t>(), c.kept_until) << name << " kept until, after " << last_;
+    }
     for (const auto& r : tx.exec_params(
              "SELECT lot_id, pending, available FROM points.lots WHERE customer_id = $1", name)) {
       const auto it = c.lots.find(r[0].as<std::string>());
@@ -225,8 +434,17 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
   auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
-  const std::vector<std::string> names = {"ann", "bob", "cy", "di"};
+  std::vector<std::string> names;
+  for (const char* n : {"ann", "bob", "cy", "di"}) names.push_back(RegisterCustomer(n));
+  if (HasFailure()) return;
   for (const auto& n : names) customers_[n];
+  std::set<std::string> shared;  // share references rewarded (in the whole store)
+  struct LastAction {
+    std::string customer, request_id, reference;
+    v1::ActionKind kind = v1::ACTION_KIND_UNSPECIFIED;
+    int64_t points = 0;
+  };
+  std::optional<LastAction> last_action;  // the last one that earned, to replay
   CreateReward();
   // Model time: whole days from a base, half a day away from the real clock, so that the real
   // time an adjustment's expiry starts from never ties with a model instant.
@@ -247,14 +465,21 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
     if (op < 22) {  // earn
       const std::string id = "m" + std::to_string(++orders);
       std::vector<std::pair<int64_t, int>> lines;
-      MOrder order{who, {}, 1, false};
+      MOrder order{who, {}, 1, false, now};
       for (int i = 0, n = static_cast<int>(pick(1, 3)); i < n; ++i) {
         lines.emplace_back(pick(50, 30000), static_cast<int>(pick(1, 4)));
-        order.lines.push_back({"l" + std::to_string(i + 1), lines.back().second, 0});
+        order.lines.push_back({"l" + std::to_string(i + 1), lines.back().second, 0,
+                               lines.back().first});
       }
+      // It earns with the tier its customer has (before this order counts).
+      const int tier = c.tier >= 0 ? c.tier : Reached(Qualifying(who, now));
+      const int64_t bps = tier >= 0 ? kTiers[tier].earn_bps : 10000;
+      const int64_t before = common::NowMicros();
       Place(MakeOrder(id, who, lines, now));
+      const int64_t after = common::NowMicros();
       for (size_t i = 0; i < lines.size(); ++i) {
-        const int64_t points = lines[i].first / 100;  // base rate 1 per 100 minor units
+        // Base rate 1 per 100 minor units, times the tier's multiplier, rounded down.
+        const int64_t points = lines[i].first * bps / 1'000'000;
         if (points == 0) continue;
         MLot lot;
         lot.earned = lot.pending = points;
@@ -263,7 +488,9 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
         c.lots["earn:" + id + ":l" + std::to_string(i + 1)] = lot;
       }
       orders_model_[id] = order;
+      OnRealClockEvaluation(who, before, after);
       ++counts_["earn"];
+      if (tier > 0) ++counts_["earn_with_tier"];
     } else if (op < 34) {  // refund part of a line, or cancel
       std::vector<std::string> open;
       for (const auto& [id, o] : orders_model_) {
@@ -276,7 +503,9 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
         orders::v1::OrderCancelled cancelled;
         cancelled.set_order_id(id);
         cancelled.set_customer_id(who);
+        const int64_t before = common::NowMicros();
         ASSERT_TRUE(Deliver("order.cancelled", id, ++order.sequence, cancelled).ok());
+        OnRealClockEvaluation(who, before, common::NowMicros());
         for (auto& line : order.lines) {
           auto it = c.lots.find("earn:" + id + ":" + line.id);
           if (it != c.lots.end()) Clawback(c, it->second, it->second.earned - it->second.clawed);
@@ -288,7 +517,9 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
         auto& line = order.lines[pick(0, order.lines.size() - 1)];
         if (line.refunded == line.quantity) continue;
         line.refunded += static_cast<int>(pick(1, line.quantity - line.refunded));
+        const int64_t before = common::NowMicros();
         ASSERT_TRUE(Refund(id, who, ++order.sequence, line.id, line.refunded, line.quantity).ok());
+        OnRealClockEvaluation(who, before, common::NowMicros());
         auto it = c.lots.find("earn:" + id + ":" + line.id);
         if (it != c.lots.end()) {
           const int64_t target = it->second.earned * line.refunded / line.quantity;
@@ -377,7 +608,7 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
         }
         ++counts_["void"];
       }
-    } else if (op < 80) {  // adjust
+    } else if (op < 72) {  // adjust
       const std::string request = "a" + std::to_string(++requests);
       if (pick(0, 2) > 0) {
         const int64_t points = pick(1, 200);
@@ -401,6 +632,52 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
           ASSERT_EQ(ErrorReason(status), "INSUFFICIENT_POINTS");
         }
       }
+    } else if (op < 80) {  // member actions
+      v1::RecordActionResponse response;
+      if (last_action && pick(0, 5) == 0) {  // a retry of the last one that earned: nothing more
+        const auto& a = *last_action;
+        touched = a.customer;
+        const auto status = RecordAction(a.customer, a.kind, a.request_id, a.reference, &response);
+        ASSERT_TRUE(status.ok()) << status.error_message();
+        ASSERT_EQ(response.points(), a.points);
+        ++counts_["action_retry"];
+      } else if (pick(0, 3) == 0) {
+        const std::string request = "signup-" + std::to_string(++requests);
+        const auto status = RecordAction(who, v1::ACTION_KIND_SIGNUP, request, "", &response);
+        if (c.signed_up) {
+          ASSERT_EQ(ErrorReason(status), "ACTION_ALREADY_REWARDED") << status.error_message();
+          ++counts_["signup_again"];
+        } else {
+          ASSERT_TRUE(status.ok()) << status.error_message();
+          ASSERT_EQ(response.points(), kSignupPoints);
+          CreditAction(c, who, "action:signup:" + who, kSignupPoints);
+          c.signed_up = true;
+          last_action = LastAction{who, request, "", v1::ACTION_KIND_SIGNUP, kSignupPoints};
+          ++counts_["signup"];
+        }
+      } else {
+        // References from a small pool that all customers share: repeats happen.
+        const std::string reference = "post-" + std::to_string(pick(1, 30));
+        const std::string request = "share-" + std::to_string(++requests);
+        const auto status =
+            RecordAction(who, v1::ACTION_KIND_SOCIAL_SHARE, request, reference, &response);
+        if (shared.count(reference)) {
+          ASSERT_EQ(ErrorReason(status), "ACTION_ALREADY_REWARDED") << status.error_message();
+          ++counts_["share_again"];
+        } else if (c.shares >= kShareCap) {
+          ASSERT_EQ(ErrorReason(status), "ACTION_CAP_REACHED") << status.error_message();
+          ++counts_["share_over_cap"];
+        } else {
+          ASSERT_TRUE(status.ok()) << status.error_message();
+          ASSERT_EQ(response.points(), kSharePoints);
+          CreditAction(c, who, "action:share:" + reference, kSharePoints);
+          shared.insert(reference);
+          ++c.shares;
+          last_action =
+              LastAction{who, request, reference, v1::ACTION_KIND_SOCIAL_SHARE, kSharePoints};
+          ++counts_["share"];
+        }
+      }
     } else {  // time passes: jobs run
       now += pick(1, 25) * kDay;
       RunJob("release", now);
@@ -422,6 +699,12 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
       std::sort(active.begin(), active.end(),
                 [](const MHold* a, const MHold* b) { return a->created < b->created; });
       for (auto* h : active) ReleaseHold(*h, "expired");
+      RunJob("tiers", now);
+      last_ += " (tiers)";
+      for (const auto& n : names) {
+        const auto& m = customers_[n];
+        if (m.tier >= 0 && m.kept_until <= now * 1000000) TierJob(n, now);
+      }
       ++counts_["time_step"];
       for (const auto& n : names) Compare(n);
       if (HasFatalFailure()) return;
@@ -443,6 +726,13 @@ TEST_F(PointsModelIT, RandomOperationsMatchTheModel) {
   }
   // The stock runs out once five of the reward's holds are committed (a third are at once).
   EXPECT_GE(counts_["reward_out_of_stock"], 5) << "the reward's stock never ran out";
+  // Each tier and action rule was exercised (in 1,500 operations; fewer under the sanitizers).
+  if (operations >= 1500) {
+    for (const char* kind : {"earn_with_tier", "tier_up", "tier_down", "signup", "signup_again",
+                             "share", "share_again", "share_over_cap", "action_retry"}) {
+      EXPECT_GE(counts_[kind], 3) << kind << " ran too rarely to mean anything";
+    }
+  }
 }
 
 }  // namespace

@@ -219,6 +219,47 @@ int main(int argc, char** argv) {
     };
   });
 
+  std::string dry_from, dry_to;
+  int dry_top = 0;
+  auto* dry_run = rules->add_subcommand(
+      "dry-run", "what a draft would have issued over past orders, beside what was issued");
+  dry_run->add_option("file", rules_file, "JSON or YAML EarnRules: the draft")->required();
+  dry_run->add_option("--from", dry_from, "RFC 3339 time: orders placed from")->required();
+  dry_run->add_option("--to", dry_to, "RFC 3339 time: orders placed before")->required();
+  dry_run->add_option("--top", dry_top, "most affected customers to list (default 10)");
+  dry_run->callback([&] {
+    run = [&](Client& c) {
+      v1::DryRunEarnRulesRequest req;
+      req.set_store_id(o.store);
+      FromStructuredFile(rules_file, req.mutable_draft());
+      using google::protobuf::util::TimeUtil;
+      if (!TimeUtil::FromString(dry_from, req.mutable_from())) {
+        throw std::runtime_error("--from: not an RFC 3339 time");
+      }
+      if (!TimeUtil::FromString(dry_to, req.mutable_to())) {
+        throw std::runtime_error("--to: not an RFC 3339 time");
+      }
+      req.set_top_customers(dry_top);
+      v1::DryRunEarnRulesResponse resp;
+      Check(c.stub().DryRunEarnRules(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp) << "\n");
+      const auto& r = resp.report();
+      std::cout << r.orders() << " orders, " << r.customers() << " customers ("
+                << r.customers_affected() << " affected)\n";
+      PrintTable({"", "POINTS", "COST (" + r.currency_code() + " minor)"},
+                 {{"in force", std::to_string(r.points_in_force()),
+                   std::to_string(r.cost_in_force_minor())},
+                  {"draft", std::to_string(r.points_draft()), std::to_string(r.cost_draft_minor())}});
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& customer : r.most_affected()) {
+        rows.push_back({customer.customer_id(), std::to_string(customer.orders()),
+                        std::to_string(customer.points_in_force()),
+                        std::to_string(customer.points_draft())});
+      }
+      if (!rows.empty()) PrintTable({"CUSTOMER", "ORDERS", "IN FORCE", "DRAFT"}, rows);
+    };
+  });
+
   // report
   auto* report = app.add_subcommand("report", "retention and revenue reports");
   std::string report_name, query_json;

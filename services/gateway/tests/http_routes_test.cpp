@@ -43,8 +43,11 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   std::set<std::string> methods;
   for (const auto& route : table.routes()) methods.insert(route.method->name());
   // StorefrontService 12, AdminService 33 (three for the admin console) + 7 webhooks + 3 tiers
-  // + 3 rewards + 2 discount codes + 3 campaigns + 2 segments.
-  EXPECT_EQ(methods.size(), 12u + 53u);
+  // + 3 rewards + 2 discount codes + 3 campaigns + 2 segments + the earn rules' dry run.
+  EXPECT_EQ(methods.size(), 12u + 54u);
+  const auto dry_run = table.Find("POST", "/v1/stores/st_1/earn-rules:dry-run", nullptr);
+  ASSERT_TRUE(dry_run);
+  EXPECT_EQ(dry_run->route->method->name(), "DryRunEarnRules");
   const auto members = table.Find("GET", "/v1/stores/st_1/segments/loyal/members", nullptr);
   ASSERT_TRUE(members);
   EXPECT_EQ(members->route->method->name(), "PreviewSegment");

@@ -18,6 +18,19 @@
 
 namespace loyalty::common {
 
+// A list as one text parameter, for `string_to_array($n, ' ')` in a prepared statement: one
+// statement for a whole list, and no SQL built from its values. The values hold no space (ids,
+// codes, periods).
+inline std::string SpaceSeparated(const std::vector<std::string>& values) {
+  std::string joined;
+  for (const auto& v : values) {
+    if (!joined.empty()) joined += ' ';
+    joined += v;
+  }
+  return joined;
+}
+
+
 using Clock = std::chrono::system_clock;
 using Deadline = Clock::time_point;
 

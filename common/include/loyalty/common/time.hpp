@@ -32,6 +32,22 @@ inline bool StorableTime(const google::protobuf::Timestamp& t) {
 inline bool CheckTime(Validator& v, const google::protobuf::Timestamp& t, const std::string& field) {
   return v.Check(StorableTime(t), field, "must be a time in years 1 to 9999");
 }
+// A request's period [from, to): both set and storable, `to` after `from`, and at most
+// `max_days` long (0: any length). Returns whether it is, naming the bad field otherwise.
+inline bool CheckPeriod(Validator& v, const google::protobuf::Timestamp* from,
+                        const google::protobuf::Timestamp* to, int64_t max_days,
+                        const std::string& from_field = "from", const std::string& to_field = "to") {
+  using google::protobuf::util::TimeUtil;
+  const bool from_ok = v.Check(from != nullptr, from_field, "is required") &&
+                       CheckTime(v, *from, from_field);
+  const bool to_ok = v.Check(to != nullptr, to_field, "is required") && CheckTime(v, *to, to_field);
+  if (!from_ok || !to_ok) return false;
+  const int64_t seconds = to->seconds() - from->seconds();
+  if (!v.Check(*to > *from, to_field, "must be after " + from_field)) return false;
+  return max_days == 0 ||
+         v.Check(seconds <= max_days * 86400, to_field,
+                 "must be at most " + std::to_string(max_days) + " days after " + from_field);
+}
 inline google::protobuf::Timestamp NowTimestamp() {
   const int64_t micros = NowMicros();
   google::protobuf::Timestamp t;

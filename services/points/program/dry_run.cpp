@@ -1,0 +1,51 @@
+#include "program/dry_run.hpp"
+
+#include "earn_rules.hpp"
+#include "loyalty/common/time.hpp"
+#include "program/earn_replay.hpp"
+#include "program/settings.hpp"
+
+namespace loyalty::points {
+
+using common::CallContext;
+using common::Validator;
+
+namespace {
+constexpr int64_t kMaxDays = 366;
+constexpr int kPageSize = 5000;  // orders per ListPlacedOrders page (it also caps lines)
+}  // namespace
+
+void DryRun::DryRunEarnRules(const CallContext& call, const v1::DryRunEarnRulesRequest* request,
+                             v1::DryRunEarnRulesResponse* response) const {
+  Validator v;
+  v.RequireId(request->store_id(), "store_id");
+  CheckRules(v, request->draft(), "draft.");
+  common::CheckPeriod(v, request->has_from() ? &request->from() : nullptr,
+                      request->has_to() ? &request->to() : nullptr, kMaxDays);
+  v.Check(request->top_customers() >= 0 && request->top_customers() <= 100, "top_customers",
+          "must be 0 to 100");
+  v.ThrowIfInvalid();
+  const std::string& store_id = request->store_id();
+  auto [settings, versions] = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return std::make_pair(RequireSettings(store_, tx, store_id), store_.AllRules(tx, store_id));
+  });
+  EarnReplay replay(std::move(settings), std::move(versions), request->draft());
+
+  orders::v1::ListPlacedOrdersRequest page;
+  page.set_store_id(store_id);
+  *page.mutable_from() = request->from();
+  *page.mutable_to() = request->to();
+  page.set_page_size(kPageSize);
+  do {
+    orders::v1::ListPlacedOrdersResponse orders;
+    const auto status =
+        orders_.ListPlacedOrders(common::DownstreamContext(call).get(), page, &orders);
+    if (!status.ok()) common::ThrowDownstream(status, "orders");
+    for (const auto& order : orders.orders()) replay.Add(order);
+    page.set_page_token(orders.next_page_token());
+  } while (!page.page_token().empty());
+  const int top = request->top_customers() == 0 ? 10 : request->top_customers();
+  *response->mutable_report() = replay.Report(top);
+}
+
+}  // namespace loyalty::points
