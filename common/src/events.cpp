@@ -10,6 +10,7 @@
 
 #include "loyalty/common/errors.hpp"
 #include "loyalty/common/failpoint.hpp"
+#include "loyalty/common/hex.hpp"
 #include "loyalty/common/listen.hpp"
 #include "loyalty/common/log.hpp"
 
@@ -76,6 +77,15 @@ OutboxWriter::OutboxWriter(Database& db, std::string schema, std::vector<std::st
              "INSERT INTO " + s + ".outbox_delivery (store_id, event_id, subscriber, aggregate_id, sequence) "
              "SELECT e.store_id, e.event_id, sub, e.aggregate_id, e.sequence "
              "FROM e, unnest($6::text[]) AS sub");
+  db.Prepare(Name("outbox_append_many", s),
+             "WITH e AS (INSERT INTO " + s + ".outbox (store_id, aggregate_id, sequence, type, payload) "
+             "  SELECT $1, a, q::bigint, $4, decode(p, 'hex') FROM unnest(string_to_array($2, ' '), "
+             "    string_to_array($3, ' '), string_to_array($5, ' ')) AS t(a, q, p) "
+             "  RETURNING store_id, event_id, aggregate_id, sequence) "
+             "INSERT INTO " + s + ".outbox_delivery (store_id, event_id, subscriber, aggregate_id, sequence) "
+             "SELECT e.store_id, e.event_id, sub, e.aggregate_id, e.sequence "
+             "FROM e, unnest($6::text[]) AS sub");
+  db.Prepare(Name("outbox_notify_all", s), "SELECT pg_notify($1, '')");
   db.Prepare(Name("outbox_notify", s),
              "SELECT pg_notify($1, " + AggregateHash("$2::text") + "::text)");
 }
@@ -90,6 +100,25 @@ void OutboxWriter::Append(pqxx::transaction_base& tx, const std::string& store_i
                    pqxx::binarystring(any.SerializeAsString()), subscribers_);
   // Delivered when (and only if) the transaction commits.
   tx.exec_prepared(Name("outbox_notify", schema_), OutboxChannel(schema_), aggregate_id);
+}
+
+void OutboxWriter::AppendMany(pqxx::transaction_base& tx, const std::string& store_id,
+                              const std::string& type, const std::vector<Pending>& events) const {
+  if (events.empty()) return;
+  std::vector<std::string> aggregates, sequences, payloads;
+  for (const auto& e : events) {
+    if (e.aggregate_id.find(' ') != std::string::npos) {
+      throw std::logic_error("AppendMany: aggregate id with a space: " + e.aggregate_id);
+    }
+    google::protobuf::Any any;
+    any.PackFrom(*e.payload);
+    aggregates.push_back(e.aggregate_id);
+    sequences.push_back(std::to_string(e.sequence));
+    payloads.push_back(HexEncode(any.SerializeAsString()));
+  }
+  tx.exec_prepared(Name("outbox_append_many", schema_), store_id, SpaceSeparated(aggregates),
+                   SpaceSeparated(sequences), type, SpaceSeparated(payloads), subscribers_);
+  tx.exec_prepared(Name("outbox_notify_all", schema_), OutboxChannel(schema_));
 }
 
 std::chrono::milliseconds RelayBackoff(int attempts, std::chrono::milliseconds cap) {

@@ -45,9 +45,10 @@ CampaignStore::CampaignStore(common::Database& db) {
              "WHERE store_id = $1 AND campaign_id = $2 "
              "AND customer_id = ANY(string_to_array($3, ' '))");
   db.Prepare("campaign_send_many",
-             "INSERT INTO checkout.campaign_sends (store_id, campaign_id, customer_id, period) "
-             "SELECT $1, $2, c, p FROM unnest(string_to_array($3, ' '), string_to_array($4, ' ')) "
-             "AS t(c, p) ON CONFLICT DO NOTHING RETURNING customer_id, period");
+             "INSERT INTO checkout.campaign_sends (store_id, campaign_id, customer_id, period, code) "
+             "SELECT $1, $2, c, p, coalesce(k, '') FROM unnest(string_to_array($3, ' '), "
+             "string_to_array($4, ' '), string_to_array($5, ' ')) AS t(c, p, k) "
+             "ON CONFLICT DO NOTHING RETURNING customer_id, period, code");
   db.Prepare("campaign_set_codes",
              "UPDATE checkout.campaign_sends s SET code = t.code "
              "FROM unnest(string_to_array($3, ' '), string_to_array($4, ' '), "
@@ -136,15 +137,15 @@ std::pair<std::string, std::string> Columns(const std::vector<CampaignTarget>& t
 }
 }  // namespace
 
-std::vector<CampaignTarget> CampaignStore::SendMany(pqxx::transaction_base& tx,
-                                                    const std::string& store_id,
-                                                    const std::string& campaign_id,
-                                                    const std::vector<CampaignTarget>& targets) const {
+std::vector<std::pair<CampaignTarget, std::string>> CampaignStore::SendMany(
+    pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
+    const std::vector<CampaignTarget>& targets, const std::vector<std::string>& codes) const {
   const auto [customers, periods] = Columns(targets);
-  std::vector<CampaignTarget> fresh;
-  for (const auto& row :
-       tx.exec_prepared("campaign_send_many", store_id, campaign_id, customers, periods)) {
-    fresh.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  std::vector<std::pair<CampaignTarget, std::string>> fresh;
+  for (const auto& row : tx.exec_prepared("campaign_send_many", store_id, campaign_id, customers,
+                                          periods, common::SpaceSeparated(codes))) {
+    fresh.push_back({{row[0].as<std::string>(), row[1].as<std::string>()},
+                     row[2].as<std::string>()});
   }
   return fresh;
 }

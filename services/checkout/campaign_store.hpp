@@ -41,12 +41,13 @@ class CampaignStore {
   std::set<std::pair<std::string, std::string>> Sent(
       pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
       const std::vector<std::string>& customer_ids) const;
-  // Records, in one statement, that the campaign reached each target for its period; returns the
-  // targets it had not reached before (a concurrent run's inserts are waited for, and its
-  // targets are not returned here).
-  std::vector<CampaignTarget> SendMany(pqxx::transaction_base& tx, const std::string& store_id,
-                                       const std::string& campaign_id,
-                                       const std::vector<CampaignTarget>& targets) const;
+  // Records, in one statement, that the campaign reached each target for its period, with its
+  // code (codes[i] for targets[i]; empty: no codes); returns the targets it had not reached
+  // before (a concurrent run's inserts are waited for, and its targets are not returned here),
+  // with their codes.
+  std::vector<std::pair<CampaignTarget, std::string>> SendMany(
+      pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
+      const std::vector<CampaignTarget>& targets, const std::vector<std::string>& codes) const;
   // The codes the sends issued, codes[i] to targets[i], in one statement.
   void SetCodes(pqxx::transaction_base& tx, const std::string& store_id,
                 const std::string& campaign_id, const std::vector<CampaignTarget>& targets,

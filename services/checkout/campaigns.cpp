@@ -263,30 +263,33 @@ void CheckoutService::ForEachAudiencePage(
   }
 }
 
-std::vector<std::string> CheckoutService::IssueCampaignCodes(
-    pqxx::transaction_base& tx, const std::string& store_id, const std::string& campaign_id,
-    const CampaignDefinition& definition, const std::vector<CampaignTarget>& targets) {
-  if (definition.code_batch_id().empty() || targets.empty()) return {};
+void CheckoutService::IssueCampaignCodes(pqxx::transaction_base& tx, const std::string& store_id,
+                                         const std::string& campaign_id,
+                                         const gateway::v1::CodeDefinition& terms,
+                                         std::vector<std::pair<CampaignTarget, std::string>>& sent) {
   // Each customer's code is single-use, bound to them, in a batch of its own named after the
   // send, with the template batch's terms (as IssueCode makes one for a single order).
-  const auto terms = codes_.BatchDefinition(tx, store_id, definition.code_batch_id());
-  if (!terms) return {};
   std::vector<CodeStore::PersonalCode> personal;
-  for (const auto& t : targets) {
+  for (const auto& [t, code] : sent) {
     auto& c = personal.emplace_back();
     c.batch_id = "campaign:" + campaign_id + ":" + t.customer_id + ":" + t.period;
-    c.definition = *terms;
+    c.definition = terms;
     c.definition.set_customer_id(t.customer_id);
     c.definition.set_max_uses(1);
+    c.code = code;
   }
-  // A code the store already has (about 1 in 10^13 each) draws the page's codes again.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const auto drawn = GenerateCodes(static_cast<int>(targets.size()));
-    for (size_t i = 0; i < personal.size(); ++i) personal[i].code = drawn[i];
-    if (codes_.InsertPersonalCodes(tx, store_id, personal, "checkout",
-                                   "campaign " + campaign_id)) {
-      return drawn;
+    if (codes_.InsertPersonalCodes(tx, store_id, personal, "checkout", "campaign " + campaign_id)) {
+      return;
     }
+    // A code the store already has (about 1 in 10^13 each): the page's codes drawn again.
+    const auto drawn = GenerateCodes(static_cast<int>(sent.size()));
+    std::vector<CampaignTarget> targets;
+    for (size_t i = 0; i < sent.size(); ++i) {
+      sent[i].second = personal[i].code = drawn[i];
+      targets.push_back(sent[i].first);
+    }
+    campaigns_.SetCodes(tx, store_id, campaign_id, targets, drawn);
   }
   throw std::runtime_error("campaign " + campaign_id + ": its codes collided three times");
 }
@@ -330,31 +333,38 @@ void CheckoutService::ReachPage(const CallContext& call, const v1::RunCampaignRe
   for (const auto& t : targets) {
     if (may.count(t.customer_id)) consenting_targets.push_back(t);
   }
-  // A page in a few statements whatever its size: the sends in one (which tells the targets not
-  // reached before), their codes' batches and codes in two, the codes onto the sends in one;
-  // then one event per customer reached.
+  // A page in a few statements whatever its size: the sends with their codes in one (which
+  // tells the targets not reached before), their codes' batches and codes in two, and their
+  // events in two.
   const auto counted = db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
     gateway::v1::RunCampaignResponse n;
-    const auto fresh = campaigns_.SendMany(tx, store_id, run.campaign_id(), consenting_targets);
+    // Codes are drawn for every target and recorded with the sends; a customer reached before
+    // keeps the code of that send, and the one drawn now is dropped.
+    const auto terms = definition.code_batch_id().empty()
+                           ? std::nullopt
+                           : codes_.BatchDefinition(tx, store_id, definition.code_batch_id());
+    const auto drawn = terms ? GenerateCodes(static_cast<int>(consenting_targets.size()))
+                             : std::vector<std::string>{};
+    auto fresh = campaigns_.SendMany(tx, store_id, run.campaign_id(), consenting_targets, drawn);
     n.set_already_reached(static_cast<int64_t>(consenting_targets.size() - fresh.size()));
     n.set_reached(static_cast<int64_t>(fresh.size()));
-    const auto codes = IssueCampaignCodes(tx, store_id, run.campaign_id(), definition, fresh);
-    if (!codes.empty()) {
-      campaigns_.SetCodes(tx, store_id, run.campaign_id(), fresh, codes);
-      n.set_codes(static_cast<int64_t>(codes.size()));
+    if (terms && !fresh.empty()) {
+      IssueCampaignCodes(tx, store_id, run.campaign_id(), *terms, fresh);
+      n.set_codes(static_cast<int64_t>(fresh.size()));
     }
+    std::vector<v1::CampaignReached> reached(fresh.size());
+    std::vector<common::OutboxWriter::Pending> events;
     for (size_t i = 0; i < fresh.size(); ++i) {
-      const auto& t = fresh[i];
-      v1::CampaignReached reached;
-      reached.set_campaign_id(run.campaign_id());
-      reached.set_kind(definition.kind());
-      reached.set_customer_id(t.customer_id);
-      reached.set_period(t.period);
-      if (!codes.empty()) reached.set_code(codes[i]);
-      outbox_.Append(tx, store_id,
-                     "campaign/" + run.campaign_id() + "/" + t.customer_id + "/" + t.period, 1,
-                     "campaign.reached", reached);
+      const auto& [t, code] = fresh[i];
+      reached[i].set_campaign_id(run.campaign_id());
+      reached[i].set_kind(definition.kind());
+      reached[i].set_customer_id(t.customer_id);
+      reached[i].set_period(t.period);
+      reached[i].set_code(code);
+      events.push_back(
+          {"campaign/" + run.campaign_id() + "/" + t.customer_id + "/" + t.period, 1, &reached[i]});
     }
+    outbox_.AppendMany(tx, store_id, "campaign.reached", events);
     return n;
   });
   response->set_reached(response->reached() + counted.reached());

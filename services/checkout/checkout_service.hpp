@@ -118,14 +118,11 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
                  const gateway::v1::CampaignDefinition& definition,
                  const std::vector<CampaignTarget>& targets,
                  gateway::v1::RunCampaignResponse* response);
-  // The campaign's codes for `targets` (its template batch's terms, single-use, each bound to its
-  // customer), in a few statements; codes[i] is targets[i]'s. Empty when the campaign gives no
-  // code or the template batch is gone.
-  std::vector<std::string> IssueCampaignCodes(pqxx::transaction_base& tx,
-                                              const std::string& store_id,
-                                              const std::string& campaign_id,
-                                              const gateway::v1::CampaignDefinition& definition,
-                                              const std::vector<CampaignTarget>& targets);
+  // The codes of a page's new sends (their template batch's terms, single-use, each bound to its
+  // customer) in two statements; a collision draws them again, onto `sent` and its rows.
+  void IssueCampaignCodes(pqxx::transaction_base& tx, const std::string& store_id,
+                          const std::string& campaign_id, const gateway::v1::CodeDefinition& terms,
+                          std::vector<std::pair<CampaignTarget, std::string>>& sent);
   // Abandoned carts (cart_recovery.cpp): records a known customer's quoted cart when the store's
   // cart recovery is on (one statement; nothing otherwise).
   void RecordCart(const common::CallContext& call, const v1::Store& store,

@@ -26,6 +26,7 @@ LOYALTY_BUILD_DIR="$BUILD_DIR" bash "$ROOT/tests/bench/run.sh" --smoke --out "$o
 grep -q '^| P3 PlaceOrder' "$out" || { echo "bench smoke: no figures written" >&2; exit 1; }
 grep -qE '^\| B1 .*\*\*[0-9.]+\*\*' "$out" || { echo "bench smoke: B1 (bulk codes) has no ratio" >&2; exit 1; }
 grep -qE '^\| D1 .*\*\*[0-9.]+\*\*' "$out" || { echo "bench smoke: D1 (dry run) has no ratio" >&2; exit 1; }
+grep -qE '^\| R1 .*\*\*[0-9.]+\*\*' "$out" || { echo "bench smoke: R1 (campaign run) has no ratio" >&2; exit 1; }
 # Every per-call CPU figure was measured (a missing one prints as an empty cell).
 if grep -E '^\| (L1|L2|C1|C2|P8) ' "$out" | grep -q '( µs)'; then
   echo "bench smoke: a CPU-per-call figure is missing" >&2; exit 1

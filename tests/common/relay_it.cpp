@@ -213,6 +213,41 @@ TEST_F(RelayIT, WakesOnNotifyWithoutWaitingForThePoll) {
   running.request_stop();
 }
 
+// A campaign's page: many aggregates' events in one AppendMany, whose one NOTIFY (empty: no
+// partition named) must wake every worker, each delivering its own partition's events in order.
+TEST_F(RelayIT, AppendManyDeliversEveryAggregateInOrderOnItsOneNotify) {
+  const int port_a = testing::FreePort();
+  TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});
+  const Subscriber sub_a{"a", "127.0.0.1:" + std::to_string(port_a)};
+  RelayOptions options;
+  options.poll_interval = std::chrono::seconds(60);  // only the NOTIFY can wake them in time
+  Relay relay(*publisher_db_, "pub", {sub_a}, testing::kTestInternalToken, options);
+  auto writer = OutboxWriter(*publisher_db_, "pub", {"a"});
+  std::jthread running([&](std::stop_token stop) { relay.Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // listener connected, idle
+
+  constexpr int kAggregates = 40;
+  google::protobuf::StringValue payload;
+  for (int seq = 1; seq <= 2; ++seq) {
+    std::vector<OutboxWriter::Pending> events;
+    for (int i = 0; i < kAggregates; ++i) {
+      events.push_back({"campaign/" + std::to_string(i), seq, &payload});
+    }
+    publisher_db_->Write(Soon(), [&](pqxx::transaction_base& tx) {
+      writer.AppendMany(tx, "store-1", "test.happened", events);
+    });
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitUntil([&] { return Scalar("SELECT count(*) FROM sub_a.applied") == 2 * kAggregates; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  running.request_stop();
+  ExpectAppliedInOrder("sub_a", kAggregates, 2);
+  // A space in an aggregate id would split it in the statement's list: refused.
+  EXPECT_THROW(publisher_db_->Write(Soon(), [&](pqxx::transaction_base& tx) {
+    writer.AppendMany(tx, "store-1", "test.happened", {{"a b", 1, &payload}});
+  }), std::logic_error);
+}
+
 TEST_F(RelayIT, ARejectedEventIsDeadLetteredAndLaterOnesFlow) {
   const int port_a = testing::FreePort();
   TestSubscriber a(test_db_.url(), "sub_a", port_a, {"test.happened"});

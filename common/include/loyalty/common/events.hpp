@@ -51,6 +51,17 @@ class OutboxWriter {
               const std::string& aggregate_id, int64_t sequence, const std::string& type,
               const google::protobuf::Message& payload) const;
 
+  // Many events of one type in two statements whatever their number (a campaign's page): each
+  // (aggregate id, sequence, payload); the aggregate ids hold no space. Its one NOTIFY is empty,
+  // which wakes every worker (each still claims only its own partition).
+  struct Pending {
+    std::string aggregate_id;
+    int64_t sequence = 1;
+    const google::protobuf::Message* payload = nullptr;
+  };
+  void AppendMany(pqxx::transaction_base& tx, const std::string& store_id, const std::string& type,
+                  const std::vector<Pending>& events) const;
+
  private:
   std::string schema_;
   std::string subscribers_;  // a Postgres text[] literal of the names
