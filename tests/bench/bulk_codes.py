@@ -9,15 +9,14 @@ Run by tests/bench/run.sh against its own checkout and Postgres; also by hand:
   tests/bench/bulk_codes.py --stubs /tmp/stubs --checkout 127.0.0.1:50056 \
     --token dev-internal-token --url postgresql://loyalty@127.0.0.1:55432/loyalty --count 100000
 """
-import argparse
-import re
-import subprocess
 import sys
 import time
 import uuid
 
+from bench_sql import arguments, psql, timings_ms
 
-def baseline_ms(psql, url, count):
+
+def baseline_ms(binary, url, count):
     """The INSERT ... SELECT's own time as Postgres reports it (psql's \\timing), into a logged
     table like checkout.codes (a temporary one would skip the WAL that the real one writes)."""
     table = "bench_codes_" + uuid.uuid4().hex[:8]
@@ -35,21 +34,11 @@ INSERT INTO {table} (store_id, code, batch_id, max_uses)
 \\timing off
 DROP TABLE {table};
 """
-    out = subprocess.run([psql, url, "-XqAt", "-v", "ON_ERROR_STOP=1"], input=script,
-                         capture_output=True, text=True, check=True).stdout
-    return float(re.findall(r"Time: ([0-9.]+) ms", out)[-1])
+    return timings_ms(psql(binary, url, script))[-1]
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--stubs", required=True)
-    p.add_argument("--checkout", required=True)
-    p.add_argument("--token", required=True)
-    p.add_argument("--url", required=True)
-    p.add_argument("--psql", default="/usr/lib/postgresql/15/bin/psql")
-    p.add_argument("--count", type=int, default=100000)
-    a = p.parse_args()
-    sys.path.insert(0, a.stubs)
+    a = arguments("B1: bulk code generation beside INSERT ... SELECT", "checkout", "count", 100000)
     import grpc
     from loyalty.checkout.v1 import checkout_service_pb2 as co
     from loyalty.checkout.v1 import checkout_service_pb2_grpc as co_grpc

@@ -11,17 +11,11 @@ Run by tests/bench/run.sh against its own checkout, customers service and Postgr
   tests/bench/campaign_run.py --stubs /tmp/stubs --checkout 127.0.0.1:50056 \
     --token dev-internal-token --url postgresql://loyalty@127.0.0.1:55432/loyalty --customers 100000
 """
-import argparse
-import re
-import subprocess
 import sys
 import time
 import uuid
 
-
-def psql(binary, url, script):
-    return subprocess.run([binary, url, "-XqAt", "-v", "ON_ERROR_STOP=1"], input=script,
-                          capture_output=True, text=True, check=True).stdout
+from bench_sql import arguments, psql, timings_ms
 
 
 def seed(binary, url, store, customers, template_hex, campaign_hex):
@@ -79,19 +73,11 @@ COMMIT;
 \\timing off
 DROP SCHEMA {s} CASCADE;
 """)
-    return sum(float(t) for t in re.findall(r"Time: ([0-9.]+) ms", out))
+    return sum(timings_ms(out))
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--stubs", required=True)
-    p.add_argument("--checkout", required=True)
-    p.add_argument("--token", required=True)
-    p.add_argument("--url", required=True)
-    p.add_argument("--psql", default="/usr/lib/postgresql/15/bin/psql")
-    p.add_argument("--customers", type=int, default=100000)
-    a = p.parse_args()
-    sys.path.insert(0, a.stubs)
+    a = arguments("R1: a campaign run beside INSERT ... SELECT", "checkout", "customers", 100000)
     import grpc
     from loyalty.checkout.v1 import checkout_service_pb2 as co
     from loyalty.checkout.v1 import checkout_service_pb2_grpc as co_grpc

@@ -10,17 +10,11 @@ Run by tests/bench/run.sh against its own points and orders services and Postgre
   tests/bench/dry_run.py --stubs /tmp/stubs --points 127.0.0.1:50054 \
     --token dev-internal-token --url postgresql://loyalty@127.0.0.1:55432/loyalty --orders 100000
 """
-import argparse
-import re
-import subprocess
 import sys
 import time
 import uuid
 
-
-def psql(binary, url, script):
-    return subprocess.run([binary, url, "-XqAt", "-v", "ON_ERROR_STOP=1"], input=script,
-                          capture_output=True, text=True, check=True).stdout
+from bench_sql import arguments, psql, timings_ms
 
 
 def seed(binary, url, store, orders, settings_hex, rules_hex):
@@ -62,19 +56,11 @@ SELECT count(*), sum(in_force), sum(draft) FROM (
   GROUP BY o.customer_id) AS c;
 \\timing off
 """)
-    return float(re.findall(r"Time: ([0-9.]+) ms", out)[-1]), out.splitlines()[0]
+    return timings_ms(out)[-1], out.splitlines()[0]
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--stubs", required=True)
-    p.add_argument("--points", required=True)
-    p.add_argument("--token", required=True)
-    p.add_argument("--url", required=True)
-    p.add_argument("--psql", default="/usr/lib/postgresql/15/bin/psql")
-    p.add_argument("--orders", type=int, default=100000)
-    a = p.parse_args()
-    sys.path.insert(0, a.stubs)
+    a = arguments("D1: a dry run over past orders beside one SELECT", "points", "orders", 100000)
     import grpc
     from google.protobuf import timestamp_pb2
     from loyalty.points.v1 import points_service_pb2 as pt

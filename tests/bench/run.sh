@@ -545,30 +545,33 @@ sleep "$([ "$SMOKE" = 1 ] && echo 1 || echo 5)"
 declare -A RSS
 for s in customers orders points recommendations checkout gateway echo front leaf1; do RSS[$s]="$(rss_mib "${PID[$s]}")"; done
 
-# ---- B1: discount codes generated in bulk (issue 15), after P7 so it leaves the idle RSS alone ----
-B1_COUNT="$([ "$SMOKE" = 1 ] && echo 1000 || echo 100000)"
-say "B1: $B1_COUNT discount codes in one CreateCodes call, and INSERT ... SELECT of the same rows"
+# ---- B1, D1, R1 (issue 15): one call's wall time beside plain SQL doing the same volume of work,
+# each by a Python script (tests/bench/bench_sql.py) printing "NAME key=value ..." ----
+VOLUME="$([ "$SMOKE" = 1 ] && echo 1000 || echo 100000)"
 "$ROOT/examples/python/gen_stubs.sh" "$WORK/stubs" >/dev/null
-/usr/bin/python3 "$HERE/bulk_codes.py" --stubs "$WORK/stubs" --checkout "127.0.0.1:${PORT[checkout]}" \
-  --token "$TOKEN" --url "$URL" --psql "$PG_BIN/psql" --count "$B1_COUNT" >"$WORK/b1.txt" ||
-  die "B1 failed: $(tail -5 "$WORK/b1.txt")"
-b1() { tr ' ' '\n' <"$WORK/b1.txt" | grep "^$1=" | cut -d= -f2; }
-
-# ---- D1: a dry run of an earn-rules draft over past orders (issue 15) ----
-D1_ORDERS="$([ "$SMOKE" = 1 ] && echo 1000 || echo 100000)"
+# beside_sql NAME SCRIPT OPTIONS...: runs the script into $WORK/NAME.txt.
+beside_sql() {
+  local name="$1" script="$2"
+  shift 2
+  /usr/bin/python3 "$HERE/$script" --stubs "$WORK/stubs" --token "$TOKEN" --url "$URL" \
+    --psql "$PG_BIN/psql" "$@" >"$WORK/$name.txt" || die "$name failed: $(tail -5 "$WORK/$name.txt")"
+}
+# figure NAME KEY: one value a script printed.
+figure() { tr ' ' '\n' <"$WORK/$1.txt" | grep "^$2=" | cut -d= -f2; }
+b1() { figure b1 "$1"; }
+d1() { figure d1 "$1"; }
+r1() { figure r1 "$1"; }
+# After P7, so they leave the idle RSS alone.
+B1_COUNT="$VOLUME"
+say "B1: $B1_COUNT discount codes in one CreateCodes call, and INSERT ... SELECT of the same rows"
+beside_sql b1 bulk_codes.py --checkout "127.0.0.1:${PORT[checkout]}" --count "$B1_COUNT"
+D1_ORDERS="$VOLUME"
 say "D1: DryRunEarnRules over $D1_ORDERS orders, and one SELECT totalling the same rows"
-/usr/bin/python3 "$HERE/dry_run.py" --stubs "$WORK/stubs" --points "127.0.0.1:${PORT[points]}" \
-  --token "$TOKEN" --url "$URL" --psql "$PG_BIN/psql" --orders "$D1_ORDERS" >"$WORK/d1.txt" ||
-  die "D1 failed: $(tail -5 "$WORK/d1.txt")"
-d1() { tr ' ' '\n' <"$WORK/d1.txt" | grep "^$1=" | cut -d= -f2; }
-
-# ---- R1: a campaign run over many customers (issue 15), last: its events keep the relay busy ----
-R1_CUSTOMERS="$([ "$SMOKE" = 1 ] && echo 1000 || echo 100000)"
+beside_sql d1 dry_run.py --points "127.0.0.1:${PORT[points]}" --orders "$D1_ORDERS"
+# Last: its events keep the relay busy for a while.
+R1_CUSTOMERS="$VOLUME"
 say "R1: RunCampaign (first purchase, with codes) over $R1_CUSTOMERS customers, and the same rows by INSERT ... SELECT"
-/usr/bin/python3 "$HERE/campaign_run.py" --stubs "$WORK/stubs" --checkout "127.0.0.1:${PORT[checkout]}" \
-  --token "$TOKEN" --url "$URL" --psql "$PG_BIN/psql" --customers "$R1_CUSTOMERS" >"$WORK/r1.txt" ||
-  die "R1 failed: $(tail -5 "$WORK/r1.txt")"
-r1() { tr ' ' '\n' <"$WORK/r1.txt" | grep "^$1=" | cut -d= -f2; }
+beside_sql r1 campaign_run.py --checkout "127.0.0.1:${PORT[checkout]}" --customers "$R1_CUSTOMERS"
 
 # Every stream must have run with no errors (bare-sat overloads the echo on purpose: its
 # RESOURCE_EXHAUSTED answers are the point).

@@ -49,6 +49,12 @@ std::string Time(const google::protobuf::Timestamp& t) {
   return google::protobuf::util::TimeUtil::ToString(t);
 }
 
+void ParseTime(const std::string& text, const char* option, google::protobuf::Timestamp* out) {
+  if (!google::protobuf::util::TimeUtil::FromString(text, out)) {
+    throw std::runtime_error(std::string(option) + ": not an RFC 3339 time: " + text);
+  }
+}
+
 void Check(const grpc::Status& status) {
   if (!status.ok()) {
     throw std::runtime_error("error " + std::to_string(static_cast<int>(status.error_code())) +

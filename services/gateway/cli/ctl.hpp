@@ -40,14 +40,13 @@ void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 // RFC 3339, or "" for an unset time.
 std::string Time(const google::protobuf::Timestamp& t);
+// An option's RFC 3339 time into `out`; throws naming the option when it is not one.
+void ParseTime(const std::string& text, const char* option, google::protobuf::Timestamp* out);
 // Sets the request's as_of from an --as-of value (RFC 3339), and leaves it unset (now) when the
 // value is empty; throws naming --as-of when it is not a time.
 template <typename Request>
 void SetAsOf(const std::string& text, Request& req) {
-  if (text.empty()) return;
-  if (!google::protobuf::util::TimeUtil::FromString(text, req.mutable_as_of())) {
-    throw std::runtime_error("--as-of: is not an RFC 3339 time: " + text);
-  }
+  if (!text.empty()) ParseTime(text, "--as-of", req.mutable_as_of());
 }
 // Throws with the code and message of a failed call (main prints it and exits 1).
 void Check(const grpc::Status& status);

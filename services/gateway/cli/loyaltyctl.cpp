@@ -191,10 +191,8 @@ int main(int argc, char** argv) {
       req.set_store_id(o.store);
       req.set_request_id(NewRequestId());
       FromStructuredFile(rules_file, req.mutable_rules());
-      if (!effective_from.empty() &&
-          !google::protobuf::util::TimeUtil::FromString(effective_from,
-                                                        req.mutable_effective_from())) {
-        throw std::runtime_error("--effective-from: not an RFC 3339 time");
+      if (!effective_from.empty()) {
+        ParseTime(effective_from, "--effective-from", req.mutable_effective_from());
       }
       v1::PublishEarnRulesResponse resp;
       Check(c.stub().PublishEarnRules(c.Ctx().get(), req, &resp));
@@ -232,13 +230,8 @@ int main(int argc, char** argv) {
       v1::DryRunEarnRulesRequest req;
       req.set_store_id(o.store);
       FromStructuredFile(rules_file, req.mutable_draft());
-      using google::protobuf::util::TimeUtil;
-      if (!TimeUtil::FromString(dry_from, req.mutable_from())) {
-        throw std::runtime_error("--from: not an RFC 3339 time");
-      }
-      if (!TimeUtil::FromString(dry_to, req.mutable_to())) {
-        throw std::runtime_error("--to: not an RFC 3339 time");
-      }
+      ParseTime(dry_from, "--from", req.mutable_from());
+      ParseTime(dry_to, "--to", req.mutable_to());
       req.set_top_customers(dry_top);
       v1::DryRunEarnRulesResponse resp;
       Check(c.stub().DryRunEarnRules(c.Ctx().get(), req, &resp));

@@ -14,12 +14,6 @@ namespace loyalty::ctl {
 
 namespace {
 
-void ParseTime(const std::string& text, const char* option, google::protobuf::Timestamp* out) {
-  if (!google::protobuf::util::TimeUtil::FromString(text, out)) {
-    throw std::runtime_error(std::string(option) + ": not an RFC 3339 time");
-  }
-}
-
 std::string Benefits(const points::v1::TierBenefits& b) {
   std::string out =
       "x" + std::to_string(b.earn_multiplier_bps() == 0 ? 10000 : b.earn_multiplier_bps());
