@@ -57,10 +57,12 @@ class PointsIT : public ::testing::Test {
     s->set_hold_ttl_seconds(60);
     v1::UpdateSettingsResponse response;
     ASSERT_TRUE(stub_->UpdateSettings(testing::InternalContext().get(), settings, &response).ok());
-    Publish(1, "rules-1");
+    const auto rules = Publish(1, "rules-1");
     // Orders in these tests are placed after the rules took effect: test times are whole
-    // seconds, a rule set's effective_from has microseconds.
-    now_ = TimeUtil::GetCurrentTime().seconds() + 1;
+    // seconds, the next one after the rule set's effective_from (from the service's clock;
+    // TimeUtil::GetCurrentTime() reads a coarse clock that can still show the previous second,
+    // which once placed an order a few ms before the rules and it earned nothing).
+    now_ = rules.effective_from().seconds() + 1;
   }
 
   void TearDown() override {
