@@ -267,16 +267,12 @@ void CheckoutService::IssueCampaignCodes(pqxx::transaction_base& tx, const std::
                                          const std::string& campaign_id,
                                          const gateway::v1::CodeDefinition& terms,
                                          std::vector<std::pair<CampaignTarget, std::string>>& sent) {
-  // Each customer's code is single-use, bound to them, in a batch of its own named after the
-  // send, with the template batch's terms (as IssueCode makes one for a single order).
+  // Each customer's code in a batch of its own named after the send (as IssueCode makes one for
+  // a single order).
   std::vector<CodeStore::PersonalCode> personal;
   for (const auto& [t, code] : sent) {
-    auto& c = personal.emplace_back();
-    c.batch_id = "campaign:" + campaign_id + ":" + t.customer_id + ":" + t.period;
-    c.definition = terms;
-    c.definition.set_customer_id(t.customer_id);
-    c.definition.set_max_uses(1);
-    c.code = code;
+    personal.push_back({"campaign:" + campaign_id + ":" + t.customer_id + ":" + t.period,
+                        PersonalTerms(terms, t.customer_id), code});
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (codes_.InsertPersonalCodes(tx, store_id, personal, "checkout", "campaign " + campaign_id)) {

@@ -162,4 +162,11 @@ std::vector<std::string> GenerateCodes(int count) {
   return codes;
 }
 
+gateway::v1::CodeDefinition PersonalTerms(gateway::v1::CodeDefinition terms,
+                                          const std::string& customer_id) {
+  terms.set_customer_id(customer_id);
+  terms.set_max_uses(1);
+  return terms;
+}
+
 }  // namespace loyalty::checkout

@@ -68,4 +68,9 @@ std::string CodeFromRandom(std::string_view random);
 // `count` fresh generated codes from OpenSSL's CSPRNG (common::RandomBytes), drawn in one call.
 std::vector<std::string> GenerateCodes(int count);
 
+// The terms of a code issued to one customer (a thank-you, cart-recovery or campaign code) from
+// its template batch's: bound to that customer, single-use.
+gateway::v1::CodeDefinition PersonalTerms(gateway::v1::CodeDefinition terms,
+                                          const std::string& customer_id);
+
 }  // namespace loyalty::checkout

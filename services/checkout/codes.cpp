@@ -86,11 +86,10 @@ std::string CheckoutService::IssueCode(pqxx::transaction_base& tx, const std::st
   // Issued before (a retried checkout): the same code.
   const auto issued = codes_.ListBatch(tx, store_id, batch_id, "", 1);
   if (!issued.empty()) return issued[0].code();
-  auto definition = codes_.BatchDefinition(tx, store_id, template_batch);
-  if (!definition) return "";
-  definition->set_customer_id(customer_id);
-  definition->set_max_uses(1);
-  codes_.InsertBatch(tx, store_id, batch_id, *definition, 1, "checkout", reason);
+  const auto terms = codes_.BatchDefinition(tx, store_id, template_batch);
+  if (!terms) return "";
+  codes_.InsertBatch(tx, store_id, batch_id, PersonalTerms(*terms, customer_id), 1, "checkout",
+                     reason);
   std::vector<std::string> code{preset.empty() ? GenerateCodes(1)[0] : preset};
   // A code the store already has (about 1 in 10^13) is drawn again.
   while (!codes_.InsertCodes(tx, store_id, batch_id, 1, code)) code = GenerateCodes(1);

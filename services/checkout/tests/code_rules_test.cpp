@@ -81,6 +81,20 @@ TEST(CheckCodeUsable, EachRefusalInItsOrder) {
   EXPECT_EQ(CheckCodeUsable(open, "", 0, kNow), CodeRefusal::kNone);
 }
 
+TEST(PersonalTerms, BindsTheCodeToOneCustomerForOneUseAndKeepsTheRest) {
+  gateway::v1::CodeDefinition terms;
+  terms.set_kind(gateway::v1::CODE_KIND_AMOUNT_OFF);
+  terms.set_amount_off_minor(500);
+  terms.set_max_uses(100);
+  terms.set_minimum_spend_minor(2000);
+  const auto personal = PersonalTerms(terms, "c-7");
+  EXPECT_EQ(personal.customer_id(), "c-7");
+  EXPECT_EQ(personal.max_uses(), 1);
+  EXPECT_EQ(personal.amount_off_minor(), 500);
+  EXPECT_EQ(personal.minimum_spend_minor(), 2000);
+  EXPECT_EQ(terms.customer_id(), "");  // the template's own terms are untouched
+}
+
 TEST(CodeRefusalError, NamesTheFieldWithTheReason) {
   auto code = Code(gateway::v1::CODE_KIND_AMOUNT_OFF);
   code.definition.set_minimum_spend_minor(2500);
