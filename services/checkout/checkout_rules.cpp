@@ -59,6 +59,10 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
       v.Check(!cart.customer_id().empty(), "cart.customer_id", "is required to redeem a reward");
     }
   }
+  if (!cart.subscription_id().empty() && v.RequireId(cart.subscription_id(), "cart.subscription_id") &&
+      !need_customer) {
+    v.Check(!cart.customer_id().empty(), "cart.customer_id", "is required to renew a subscription");
+  }
   if (!cart.discount_code().empty()) {
     v.Check(ValidCodeText(cart.discount_code()), "cart.discount_code",
             "must be 3-32 letters, digits or '-'");
@@ -72,6 +76,10 @@ void CheckCart(common::Validator& v, const gateway::v1::Cart& cart,
                 " discounts with a reward or a code",
             "TOO_MANY_DISCOUNTS");
   }
+}
+
+int64_t RenewalBonus(const points::v1::Settings& settings, bool renews) {
+  return renews ? settings.renewal_bonus_points() : 0;
 }
 
 int64_t CodeMerchandise(const gateway::v1::Cart& cart) {
@@ -174,7 +182,7 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const points::v1::Hold* hold,
                                            bool tier_free_shipping,
                                            const points::v1::Reward* reward,
-                                           const CodeState* code) {
+                                           const CodeState* code, bool renews) {
   pricing::PointsPayment payment;
   // What pays for merchandise: the hold's points but its reward's (the reward is a discount).
   if (hold != nullptr) payment = {hold->points() - hold->reward_points(), hold->value_minor()};
@@ -205,6 +213,10 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
     discount->set_amount_minor(d.amount_minor);
   }
   order.set_shipping_fee_minor(priced.shipping);
+  if (renews) {
+    order.set_subscription_id(cart.subscription_id());
+    order.set_renewal_bonus_points(RenewalBonus(settings, true));
+  }
   if (hold != nullptr) {
     auto* pay = order.add_points_payments();
     pay->set_hold_id(hold->hold_id());

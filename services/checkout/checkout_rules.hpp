@@ -84,7 +84,12 @@ orders::v1::PlaceOrderRequest OrderRequest(const std::string& store_id,
                                            const points::v1::Hold* hold,
                                            bool tier_free_shipping,
                                            const points::v1::Reward* reward = nullptr,
-                                           const CodeState* code = nullptr);
+                                           const CodeState* code = nullptr,
+                                           bool renews = false);
+
+// The points a subscription renewal order earns on top of its lines (0 when the cart `renews`
+// nothing): the quote shows them and the order carries them for the points service to credit.
+int64_t RenewalBonus(const points::v1::Settings& settings, bool renews);
 
 // Fills the money of a quote answer.
 void FillTotals(const Quote& quote, const std::string& currency_code, int64_t available,

@@ -55,6 +55,7 @@ CheckoutService::CheckoutService(common::ServiceHost& host, CheckoutConfig confi
       codes_(host.db()),
       carts_(host.db()),
       campaigns_(host.db()),
+      subscriptions_(host.db()),
       outbox_(host.db(), "checkout", {"points"}),
       idempotency_(host.db(), "checkout"),
       settings_(std::chrono::milliseconds(
@@ -144,13 +145,14 @@ grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext
                     request->quote().suggestion_limit() <= 50,
                 "suggestion_limit", "must be 0 to 50");
         v.ThrowIfInvalid();
+        const bool renews = RenewalOf(call, store.store_id(), request->quote().cart()).has_value();
         auto program = QuoteSettings(call, store.store_id());
         RecordCart(call, store, request->quote().cart(), program->settings());
         QuoteFlow::Start({*points_, *recs_, *customers_, host_.metrics(),
                           std::chrono::milliseconds(config_.recommendations_timeout_ms)},
                          call, *request, std::move(program),
-                         FindCode(call, store.store_id(), request->quote().cart()), response,
-                         done);
+                         FindCode(call, store.store_id(), request->quote().cart()), renews,
+                         response, done);
       });
 }
 
@@ -201,7 +203,17 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                    row->error_message);
   }
 
-  // 2. Claim the discount code: one use taken under the code's lock, before anything is held.
+  // 2. The subscription the order renews, checked as the quote checked it; a refusal leaves the
+  // order id free.
+  std::optional<SubscriptionRow> renewal;
+  try {
+    renewal = RenewalOf(call, store_id, cart);
+  } catch (const ApiError&) {
+    if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
+    throw;
+  }
+
+  // 3. Claim the discount code: one use taken under the code's lock, before anything is held.
   // A refused code leaves the order id free. Its use is given back in the statement that ends a
   // checkout without an order (ForgetUnheld, Refuse) and kept for good with the order.
   std::optional<CodeState> code;
@@ -215,7 +227,7 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   }
   const CodeState* applied = code ? &*code : nullptr;
 
-  // 3. Hold the points paid with and the reward redeemed (one hold). The settings come with the
+  // 4. Hold the points paid with and the reward redeemed (one hold). The settings come with the
   // customer's tier and the rewards catalogue (one call, fresh when the checkout holds points):
   // a tier may ship free.
   const bool holds = cart.points_to_redeem() > 0 || !cart.reward_id().empty();
@@ -254,11 +266,11 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
     hold = Reserve(call, store, request, *row);
   }
 
-  // 4. Create the order naming the hold; the points service commits the hold when it applies
+  // 5. Create the order naming the hold; the points service commits the hold when it applies
   // the order's event, so nothing is lost if this process dies after this call.
   auto order_req = OrderRequest(store_id, store.currency_code(), request.order_id(), cart,
                                 settings, holds ? &hold : nullptr, tier_free_shipping, reward,
-                                applied);
+                                applied, renewal.has_value());
   // A thank-you code goes with the order (its answer and its event) when the store's template
   // batch exists; the code itself is issued once the order does.
   const std::string& thanks_batch = settings.thank_you_code_batch_id();
@@ -302,15 +314,24 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
   *response->mutable_order() = order_resp.order();
   if (holds) *response->mutable_hold() = hold;
   const std::string bytes = response->SerializeAsString();
-  if (!thanks) {
+  if (!thanks && !renewal) {
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
       store_.SetPlaced(tx, store_id, request.order_id(), bytes);
     });
     return;
   }
+  // What the order brings about is recorded with the checkout's outcome, so a retry that finds
+  // the checkout unfinished does it again, and one that finds it placed does nothing.
   db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
-    IssueCode(tx, store_id, thanks_batch, cart.customer_id(), "thanks:" + request.order_id(),
-              "thank you for order " + request.order_id(), row->thank_you_code);
+    if (thanks) {
+      IssueCode(tx, store_id, thanks_batch, cart.customer_id(), "thanks:" + request.order_id(),
+                "thank you for order " + request.order_id(), row->thank_you_code);
+    }
+    if (renewal) {
+      subscriptions_.RecordRenewal(tx, store_id, renewal->subscription_id, request.order_id(),
+                                   renewal->terms.next_renewal_us,
+                                   order_req.renewal_bonus_points());
+    }
     store_.SetPlaced(tx, store_id, request.order_id(), bytes);
   });
 }

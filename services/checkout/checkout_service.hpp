@@ -13,6 +13,7 @@
 #include "campaign_store.hpp"
 #include "cart_store.hpp"
 #include "code_store.hpp"
+#include "subscription_store.hpp"
 #include "loyalty/common/calendar.hpp"
 #include "loyalty/common/events.hpp"
 #include "loyalty/common/idempotency.hpp"
@@ -77,6 +78,25 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   grpc::ServerUnaryReactor* PreviewSegment(grpc::CallbackServerContext* context,
                                            const v1::PreviewSegmentRequest* request,
                                            gateway::v1::PreviewSegmentResponse* response) override;
+  grpc::ServerUnaryReactor* CreateSubscription(
+      grpc::CallbackServerContext* context, const v1::CreateSubscriptionRequest* request,
+      gateway::v1::CreateSubscriptionResponse* response) override;
+  grpc::ServerUnaryReactor* ChangeSubscription(
+      grpc::CallbackServerContext* context, const v1::ChangeSubscriptionRequest* request,
+      gateway::v1::ChangeSubscriptionResponse* response) override;
+  grpc::ServerUnaryReactor* ListSubscriptions(
+      grpc::CallbackServerContext* context, const v1::ListSubscriptionsRequest* request,
+      gateway::v1::ListSubscriptionsResponse* response) override;
+  grpc::ServerUnaryReactor* SubscriptionReport(
+      grpc::CallbackServerContext* context, const v1::SubscriptionReportRequest* request,
+      gateway::v1::SubscriptionReportResponse* response) override;
+  grpc::ServerUnaryReactor* AnnounceRenewals(grpc::CallbackServerContext* context,
+                                             const v1::AnnounceRenewalsRequest* request,
+                                             v1::AnnounceRenewalsResponse* response) override;
+  // The renewal job (subscriptions.cpp): renewals whose notice began by `as_of_us`, announced
+  // once each; answers how many.
+  int64_t AnnounceRenewalsDue(const common::CallContext& call, const std::string& store_id,
+                              int64_t as_of_us);
   grpc::ServerUnaryReactor* ExpireCodeClaims(grpc::CallbackServerContext* context,
                                              const v1::ExpireCodeClaimsRequest* request,
                                              v1::ExpireCodeClaimsResponse* response) override;
@@ -123,6 +143,11 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   void IssueCampaignCodes(pqxx::transaction_base& tx, const std::string& store_id,
                           const std::string& campaign_id, const gateway::v1::CodeDefinition& terms,
                           std::vector<std::pair<CampaignTarget, std::string>>& sent);
+  // The subscription a cart renews (subscriptions.cpp), checked with CheckRenewal in one
+  // statement; nullopt when the cart renews none.
+  std::optional<SubscriptionRow> RenewalOf(const common::CallContext& call,
+                                           const std::string& store_id,
+                                           const gateway::v1::Cart& cart);
   // Abandoned carts (cart_recovery.cpp): records a known customer's quoted cart when the store's
   // cart recovery is on (one statement; nothing otherwise).
   void RecordCart(const common::CallContext& call, const v1::Store& store,
@@ -181,7 +206,8 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   CodeStore codes_;
   CartStore carts_;
   CampaignStore campaigns_;
-  // Checkout's events (cart.abandoned) for the points service, which logs them for the store.
+  SubscriptionStore subscriptions_;
+  // Checkout's events (cart.abandoned, campaign.reached, subscription.renewal_due) for the points service, which logs them for the store.
   common::OutboxWriter outbox_;
   common::Idempotency idempotency_;
   // Settings and rewards as read (no tier), kept up to the longer of the two ages above;

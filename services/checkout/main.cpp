@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
         struct Wiring {
           Wiring(common::ServiceHost& h, const checkout::CheckoutConfig& c, int retention)
               : service(h, c),
-                // cart.abandoned goes to the points service, which logs it for the store.
+                // Checkout's events go to the points service, which logs them for the store.
                 publisher(h, "checkout", {{"points", c.points_addr}},
                           std::chrono::hours(retention)) {}
           checkout::CheckoutService service;
@@ -49,11 +49,13 @@ int main(int argc, char** argv) {
             [svc = &wiring->service](const common::CallContext& call, int64_t now) {
               const auto claims = svc->ExpireCodeClaimsDue(call, "", now);
               const auto carts = svc->AbandonCartsDue(call, "", now);
-              if (claims.released() + claims.kept() + carts.abandoned() > 0) {
+              const int64_t renewals = svc->AnnounceRenewalsDue(call, "", now);
+              if (claims.released() + claims.kept() + carts.abandoned() + renewals > 0) {
                 common::log::Info("checkout jobs ran", {{"claims_released", claims.released()},
                                                         {"claims_kept", claims.kept()},
                                                         {"carts_abandoned", carts.abandoned()},
-                                                        {"cart_codes", carts.codes()}});
+                                                        {"cart_codes", carts.codes()},
+                                                        {"renewals_announced", renewals}});
               }
             });
         return wiring;

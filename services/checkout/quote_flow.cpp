@@ -37,13 +37,14 @@ QuoteFlow::QuoteFlow(Stubs stubs, const common::CallContext& call,
 void QuoteFlow::Start(Stubs stubs, const common::CallContext& call,
                       const v1::QuoteCartRequest& request,
                       std::shared_ptr<const points::v1::GetSettingsResponse> program,
-                      std::optional<CodeState> code, gateway::v1::QuoteCartResponse* response,
-                      common::Done done) {
+                      std::optional<CodeState> code, bool renews,
+                      gateway::v1::QuoteCartResponse* response, common::Done done) {
   std::shared_ptr<QuoteFlow> flow(
       new QuoteFlow(stubs, call, request, std::move(program), response, std::move(done)));
   const auto& cart = flow->cart();
   flow->reward_ = ChosenReward(cart, flow->program_->rewards());  // before any call
   flow->code_ = std::move(code);
+  flow->renewal_bonus_ = RenewalBonus(flow->settings(), renews);
   if (!cart.discount_code().empty()) flow->CheckCode();
   if (cart.points_to_redeem() > 0) {
     flow->FetchBalance();  // validation made sure there is a customer
@@ -167,7 +168,8 @@ void QuoteFlow::Fill() {
   // After the customers check: an unknown customer is CUSTOMER_NOT_FOUND, not short of points.
   if (reward_ != nullptr) CheckChosenReward(*reward_, earn_response_.tier(), available_);
   FillTotals(quote_, request_.store().currency_code(), available_, response_);
-  response_->set_points_to_earn(earn_response_.total_points());
+  response_->set_points_to_earn(earn_response_.total_points() + renewal_bonus_);
+  response_->set_renewal_bonus_points(renewal_bonus_);
   *response_->mutable_line_points() = earn_response_.lines();
   response_->set_rule_version(earn_response_.rule_version());
   response_->set_free_shipping_threshold_minor(settings().free_shipping_threshold_minor());

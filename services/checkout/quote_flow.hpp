@@ -41,12 +41,13 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
 
   // Starts the quote of a validated request; `done` finishes the call. `request` and `response`
   // live until then (gRPC keeps them until the call is finished). `code`: the cart's discount
-  // code as read (nullopt when the cart has none or the store lacks it).
+  // code as read (nullopt when the cart has none or the store lacks it). `renews`: the cart
+  // renews a subscription, checked (it earns the renewal bonus on top).
   static void Start(Stubs stubs, const common::CallContext& call,
                     const v1::QuoteCartRequest& request,
                     std::shared_ptr<const points::v1::GetSettingsResponse> program,
-                    std::optional<CodeState> code, gateway::v1::QuoteCartResponse* response,
-                    common::Done done);
+                    std::optional<CodeState> code, bool renews,
+                    gateway::v1::QuoteCartResponse* response, common::Done done);
 
  private:
   QuoteFlow(Stubs stubs, const common::CallContext& call, const v1::QuoteCartRequest& request,
@@ -76,6 +77,7 @@ class QuoteFlow : public std::enable_shared_from_this<QuoteFlow> {
   const points::v1::Reward* reward_ = nullptr;  // the chosen reward, in program_
   std::optional<CodeState> code_;                // the cart's discount code, as read
   const CodeState* usable_code_ = nullptr;       // code_ when it applies
+  int64_t renewal_bonus_ = 0;                    // a subscription renewal's bonus points
   gateway::v1::QuoteCartResponse* response_;
   common::Done done_;
 

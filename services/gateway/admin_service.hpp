@@ -136,6 +136,10 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::PutSegmentRequest* request, v1::PutSegmentResponse* response) override;
   grpc::ServerUnaryReactor* PreviewSegment(grpc::CallbackServerContext* context,
       const v1::PreviewSegmentRequest* request, v1::PreviewSegmentResponse* response) override;
+  // Subscriptions (subscription_calls.cpp).
+  grpc::ServerUnaryReactor* SubscriptionReport(grpc::CallbackServerContext* context,
+      const v1::SubscriptionReportRequest* request,
+      v1::SubscriptionReportResponse* response) override;
 
  private:
   // Authenticates an admin call for its store with at least `min_role`, then runs fn(call, p).

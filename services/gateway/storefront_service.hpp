@@ -46,6 +46,16 @@ class StorefrontService final : public v1::StorefrontService::CallbackService {
   grpc::ServerUnaryReactor* RecordAction(grpc::CallbackServerContext* context,
                                          const v1::RecordActionRequest* request,
                                          v1::RecordActionResponse* response) override;
+  // Subscriptions, forwarded to checkout (subscription_calls.cpp).
+  grpc::ServerUnaryReactor* CreateSubscription(grpc::CallbackServerContext* context,
+                                               const v1::CreateSubscriptionRequest* request,
+                                               v1::CreateSubscriptionResponse* response) override;
+  grpc::ServerUnaryReactor* ChangeSubscription(grpc::CallbackServerContext* context,
+                                               const v1::ChangeSubscriptionRequest* request,
+                                               v1::ChangeSubscriptionResponse* response) override;
+  grpc::ServerUnaryReactor* ListSubscriptions(grpc::CallbackServerContext* context,
+                                              const v1::ListSubscriptionsRequest* request,
+                                              v1::ListSubscriptionsResponse* response) override;
 
  private:
   Principal Auth(grpc::CallbackServerContext* context, const common::CallContext& call,

@@ -58,6 +58,10 @@ grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext*
     if (!request->thank_you_code().empty()) {
       v.Check(request->thank_you_code().size() <= 32, "thank_you_code", "at most 32 characters");
     }
+    if (!request->subscription_id().empty()) v.RequireId(request->subscription_id(), "subscription_id");
+    v.Check(request->renewal_bonus_points() >= 0 && request->renewal_bonus_points() <= 1'000'000 &&
+                (request->renewal_bonus_points() == 0 || !request->subscription_id().empty()),
+            "renewal_bonus_points", "must be 0 to 1,000,000, and only with a subscription_id");
     v.ThrowIfInvalid();
     // The order's content: the thank-you code is not part of it.
     auto content = *request;
@@ -95,6 +99,8 @@ grpc::ServerUnaryReactor* OrdersService::PlaceOrder(grpc::CallbackServerContext*
       }
       *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
       response->mutable_order()->set_thank_you_code(request->thank_you_code());
+      response->mutable_order()->set_subscription_id(request->subscription_id());
+      response->mutable_order()->set_renewal_bonus_points(request->renewal_bonus_points());
       store_.SavePlacedResponse(tx, request->store_id(), request->order_id(),
                                 response->SerializeAsString());
       v1::OrderPlaced event;

@@ -88,6 +88,8 @@ void CheckSettings(common::Validator& v, const v1::Settings& s, const std::strin
   v.Check(s.hold_ttl_seconds() >= 10 && s.hold_ttl_seconds() <= 7 * 86400, p + "hold_ttl_seconds",
           "must be 10 seconds to 7 days");
   CheckActionSettings(v, s.actions(), p + "actions.");
+  v.Check(s.renewal_bonus_points() >= 0 && s.renewal_bonus_points() <= 1'000'000,
+          p + "renewal_bonus_points", "must be 0 to 1,000,000");
   if (!s.thank_you_code_batch_id().empty()) {
     v.RequireId(s.thank_you_code_batch_id(), p + "thank_you_code_batch_id");
   }

@@ -18,6 +18,10 @@ inline constexpr std::string_view kAdjustLot = "adjust";    // a manual credit, 
 // A member action's points; the parts are the action and what it is about (its key), e.g.
 // ("share", reference), ("birthday", customer, year), ("review", order, line).
 inline constexpr std::string_view kActionLot = "action";
+// The line id of a subscription renewal order's bonus lot (an earn lot of its own, so that a
+// cancellation takes it back like the lines' points): it has a space, which no line id may have
+// (common::Validator::RequireId), so it never meets a real line.
+inline constexpr std::string_view kRenewalBonusLine = "renewal bonus";
 
 // The id of a lot: a prefix per kind ("earn", "paid", "adjust", "action"), then each part with
 // '%' and ':' percent-escaped, joined by ':'. Different parts always give different ids. Ids made

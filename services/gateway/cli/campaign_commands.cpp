@@ -3,6 +3,7 @@
 //   campaigns run ID [--preview] [--as-of RFC3339]
 //   segments put ID FILE --reason TEXT        (a JSON or YAML CampaignAudience)
 //   segments members ID [--as-of RFC3339] [--page-size N] [--after ID]
+//   subscriptions report --from RFC3339 --to RFC3339   (docs/subscriptions.md)
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -20,6 +21,10 @@ struct PutArgs {
 struct RunArgs {
   std::string id, as_of;
   bool preview = false;
+};
+
+struct PeriodArgs {
+  std::string from, to;
 };
 
 struct MembersArgs {
@@ -120,6 +125,29 @@ void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Cli
       if (!resp.next_page_token().empty()) {
         std::cout << "more: --after " << resp.next_page_token() << "\n";
       }
+    };
+  });
+
+  auto* subscriptions = app.add_subcommand("subscriptions", "customers' subscriptions");
+  subscriptions->require_subcommand(1);
+  auto period = std::make_shared<PeriodArgs>();
+  auto* report = subscriptions->add_subcommand(
+      "report", "subscriptions started, cancelled and renewed in a period; active and paused now");
+  report->add_option("--from", period->from, "RFC 3339 time: from")->required();
+  report->add_option("--to", period->to, "RFC 3339 time: before")->required();
+  report->callback([&o, &run, period] {
+    run = [&o, period](Client& c) {
+      v1::SubscriptionReportRequest req;
+      req.set_store_id(o.store);
+      ParseTime(period->from, "--from", req.mutable_from());
+      ParseTime(period->to, "--to", req.mutable_to());
+      v1::SubscriptionReportResponse resp;
+      Check(c.stub().SubscriptionReport(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp) << "\n");
+      std::cout << "started " << resp.started() << "; cancelled " << resp.cancelled()
+                << "; renewals " << resp.renewals() << " (" << resp.renewal_bonus_points()
+                << " bonus points); active now " << resp.active() << ", paused "
+                << resp.paused() << "\n";
     };
   });
 }

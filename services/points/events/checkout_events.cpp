@@ -31,6 +31,20 @@ void CheckoutEvents::Subscribe(common::InboxEventSink& sink) {
                         {"period", reached.period()},
                         {"code", reached.code()}});
   });
+  sink.On("subscription.renewal_due",
+          [this](pqxx::transaction_base& tx, const events::v1::Event& event) {
+            const auto due = common::UnpackEvent<checkout::v1::SubscriptionRenewalDue>(event);
+            nlohmann::json lines = nlohmann::json::array();
+            for (const auto& l : due.lines()) {
+              lines.push_back({{"sku", l.sku()}, {"quantity", l.quantity()}});
+            }
+            store_.AppendEvent(
+                tx, event.store_id(), "subscription.renewal_due", due.customer_id(), "", 0,
+                {{"subscription_id", due.subscription_id()},
+                 {"renewal_at", google::protobuf::util::TimeUtil::ToString(due.renewal_at())},
+                 {"renewal_number", due.renewal_number()},
+                 {"lines", lines}});
+          });
 }
 
 }  // namespace loyalty::points

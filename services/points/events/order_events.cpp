@@ -107,6 +107,22 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
     }
   }
 
+  // A subscription renewal's bonus, as checkout priced it (not multiplied by the tier, no spend).
+  if (order.earns_points() && order.renewal_bonus_points() > 0) {
+    LotRow lot;
+    lot.lot_id = LotId(kEarnLot, {order.order_id(), kRenewalBonusLine});
+    lot.kind = kEarnLot;
+    lot.order_id = order.order_id();
+    lot.line_id = std::string(kRenewalBonusLine);
+    lot.rule_version = rules ? rules->version() : 0;
+    lot.earned = order.renewal_bonus_points();
+    lot.line_quantity = 1;
+    if (window_start)
+      lot.available_at_us = *window_start + settings.return_window_days() * kMicrosPerDay;
+    ledger.Earn(lot);
+    earned += lot.earned;
+  }
+
   // Commit the holds the order names. A hold that already ended is taken anyway: the order
   // exists, so its points were spent, as a debt if need be.
   for (const auto& payment : order.points_payments()) {
@@ -134,8 +150,13 @@ void OrderEvents::OnOrderPlaced(pqxx::transaction_base& tx, const events::v1::Ev
                             event.type() == "order.placed");
   ledger.Save();
   if (earned > 0) {
+    nlohmann::json details = {{"rule_version", rules ? rules->version() : 0}};
+    if (order.renewal_bonus_points() > 0) {
+      details["subscription_id"] = order.subscription_id();
+      details["renewal_bonus_points"] = order.renewal_bonus_points();
+    }
     store_.AppendEvent(tx, store_id, "points.earned", order.customer_id(), order.order_id(), earned,
-                       {{"rule_version", rules->version()}});
+                       details);
   }
   if (event.type() == "order.placed") {
     nlohmann::json details = {{"total_minor", order.total_minor()},
