@@ -297,6 +297,26 @@ grpc::ServerUnaryReactor* AdminService::DryRunEarnRules(
              });
 }
 
+grpc::ServerUnaryReactor* AdminService::DiffVersions(grpc::CallbackServerContext* context,
+                                                     const v1::DiffVersionsRequest* request,
+                                                     v1::DiffVersionsResponse* response) {
+  return Run(context, "DiffVersions", request, Role::kViewer,
+             [=, this](const CallContext& call, const Principal& p) {
+               points::v1::DiffVersionsRequest req;
+               req.set_store_id(p.store.store_id);
+               req.set_kind(request->kind());
+               req.set_reward_id(request->reward_id());
+               req.set_from_version(request->from_version());
+               req.set_to_version(request->to_version());
+               points::v1::DiffVersionsResponse resp;
+               CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::DiffVersions,
+                           req, &resp);
+               *response->mutable_from() = resp.from();
+               *response->mutable_to() = resp.to();
+               *response->mutable_changes() = resp.changes();
+             });
+}
+
 grpc::ServerUnaryReactor* AdminService::GetRuleVersion(grpc::CallbackServerContext* context,
                                                        const v1::GetRuleVersionRequest* request,
                                                        v1::GetRuleVersionResponse* response) {

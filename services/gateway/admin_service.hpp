@@ -30,6 +30,8 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::ListRuleVersionsRequest* request, v1::ListRuleVersionsResponse* response) override;
   grpc::ServerUnaryReactor* DryRunEarnRules(grpc::CallbackServerContext* context,
       const v1::DryRunEarnRulesRequest* request, v1::DryRunEarnRulesResponse* response) override;
+  grpc::ServerUnaryReactor* DiffVersions(grpc::CallbackServerContext* context,
+      const v1::DiffVersionsRequest* request, v1::DiffVersionsResponse* response) override;
   grpc::ServerUnaryReactor* GetRuleVersion(grpc::CallbackServerContext* context,
       const v1::GetRuleVersionRequest* request, v1::GetRuleVersionResponse* response) override;
   grpc::ServerUnaryReactor* AdjustPoints(grpc::CallbackServerContext* context,

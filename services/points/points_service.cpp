@@ -8,6 +8,7 @@ PointsService::PointsService(common::ServiceHost& host, std::shared_ptr<grpc::Ch
     : ctx_(host, std::move(orders), std::move(customers)),
       program_(ctx_),
       dry_run_(ctx_),
+      versions_(ctx_),
       balances_(ctx_),
       holds_(ctx_),
       adjustments_(ctx_),
@@ -36,6 +37,7 @@ LOYALTY_FORWARD(program_, ListRuleVersions, ListRuleVersionsRequest, ListRuleVer
 LOYALTY_FORWARD(program_, GetRuleVersion, GetRuleVersionRequest, GetRuleVersionResponse)
 LOYALTY_FORWARD(program_, PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
 LOYALTY_FORWARD(dry_run_, DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
+LOYALTY_FORWARD(versions_, DiffVersions, DiffVersionsRequest, DiffVersionsResponse)
 
 LOYALTY_FORWARD(balances_, GetBalance, GetBalanceRequest, GetBalanceResponse)
 LOYALTY_FORWARD(balances_, ListLedger, ListLedgerRequest, ListLedgerResponse)

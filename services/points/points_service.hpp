@@ -2,6 +2,7 @@
 // (worker pool, deadline, errors mapped: ServiceHost::Serve) by the room that owns it:
 //   program/  Program       settings, earn rules, PreviewEarn
 //   program/  DryRun        DryRunEarnRules (a draft replayed over past orders)
+//   program/  Versions      DiffVersions (two versions of settings, rules, tiers or a reward)
 //   ledger/   Balances      GetBalance, ListLedger
 //             Holds         ReserveRedemption, CommitRedemption, VoidRedemption
 //             Adjustments   AdjustPoints
@@ -13,7 +14,8 @@
 //                           RunTierJob
 //   program/  Rewards       CreateReward, UpdateReward, ListRewards (the rewards catalogue)
 //   events/   OrderEvents   the order events, on the service's EventSinkService
-//   events/   CheckoutEvents  checkout's events for the store's event log (cart.abandoned)
+//   events/   CheckoutEvents  checkout's events for the store's event log (cart.abandoned,
+//                             campaign.reached, subscription.renewal_due)
 // The money rules are in ledger/ledger.* (CustomerLedger, unit-tested over an in-memory store)
 // and earn_rules.*, the SQL in points_store.*.
 #pragma once
@@ -32,6 +34,7 @@
 #include "program/dry_run.hpp"
 #include "program/program.hpp"
 #include "program/rewards.hpp"
+#include "program/versions.hpp"
 
 namespace loyalty::points {
 
@@ -77,6 +80,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(GetRuleVersion, GetRuleVersionRequest, GetRuleVersionResponse)
   LOYALTY_RPC(PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
   LOYALTY_RPC(DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
+  LOYALTY_RPC(DiffVersions, DiffVersionsRequest, DiffVersionsResponse)
   LOYALTY_RPC(ReserveRedemption, ReserveRedemptionRequest, ReserveRedemptionResponse)
   LOYALTY_RPC(CommitRedemption, CommitRedemptionRequest, CommitRedemptionResponse)
   LOYALTY_RPC(VoidRedemption, VoidRedemptionRequest, VoidRedemptionResponse)
@@ -106,6 +110,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   PointsContext ctx_;
   Program program_;
   DryRun dry_run_;
+  Versions versions_;
   Balances balances_;
   Holds holds_;
   Adjustments adjustments_;

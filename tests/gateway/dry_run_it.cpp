@@ -206,5 +206,85 @@ TEST_F(DryRunIT, ABadDraftOrPeriodIsRefusedNamingTheField) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// DiffVersions (docs/dry-run.md, "Versions"): two versions whole and what changed, for settings
+// and a reward; a missing version or a bad kind is refused naming the field.
+TEST_F(DryRunIT, TwoVersionsAreShownWholeWithWhatChangedFieldByField) {
+  const auto s = CreateStore("versions");
+  SetUpProgram(s);  // settings version 2 (the store's creation wrote version 1)
+  v1::UpdateSettingsRequest update;
+  update.set_request_id("settings-2");
+  v1::GetSettingsRequest get;
+  v1::GetSettingsResponse current;
+  ASSERT_TRUE(admin_->GetSettings(Ctx(s.owner).get(), get, &current).ok());
+  *update.mutable_settings() = current.settings();
+  update.mutable_settings()->set_return_window_days(30);
+  update.mutable_settings()->mutable_cart_recovery()->set_after_hours(24);
+  v1::UpdateSettingsResponse updated;
+  ASSERT_TRUE(admin_->UpdateSettings(Ctx(s.owner).get(), update, &updated).ok());
+
+  v1::DiffVersionsRequest req;
+  req.set_kind(points::v1::VERSIONED_KIND_SETTINGS);
+  req.set_from_version(2);
+  req.set_to_version(3);
+  v1::DiffVersionsResponse diff;
+  auto status = admin_->DiffVersions(Ctx(s.owner).get(), req, &diff);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<std::string> changes;
+  for (const auto& c : diff.changes()) {
+    // created_at differs between any two versions; the rest is what the admin changed.
+    if (c.path() != "version" && c.path() != "created_at") {
+      changes.push_back(c.path() + ": " + c.before() + " -> " + c.after());
+    }
+  }
+  EXPECT_EQ(changes, (std::vector<std::string>{"return_window_days: 14 -> 30",
+                                               "cart_recovery:  -> {\"after_hours\":24}"}));
+  EXPECT_EQ(diff.from().version(), 2);
+  EXPECT_EQ(diff.to().version(), 3);
+  EXPECT_NE(diff.to().content_json().find("\"return_window_days\":30"), std::string::npos);
+
+  // A reward's versions name who changed it and why.
+  points::v1::RewardDefinition five;
+  five.set_name("5.00 off");
+  five.set_kind(points::v1::REWARD_KIND_AMOUNT_OFF);
+  five.set_points_cost(500);
+  five.set_amount_off_minor(500);
+  v1::CreateRewardRequest create;
+  create.set_request_id("reward-1");
+  create.set_reward_id("five-off");
+  *create.mutable_definition() = five;
+  create.set_reason("launch");
+  v1::CreateRewardResponse created;
+  ASSERT_TRUE(admin_->CreateReward(Ctx(s.owner).get(), create, &created).ok());
+  v1::UpdateRewardRequest change;
+  change.set_request_id("reward-2");
+  change.set_reward_id("five-off");
+  *change.mutable_definition() = five;
+  change.mutable_definition()->set_points_cost(400);
+  change.set_reason("cheaper in December");
+  v1::UpdateRewardResponse changed;
+  ASSERT_TRUE(admin_->UpdateReward(Ctx(s.owner).get(), change, &changed).ok());
+  req.set_kind(points::v1::VERSIONED_KIND_REWARD);
+  req.set_reward_id("five-off");
+  req.set_from_version(1);
+  req.set_to_version(2);
+  ASSERT_TRUE(admin_->DiffVersions(Ctx(s.owner).get(), req, &diff).ok());
+  ASSERT_EQ(diff.changes_size(), 1);
+  EXPECT_EQ(diff.changes(0).path(), "points_cost");
+  EXPECT_EQ(diff.changes(0).before(), "500");
+  EXPECT_EQ(diff.changes(0).after(), "400");
+  EXPECT_EQ(diff.to().reason(), "cheaper in December");
+  EXPECT_FALSE(diff.to().author().empty());
+
+  req.set_to_version(3);
+  status = admin_->DiffVersions(Ctx(s.owner).get(), req, &diff);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"to_version"});
+  req.set_kind(points::v1::VERSIONED_KIND_UNSPECIFIED);
+  req.clear_reward_id();
+  status = admin_->DiffVersions(Ctx(s.owner).get(), req, &diff);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"kind"});
+}
+
 }  // namespace
 }  // namespace loyalty::gateway

@@ -805,6 +805,19 @@ TEST_F(GatewayIT, LoyaltyctlAdministersAStore) {
   EXPECT_EQ(versions[0]["rules"]["excluded_categories"][0], "gift-cards");
   out = Ctl(addr, owner, "rules list", &code);  // a table for people
   EXPECT_NE(out.find("VERSION"), std::string::npos) << out;
+  // A second version, and what it changed.
+  std::ofstream(dir + "/rules2.yaml") << "base_rate: 3\nexcluded_categories:\n  - gift-cards\n";
+  out = Ctl(addr, owner, "rules publish " + dir + "/rules2.yaml", &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Ctl(addr, owner, "--json versions diff earn-rules 1 2", &code);
+  ASSERT_EQ(code, 0) << out;
+  const auto diff = nlohmann::json::parse(out);
+  ASSERT_EQ(diff["changes"].size(), 1u) << out;
+  EXPECT_EQ(diff["changes"][0]["path"], "base_rate");
+  EXPECT_EQ(diff["changes"][0]["before"], "2");
+  EXPECT_EQ(diff["changes"][0]["after"], "3");
+  out = Ctl(addr, owner, "versions diff earn-rules 1 2", &code);  // a table for people
+  EXPECT_NE(out.find("VERSION 2"), std::string::npos) << out;
 
   // A customer to import orders for.
   out = Ctl(addr, owner, "--json keys create --kind storefront --name shop", &code);
@@ -873,6 +886,10 @@ TEST_F(GatewayIT, LoyaltyctlAdministersAStore) {
   out = Ctl(addr, owner, "segments members mug-buyers", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(out, "1 members, 0 with marketing consent\n" + cid + "\n");
+  out = Ctl(addr, owner,
+            "subscriptions report --from 2025-01-01T00:00:00Z --to 2025-12-31T00:00:00Z", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(out, "started 0; cancelled 0; renewals 0 (0 bonus points); active now 0, paused 0\n");
   out = Ctl(addr, owner, "audit", &code);
   ASSERT_EQ(code, 0) << out;
   EXPECT_NE(out.find("ImportOrders"), std::string::npos) << out;

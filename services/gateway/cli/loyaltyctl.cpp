@@ -253,6 +253,45 @@ int main(int argc, char** argv) {
     };
   });
 
+  // versions diff
+  auto* versions = app.add_subcommand("versions", "versions of settings, rules, tiers, rewards");
+  versions->require_subcommand(1);
+  std::string diff_kind, diff_reward;
+  int diff_from = 0, diff_to = 0;
+  auto* diff = versions->add_subcommand("diff", "what changed between two versions");
+  diff->add_option("kind", diff_kind, "settings|earn-rules|tiers|reward")
+      ->required()
+      ->check(CLI::IsMember({"settings", "earn-rules", "tiers", "reward"}));
+  diff->add_option("from", diff_from, "the earlier version")->required();
+  diff->add_option("to", diff_to, "the later version")->required();
+  diff->add_option("--reward", diff_reward, "the reward (kind reward)");
+  diff->callback([&] {
+    run = [&](Client& c) {
+      const std::map<std::string, loyalty::points::v1::VersionedKind> kinds = {
+          {"settings", loyalty::points::v1::VERSIONED_KIND_SETTINGS},
+          {"earn-rules", loyalty::points::v1::VERSIONED_KIND_EARN_RULES},
+          {"tiers", loyalty::points::v1::VERSIONED_KIND_TIERS},
+          {"reward", loyalty::points::v1::VERSIONED_KIND_REWARD}};
+      v1::DiffVersionsRequest req;
+      req.set_store_id(o.store);
+      req.set_kind(kinds.at(diff_kind));
+      req.set_reward_id(diff_reward);
+      req.set_from_version(diff_from);
+      req.set_to_version(diff_to);
+      v1::DiffVersionsResponse resp;
+      Check(c.stub().DiffVersions(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp) << "\n");
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& change : resp.changes()) {
+        rows.push_back({change.path(), change.before(), change.after()});
+      }
+      if (rows.empty()) return void(std::cout << "no changes\n");
+      PrintTable({"FIELD", "VERSION " + std::to_string(diff_from),
+                  "VERSION " + std::to_string(diff_to)},
+                 rows);
+    };
+  });
+
   // report
   auto* report = app.add_subcommand("report", "retention and revenue reports");
   std::string report_name, query_json;
