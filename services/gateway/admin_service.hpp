@@ -111,6 +111,8 @@ class AdminService final : public v1::AdminService::CallbackService {
   // Tiers (tier_admin.cpp).
   grpc::ServerUnaryReactor* PublishTiers(grpc::CallbackServerContext* context,
       const v1::PublishTiersRequest* request, v1::PublishTiersResponse* response) override;
+  grpc::ServerUnaryReactor* DryRunTiers(grpc::CallbackServerContext* context,
+      const v1::DryRunTiersRequest* request, v1::DryRunTiersResponse* response) override;
   grpc::ServerUnaryReactor* ListTierVersions(grpc::CallbackServerContext* context,
       const v1::ListTierVersionsRequest* request,
       v1::ListTierVersionsResponse* response) override;

@@ -1,5 +1,6 @@
 // AdminService's tier calls, forwarded to the points service (program/tiers.*) for the caller's
-// store, with the caller's key id as the author or actor, and audited.
+// store, with the caller's key id as the author or actor, and audited (the dry run writes
+// nothing and is not).
 #include "admin_service.hpp"
 
 namespace loyalty::gateway {
@@ -25,6 +26,21 @@ grpc::ServerUnaryReactor* AdminService::PublishTiers(grpc::CallbackServerContext
                CallOrThrow(call, gw_.points(), &PointsStub::PublishTiers, req, &resp);
                *response->mutable_version() = resp.version();
                gw_.Audit(call, p, "PublishTiers", *request, "", ToJson(resp.version()));
+             });
+}
+
+grpc::ServerUnaryReactor* AdminService::DryRunTiers(grpc::CallbackServerContext* context,
+                                                    const v1::DryRunTiersRequest* request,
+                                                    v1::DryRunTiersResponse* response) {
+  return Run(context, "DryRunTiers", request, Role::kEditor,
+             [=, this](const CallContext& call, const Principal& p) {
+               points::v1::DryRunTiersRequest req;
+               req.set_store_id(p.store.store_id);
+               *req.mutable_draft() = request->draft();
+               if (request->has_as_of()) *req.mutable_as_of() = request->as_of();
+               points::v1::DryRunTiersResponse resp;
+               CallOrThrow(call, gw_.points(), &PointsStub::DryRunTiers, req, &resp);
+               *response->mutable_report() = resp.report();
              });
 }
 

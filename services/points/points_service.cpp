@@ -37,6 +37,7 @@ LOYALTY_FORWARD(program_, ListRuleVersions, ListRuleVersionsRequest, ListRuleVer
 LOYALTY_FORWARD(program_, GetRuleVersion, GetRuleVersionRequest, GetRuleVersionResponse)
 LOYALTY_FORWARD(program_, PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
 LOYALTY_FORWARD(dry_run_, DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
+LOYALTY_FORWARD(dry_run_, DryRunTiers, DryRunTiersRequest, DryRunTiersResponse)
 LOYALTY_FORWARD(versions_, DiffVersions, DiffVersionsRequest, DiffVersionsResponse)
 
 LOYALTY_FORWARD(balances_, GetBalance, GetBalanceRequest, GetBalanceResponse)

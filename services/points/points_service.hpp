@@ -1,7 +1,7 @@
 // loyalty.points.v1.PointsService: one gRPC service, a thin dispatcher. Each RPC is served
 // (worker pool, deadline, errors mapped: ServiceHost::Serve) by the room that owns it:
 //   program/  Program       settings, earn rules, PreviewEarn
-//   program/  DryRun        DryRunEarnRules (a draft replayed over past orders)
+//   program/  DryRun        DryRunEarnRules (a draft replayed over past orders), DryRunTiers
 //   program/  Versions      DiffVersions (two versions of settings, rules, tiers or a reward)
 //   ledger/   Balances      GetBalance, ListLedger
 //             Holds         ReserveRedemption, CommitRedemption, VoidRedemption
@@ -81,6 +81,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
   LOYALTY_RPC(DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
   LOYALTY_RPC(DiffVersions, DiffVersionsRequest, DiffVersionsResponse)
+  LOYALTY_RPC(DryRunTiers, DryRunTiersRequest, DryRunTiersResponse)
   LOYALTY_RPC(ReserveRedemption, ReserveRedemptionRequest, ReserveRedemptionResponse)
   LOYALTY_RPC(CommitRedemption, CommitRedemptionRequest, CommitRedemptionResponse)
   LOYALTY_RPC(VoidRedemption, VoidRedemptionRequest, VoidRedemptionResponse)

@@ -206,6 +206,90 @@ TEST_F(DryRunIT, ABadDraftOrPeriodIsRefusedNamingTheField) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// DryRunTiers (docs/dry-run.md, "A tier program's draft"): a draft with a lower gold threshold
+// and a platinum tier, against Member (0) and Gold (80.00) published; counts per tier and per
+// move as computed by hand from the orders; nothing written; a bad draft names the field.
+TEST_F(DryRunIT, ATierDraftCountsWhoWouldMoveAndWritesNothing) {
+  const auto s = CreateStore("tiers-dry-run");
+  SetUpProgram(s);
+  auto program = [](int64_t gold, int64_t platinum) {
+    points::v1::TierProgram p;
+    p.set_measure(points::v1::TIER_MEASURE_SPEND);
+    p.set_window(points::v1::TIER_WINDOW_ROLLING_12_MONTHS);
+    p.set_currency_code("USD");
+    auto* member = p.add_tiers();
+    member->set_tier_id("member");
+    member->set_name("Member");
+    auto* g = p.add_tiers();
+    g->set_tier_id("gold");
+    g->set_name("Gold");
+    g->set_threshold(gold);
+    if (platinum > 0) {
+      auto* pl = p.add_tiers();
+      pl->set_tier_id("platinum");
+      pl->set_name("Platinum");
+      pl->set_threshold(platinum);
+    }
+    return p;
+  };
+  v1::PublishTiersRequest publish;
+  publish.set_request_id("tiers-1");
+  publish.set_reason("launch");
+  *publish.mutable_program() = program(8000, 0);
+  v1::PublishTiersResponse published;
+  ASSERT_TRUE(admin_->PublishTiers(Ctx(s.owner).get(), publish, &published).ok());
+
+  // Ada spends 50.00 (Member), Bob 100.00 in two orders (Gold from his second).
+  const auto ada = Register(s, "ada@example.com");
+  const auto bob = Register(s, "bob@example.com");
+  v1::PlaceOrderResponse order;
+  ASSERT_TRUE(Place(s, "o-ada", TwoLineCart(ada, 0), &order).ok());
+  ASSERT_TRUE(Place(s, "o-bob-1", TwoLineCart(bob, 0), &order).ok());
+  ASSERT_TRUE(Place(s, "o-bob-2", TwoLineCart(bob, 0), &order).ok());
+  ASSERT_TRUE(Eventually([&] {
+    return Status(s, ada).balance().pending() == 50 && Status(s, bob).balance().pending() == 100;
+  }));
+
+  const auto before = Snapshot();
+  v1::DryRunTiersRequest req;
+  *req.mutable_draft() = program(4000, 9000);
+  v1::DryRunTiersResponse resp;
+  auto status = admin_->DryRunTiers(Ctx(s.owner).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto& r = resp.report();
+  EXPECT_EQ(r.tier_version_now(), 1);
+  EXPECT_EQ(r.customers(), 2);
+  EXPECT_EQ(r.customers_moved(), 2);
+  ASSERT_EQ(r.moves_size(), 2);
+  EXPECT_EQ(r.moves(0).from_tier_id() + ">" + r.moves(0).to_tier_id(), "gold>platinum");
+  EXPECT_EQ(r.moves(1).from_tier_id() + ">" + r.moves(1).to_tier_id(), "member>gold");
+  ASSERT_EQ(r.tiers_size(), 3);
+  EXPECT_EQ(r.tiers(0).tier_id(), "member");
+  EXPECT_EQ(r.tiers(0).customers_now(), 1);
+  EXPECT_EQ(r.tiers(0).customers_draft(), 0);
+  EXPECT_EQ(r.tiers(1).customers_now(), 1);
+  EXPECT_EQ(r.tiers(1).customers_draft(), 1);
+  EXPECT_EQ(r.tiers(2).tier_id(), "platinum");
+  EXPECT_EQ(r.tiers(2).customers_draft(), 1);
+  EXPECT_EQ(Snapshot(), before);
+
+  // The published program against itself: nobody moves.
+  *req.mutable_draft() = program(8000, 0);
+  ASSERT_TRUE(admin_->DryRunTiers(Ctx(s.owner).get(), req, &resp).ok());
+  EXPECT_EQ(resp.report().customers_moved(), 0);
+
+  *req.mutable_draft() = program(8000, 7000);  // platinum below gold
+  status = admin_->DryRunTiers(Ctx(s.owner).get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_FALSE(common::ErrorFields(status).empty());
+  EXPECT_EQ(common::ErrorFields(status)[0].rfind("draft.tiers[2]", 0), 0u)
+      << common::ErrorFields(status)[0];
+  *req.mutable_draft() = program(8000, 0);
+  *req.mutable_as_of() = InDays(1);
+  status = admin_->DryRunTiers(Ctx(s.owner).get(), req, &resp);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"as_of"});
+}
+
 // DiffVersions (docs/dry-run.md, "Versions"): two versions whole and what changed, for settings
 // and a reward; a missing version or a bad kind is refused naming the field.
 TEST_F(DryRunIT, TwoVersionsAreShownWholeWithWhatChangedFieldByField) {

@@ -1,6 +1,7 @@
 // loyaltyctl's tier commands:
 //   tiers publish FILE --reason TEXT [--effective-from RFC3339]   (a JSON or YAML TierProgram)
 //   tiers list
+//   tiers dry-run FILE [--as-of RFC3339]                          (a draft TierProgram)
 //   tiers set CUSTOMER TIER --until RFC3339 --reason TEXT         (a manual tier)
 // The period-end job is `run-job tier_review [--as-of RFC3339]` (operator_commands.cpp).
 #include <CLI/CLI.hpp>
@@ -53,6 +54,42 @@ void AddTierCommands(CLI::App& app, const Options& o, std::function<void(Client&
       if (o.json) return void(std::cout << ToJson(resp) << "\n");
       std::cout << "published tier version " << resp.version().version() << ", effective from "
                 << Time(resp.version().effective_from()) << "\n";
+    };
+  });
+
+  struct DryRunArgs {
+    std::string file, as_of;
+  };
+  auto dry = std::make_shared<DryRunArgs>();
+  auto* dry_run = tiers->add_subcommand(
+      "dry-run", "each tier's customers under a draft program beside the published one");
+  dry_run->add_option("file", dry->file, "JSON or YAML TierProgram: the draft")->required();
+  dry_run->add_option("--as-of", dry->as_of, "compare as of, RFC 3339 (default: now)");
+  dry_run->callback([&o, &run, &read, dry] {
+    run = [&o, &read, dry](Client& c) {
+      v1::DryRunTiersRequest req;
+      req.set_store_id(o.store);
+      read(dry->file, req.mutable_draft());
+      SetAsOf(dry->as_of, req);
+      v1::DryRunTiersResponse resp;
+      Check(c.stub().DryRunTiers(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp) << "\n");
+      const auto& r = resp.report();
+      std::cout << r.customers() << " customers in a tier, " << r.customers_moved()
+                << " would move (published version " << r.tier_version_now() << ")\n";
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& t : r.tiers()) {
+        rows.push_back({t.tier_id(), std::to_string(t.customers_now()),
+                        std::to_string(t.customers_draft())});
+      }
+      PrintTable({"TIER", "NOW", "DRAFT"}, rows);
+      rows.clear();
+      for (const auto& m : r.moves()) {
+        rows.push_back({m.from_tier_id().empty() ? "(none)" : m.from_tier_id(),
+                        m.to_tier_id().empty() ? "(none)" : m.to_tier_id(),
+                        std::to_string(m.customers())});
+      }
+      if (!rows.empty()) PrintTable({"FROM", "TO", "CUSTOMERS"}, rows);
     };
   });
 

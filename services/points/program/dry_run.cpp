@@ -4,6 +4,7 @@
 #include "loyalty/common/time.hpp"
 #include "program/earn_replay.hpp"
 #include "program/settings.hpp"
+#include "program/tier_replay.hpp"
 
 namespace loyalty::points {
 
@@ -46,6 +47,39 @@ void DryRun::DryRunEarnRules(const CallContext& call, const v1::DryRunEarnRulesR
   } while (!page.page_token().empty());
   const int top = request->top_customers() == 0 ? 10 : request->top_customers();
   *response->mutable_report() = replay.Report(top);
+}
+
+void DryRun::DryRunTiers(const CallContext& call, const v1::DryRunTiersRequest* request,
+                         v1::DryRunTiersResponse* response) const {
+  using google::protobuf::util::TimeUtil;
+  const std::string& store_id = request->store_id();
+  const int64_t now = common::NowMicros();
+  int64_t as_of = now;
+  Validator v;
+  v.RequireId(store_id, "store_id");
+  if (request->has_as_of() && common::CheckTime(v, request->as_of(), "as_of")) {
+    as_of = TimeUtil::TimestampToMicroseconds(request->as_of());
+    v.Check(as_of <= now, "as_of", "must not be in the future");
+  }
+  v.ThrowIfInvalid();
+  db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    const auto settings = RequireSettings(store_, tx, store_id);
+    Validator draft_checks;  // the thresholds' currency is the store's
+    CheckTierProgram(draft_checks, request->draft(), settings.currency_code(), "draft.");
+    draft_checks.ThrowIfInvalid();
+    const auto zone = StoreZone(settings);
+    const auto& draft = request->draft();
+    const auto published = tiers_.VersionAt(tx, store_id, as_of);
+    const v1::TierProgram* program = published ? &published->program() : nullptr;
+    const auto window_draft = QualifyingWindow(draft, zone, as_of);
+    const auto standings = tiers_.Standings(
+        tx, store_id, program ? program->measure() : draft.measure(),
+        program ? QualifyingWindow(*program, zone, as_of) : window_draft, draft.measure(),
+        window_draft);
+    auto* report = response->mutable_report();
+    *report = ReplayTiers(program, draft, standings, as_of);
+    report->set_tier_version_now(published ? published->version() : 0);
+  });
 }
 
 }  // namespace loyalty::points

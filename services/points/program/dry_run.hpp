@@ -9,14 +9,18 @@ namespace loyalty::points {
 
 class DryRun {
  public:
-  explicit DryRun(PointsContext& ctx) : db_(ctx.db), store_(ctx.store), orders_(*ctx.orders) {}
+  explicit DryRun(PointsContext& ctx)
+      : db_(ctx.db), store_(ctx.store), tiers_(ctx.tier_store), orders_(*ctx.orders) {}
 
   void DryRunEarnRules(const common::CallContext& call, const v1::DryRunEarnRulesRequest* request,
                        v1::DryRunEarnRulesResponse* response) const;
+  void DryRunTiers(const common::CallContext& call, const v1::DryRunTiersRequest* request,
+                   v1::DryRunTiersResponse* response) const;
 
  private:
   common::Database& db_;
   const PointsStore& store_;
+  const TierStore& tiers_;
   orders::v1::OrdersService::Stub& orders_;
 };
 

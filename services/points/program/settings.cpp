@@ -21,4 +21,13 @@ v1::Settings SettingsOrDefault(const PointsStore& store, pqxx::transaction_base&
   return store.InsertSettings(tx, store_id, DefaultSettings(fallback_currency, "UTC"));
 }
 
+absl::TimeZone StoreZone(const v1::Settings& settings) {
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(settings.time_zone(), &zone)) {
+    throw common::ApiError(grpc::StatusCode::FAILED_PRECONDITION, "TIME_ZONE_UNKNOWN",
+                           "the store's time zone is not known to the points service");
+  }
+  return zone;
+}
+
 }  // namespace loyalty::points

@@ -1,6 +1,8 @@
 // The program settings in force, as every room reads them.
 #pragma once
 
+#include <absl/time/time.h>
+
 #include <string>
 
 #include "points_store.hpp"
@@ -14,5 +16,8 @@ v1::Settings RequireSettings(const PointsStore& store, pqxx::transaction_base& t
 // as version 1 (currency from `fallback_currency`, time zone UTC).
 v1::Settings SettingsOrDefault(const PointsStore& store, pqxx::transaction_base& tx,
                                const std::string& store_id, const std::string& fallback_currency);
+
+// The settings' time zone, or FAILED_PRECONDITION TIME_ZONE_UNKNOWN.
+absl::TimeZone StoreZone(const v1::Settings& settings);
 
 }  // namespace loyalty::points

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <map>
+
 #include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::points {
@@ -114,6 +116,21 @@ TierStore::TierStore(common::Database& db) {
              "0)::bigint "
              "FROM points.tier_activity WHERE store_id = $1 AND customer_id = $2 "
              "AND placed_at >= " FROM_MICROS("$3") " AND placed_at < " FROM_MICROS("$4"));
+  db.Prepare("tiers_dry_run_figures",
+             "SELECT customer_id, "
+             "  coalesce(sum(CASE WHEN placed_at >= " FROM_MICROS("$2") " AND placed_at < "
+             FROM_MICROS("$3") " THEN CASE WHEN $4 THEN points ELSE spend_minor END END), 0)"
+             "::bigint, "
+             "  coalesce(sum(CASE WHEN placed_at >= " FROM_MICROS("$5") " AND placed_at < "
+             FROM_MICROS("$6") " THEN CASE WHEN $7 THEN points ELSE spend_minor END END), 0)"
+             "::bigint "
+             "FROM points.tier_activity WHERE store_id = $1 "
+             "AND placed_at >= " FROM_MICROS("least($2::bigint, $5::bigint)") " "
+             "AND placed_at < " FROM_MICROS("greatest($3::bigint, $6::bigint)") " "
+             "GROUP BY customer_id");
+  db.Prepare("tiers_all_states", std::string("SELECT ") + kStateColumns +
+                                     ", customer_id FROM points.customer_tiers "
+                                     "WHERE store_id = $1");
   db.Prepare("tiers_due",
              "SELECT store_id, customer_id FROM points.customer_tiers "
              "WHERE review_at <= " FROM_MICROS(
@@ -158,6 +175,32 @@ std::vector<std::pair<std::string, TierState>> TierStore::Holders(
     out.emplace_back(r[7].as<std::string>(), ToState(r));
   }
   return out;
+}
+
+std::vector<TierStanding> TierStore::Standings(pqxx::transaction_base& tx,
+                                               const std::string& store,
+                                               v1::TierMeasure measure_now,
+                                               const TierWindowRange& now,
+                                               v1::TierMeasure measure_draft,
+                                               const TierWindowRange& draft) const {
+  std::map<std::string, TierStanding> by_customer;
+  for (const auto& r : tx.exec_prepared("tiers_dry_run_figures", store, now.from_us, now.to_us,
+                                        measure_now == v1::TIER_MEASURE_POINTS, draft.from_us,
+                                        draft.to_us, measure_draft == v1::TIER_MEASURE_POINTS)) {
+    auto& s = by_customer[r[0].as<std::string>()];
+    s.qualifying_now = r[1].as<int64_t>();
+    s.qualifying_draft = r[2].as<int64_t>();
+  }
+  for (const auto& r : tx.exec_prepared("tiers_all_states", store)) {
+    by_customer[r[7].as<std::string>()].state = ToState(r);
+  }
+  std::vector<TierStanding> standings;
+  standings.reserve(by_customer.size());
+  for (auto& [customer, s] : by_customer) {
+    s.customer_id = customer;
+    standings.push_back(std::move(s));
+  }
+  return standings;
 }
 
 std::optional<TierState> TierStore::ReadState(pqxx::transaction_base& tx, const std::string& store,

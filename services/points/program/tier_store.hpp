@@ -8,6 +8,7 @@
 
 #include "loyalty/common/db.hpp"
 #include "loyalty/points/v1/points_service.pb.h"
+#include "program/tier_replay.hpp"
 #include "program/tier_rules.hpp"
 
 namespace loyalty::points {
@@ -68,6 +69,13 @@ class TierStore {
   int64_t Qualifying(pqxx::transaction_base& tx, const std::string& store,
                      const std::string& customer, v1::TierMeasure measure,
                      const TierWindowRange& window) const;
+
+  // Every customer of the store with activity in either window or a stored tier state, with
+  // their figure under each (measure, window) pair: a tier program's dry run (two statements).
+  std::vector<TierStanding> Standings(pqxx::transaction_base& tx, const std::string& store,
+                                      v1::TierMeasure measure_now, const TierWindowRange& now,
+                                      v1::TierMeasure measure_draft,
+                                      const TierWindowRange& draft) const;
 
   // Customers whose review time has come by `as_of_us`, soonest first (an empty `store`: all).
   std::vector<TierDue> Due(pqxx::transaction_base& tx, const std::string& store, int64_t as_of_us,

@@ -20,15 +20,6 @@ namespace {
 // Customers a job transaction looks at.
 constexpr int kBatch = 100;
 
-absl::TimeZone StoreZone(const v1::Settings& settings) {
-  absl::TimeZone zone;
-  if (!absl::LoadTimeZone(settings.time_zone(), &zone)) {
-    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "TIME_ZONE_UNKNOWN",
-                   "the store's time zone is not known to the points service");
-  }
-  return zone;
-}
-
 google::protobuf::Timestamp Stamp(int64_t us) { return TimeUtil::MicrosecondsToTimestamp(us); }
 
 int64_t Qualifying(const TierStore& tiers, pqxx::transaction_base& tx, const std::string& store_id,
