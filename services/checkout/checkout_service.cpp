@@ -203,11 +203,12 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                    row->error_message);
   }
 
-  // 2. The subscription the order renews, checked as the quote checked it; a refusal leaves the
-  // order id free.
+  // 2. The subscription the order renews, checked as the quote checked it, and the renewal
+  // claimed for this checkout alone; a refusal leaves the order id free.
   std::optional<SubscriptionRow> renewal;
   try {
     renewal = RenewalOf(call, store_id, cart);
+    if (renewal) ClaimRenewal(call, store_id, request.order_id(), *renewal);
   } catch (const ApiError&) {
     if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
     throw;
@@ -333,6 +334,21 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                                    order_req.renewal_bonus_points());
     }
     store_.SetPlaced(tx, store_id, request.order_id(), bytes);
+  });
+}
+
+void CheckoutService::ClaimRenewal(const CallContext& call, const std::string& store_id,
+                                   const std::string& order_id, const SubscriptionRow& renewal) {
+  db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+    try {
+      store_.SetRenewal(tx, store_id, order_id, renewal.subscription_id,
+                        renewal.terms.next_renewal_us);
+    } catch (const pqxx::unique_violation&) {
+      throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "RENEWAL_IN_PROGRESS",
+                     "cart.subscription_id: another checkout is placing this renewal; retry that "
+                     "checkout with its own order id",
+                     {{"cart.subscription_id", "another checkout is placing this renewal"}});
+    }
   });
 }
 

@@ -187,6 +187,10 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   void Place(const common::CallContext& call, const v1::Store& store,
              const gateway::v1::PlaceOrderRequest& request,
              gateway::v1::PlaceOrderResponse* response);
+  // Names the renewal on the checkout's record: FAILED_PRECONDITION RENEWAL_IN_PROGRESS when
+  // another live checkout (another order id) is placing it, so a renewal earns its bonus once.
+  void ClaimRenewal(const common::CallContext& call, const std::string& store_id,
+                    const std::string& order_id, const SubscriptionRow& renewal);
   // Deletes a checkout record that holds nothing, freeing its order id.
   void ForgetUnheld(const common::CallContext& call, const std::string& store_id,
                     const std::string& order_id);

@@ -1,6 +1,7 @@
 #include "checkout_store.hpp"
 
 #include "loyalty/common/hex.hpp"
+#include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::checkout {
 
@@ -42,6 +43,9 @@ CheckoutStore::CheckoutStore(common::Database& db) {
   db.Prepare("co_set_hold",
              "UPDATE checkout.checkouts SET hold_id = $3, updated_at = now() "
              "WHERE store_id = $1 AND order_id = $2");
+  db.Prepare("co_set_renewal",
+             "UPDATE checkout.checkouts SET subscription_id = $3, renewal_at = "
+             FROM_MICROS("$4") ", updated_at = now() WHERE store_id = $1 AND order_id = $2");
   // The order exists: its discount code's claim is used for good.
   db.Prepare("co_set_placed",
              "WITH used AS (UPDATE checkout.code_claims SET state = 'used' "
@@ -81,6 +85,12 @@ std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,
 void CheckoutStore::SetHold(pqxx::transaction_base& tx, const std::string& store_id,
                             const std::string& order_id, const std::string& hold_id) const {
   tx.exec_prepared("co_set_hold", store_id, order_id, hold_id);
+}
+
+void CheckoutStore::SetRenewal(pqxx::transaction_base& tx, const std::string& store_id,
+                               const std::string& order_id, const std::string& subscription_id,
+                               int64_t renewal_us) const {
+  tx.exec_prepared("co_set_renewal", store_id, order_id, subscription_id, renewal_us);
 }
 
 void CheckoutStore::SetPlaced(pqxx::transaction_base& tx, const std::string& store_id,

@@ -33,6 +33,11 @@ class CheckoutStore {
                                    const std::string& thank_you_code) const;
   void SetHold(pqxx::transaction_base& tx, const std::string& store_id,
                const std::string& order_id, const std::string& hold_id) const;
+  // Names the subscription renewal the checkout places; pqxx::unique_violation when another
+  // live checkout (started or placed) names it (migrations/V008).
+  void SetRenewal(pqxx::transaction_base& tx, const std::string& store_id,
+                  const std::string& order_id, const std::string& subscription_id,
+                  int64_t renewal_us) const;
   void SetPlaced(pqxx::transaction_base& tx, const std::string& store_id,
                  const std::string& order_id, const std::string& response) const;
   void SetRefused(pqxx::transaction_base& tx, const std::string& store_id,

@@ -359,18 +359,21 @@ grpc::ServerUnaryReactor* OrdersService::ListPlacedOrders(
     }
     v.ThrowIfInvalid();
     const int size = request->page_size() == 0 ? 1000 : request->page_size();
+    // One order more than the page says whether another page follows, so the last page is
+    // never an empty one.
     auto orders = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-      return store_.ListPlaced(tx, request->store_id(), period, size);
+      return store_.ListPlaced(tx, request->store_id(), period, size + 1);
     });
     // A page ends early once it holds kMaxPageLines lines, so that it stays well under gRPC's
     // 4 MB message limit whatever the orders' sizes.
     constexpr int kMaxPageLines = 20000;
     int lines = 0;
     size_t kept = 0;
-    while (kept < orders.size() && (kept == 0 || lines + orders[kept].lines_size() <= kMaxPageLines)) {
+    const size_t most = std::min(orders.size(), static_cast<size_t>(size));
+    while (kept < most && (kept == 0 || lines + orders[kept].lines_size() <= kMaxPageLines)) {
       lines += orders[kept++].lines_size();
     }
-    const bool more = kept < orders.size() || static_cast<int>(orders.size()) == size;
+    const bool more = kept < orders.size();
     for (size_t i = 0; i < kept; ++i) *response->add_orders() = std::move(orders[i]);
     if (more && kept > 0) {
       const auto& last = response->orders(response->orders_size() - 1);

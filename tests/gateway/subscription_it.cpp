@@ -5,6 +5,7 @@
 // report counts what was started, cancelled and renewed.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -193,6 +194,49 @@ TEST_F(SubscriptionIT, ARenewalOrderEarnsTheQuotedBonusOnceAndMovesTheRenewalOn)
     return Status(s, ada).balance().pending() == before - renewal.points_to_earn();
   })) << Status(s, ada).balance().pending();
   ExpectLedgerClean(s);
+}
+
+TEST_F(SubscriptionIT, TenCheckoutsOfOneRenewalPlaceItOnceAndEarnTheBonusOnce) {
+  const auto s = SubscribingStore("subs-race");
+  const auto ada = Register(s, "ada@example.com");
+  v1::CreateSubscriptionResponse created;
+  ASSERT_TRUE(Subscribe(s, ada, "sub-race", 30, 24, 72, &created).ok());
+  auto cart = TwoLineCart(ada, 0);
+  cart.set_subscription_id("sub-race");
+  v1::QuoteCartResponse quote;
+  ASSERT_TRUE(Quote(s, cart, &quote).ok());
+
+  // The storefront's scheduler fires the same renewal ten times, each with its own order id.
+  std::vector<std::thread> racers;
+  std::vector<std::string> outcome(10);
+  for (int i = 0; i < 10; ++i) {
+    racers.emplace_back([&, i] {
+      v1::PlaceOrderResponse order;
+      const auto status = Place(s, "race-" + std::to_string(i), cart, &order);
+      outcome[i] = status.ok() ? "OK" : common::ErrorReason(status);
+    });
+  }
+  for (auto& t : racers) t.join();
+  int placed = 0;
+  for (const auto& o : outcome) {
+    placed += o == "OK";
+    EXPECT_TRUE(o == "OK" || o == "RENEWAL_IN_PROGRESS" || o == "RENEWAL_NOT_DUE") << o;
+  }
+  EXPECT_EQ(placed, 1);
+  EXPECT_EQ(Only(s, ada).renewals(), 1);
+  EXPECT_TRUE(Eventually([&] {
+    return Status(s, ada).balance().pending() == quote.points_to_earn();
+  })) << Status(s, ada).balance().pending();
+  EXPECT_EQ(Report(s).renewal_bonus_points(), kBonus);
+
+  // A refused racer's order id is still free.
+  const auto refused = std::find_if(outcome.begin(), outcome.end(),
+                                    [](const std::string& o) { return o != "OK"; });
+  ASSERT_NE(refused, outcome.end());
+  cart.clear_subscription_id();
+  v1::PlaceOrderResponse order;
+  EXPECT_TRUE(
+      Place(s, "race-" + std::to_string(refused - outcome.begin()), cart, &order).ok());
 }
 
 TEST_F(SubscriptionIT, EachRenewalIsAnnouncedOnceAndChangesFollowTheRules) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "loyalty/common/errors.hpp"
+#include "loyalty/common/time.hpp"
 #include "loyalty/customers/v1/customers_service.grpc.pb.h"
 #include "loyalty/orders/v1/orders_service.grpc.pb.h"
 #include "recording_subscriber.hpp"
@@ -334,6 +335,37 @@ TEST_F(OrdersIT, ImportsHistoryIdempotentlyWithoutPoints) {
             3);
   EXPECT_EQ(WaitForApplied(3), 3);
   EXPECT_EQ(Scalar("SELECT count(*) FROM testsub.applied WHERE type = 'order.imported'"), 3);
+}
+
+// ListPlacedOrders (the dry run's source) pages oldest first: every order once, with its lines'
+// nets, and a page that ends the period says so, never leaving an empty page to ask for.
+TEST_F(OrdersIT, PlacedOrdersPageOldestFirstAndTheLastPageSaysItIsLast) {
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(Place(Order("p-" + std::to_string(i))).ok());
+  v1::ListPlacedOrdersRequest req;
+  req.set_store_id("store-1");
+  *req.mutable_from() = google::protobuf::util::TimeUtil::SecondsToTimestamp(0);
+  *req.mutable_to() = common::NowTimestamp();
+  req.mutable_to()->set_seconds(req.to().seconds() + 60);
+  req.set_page_size(3);
+  std::vector<std::string> seen;
+  int pages = 0;
+  for (;;) {
+    v1::ListPlacedOrdersResponse page;
+    ASSERT_TRUE(stub_->ListPlacedOrders(testing::InternalContext().get(), req, &page).ok());
+    ++pages;
+    ASSERT_FALSE(page.orders().empty()) << "an empty page " << pages;
+    for (const auto& o : page.orders()) {
+      seen.push_back(o.order_id());
+      ASSERT_EQ(o.lines_size(), 3);
+      int64_t nets = 0;
+      for (const auto& l : o.lines()) nets += l.net_minor();
+      EXPECT_EQ(nets, 1299 + 3 * 350 + 7 - 235);  // the lines after the order's discount
+    }
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(seen, (std::vector<std::string>{"p-0", "p-1", "p-2", "p-3", "p-4", "p-5"}));
 }
 
 }  // namespace
