@@ -8,6 +8,7 @@
 #include "loyalty/common/customer_check.hpp"
 #include "loyalty/common/idempotency.hpp"
 #include "loyalty/common/listen.hpp"
+#include "loyalty/common/time.hpp"
 
 namespace loyalty::checkout {
 
@@ -203,15 +204,19 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
                    row->error_message);
   }
 
-  // 2. The subscription the order renews, checked as the quote checked it, and the renewal
-  // claimed for this checkout alone; a refusal leaves the order id free.
-  std::optional<SubscriptionRow> renewal;
-  try {
-    renewal = RenewalOf(call, store_id, cart);
-    if (renewal) ClaimRenewal(call, store_id, request.order_id(), *renewal);
-  } catch (const ApiError&) {
-    if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
-    throw;
+  // 2. The subscription renewal the order places, checked as the quote checked it and claimed
+  // for this checkout alone; a refusal leaves the order id free. A retry keeps the renewal an
+  // earlier attempt claimed (its order may exist already), whatever changed since.
+  std::optional<ClaimedRenewal> renewal;
+  if (!row->renewal.subscription_id.empty()) {
+    renewal = row->renewal;
+  } else if (!cart.subscription_id().empty()) {
+    try {
+      renewal = ClaimRenewal(call, store_id, request.order_id(), cart);
+    } catch (const ApiError&) {
+      if (row->hold_id.empty()) ForgetUnheld(call, store_id, request.order_id());
+      throw;
+    }
   }
 
   // 3. Claim the discount code: one use taken under the code's lock, before anything is held.
@@ -328,28 +333,46 @@ void CheckoutService::Place(const CallContext& call, const v1::Store& store,
       IssueCode(tx, store_id, thanks_batch, cart.customer_id(), "thanks:" + request.order_id(),
                 "thank you for order " + request.order_id(), row->thank_you_code);
     }
-    if (renewal) {
-      subscriptions_.RecordRenewal(tx, store_id, renewal->subscription_id, request.order_id(),
-                                   renewal->terms.next_renewal_us,
-                                   order_req.renewal_bonus_points());
-    }
+    if (renewal) RecordRenewal(tx, store_id, *renewal, request.order_id(), order_req);
     store_.SetPlaced(tx, store_id, request.order_id(), bytes);
   });
 }
 
-void CheckoutService::ClaimRenewal(const CallContext& call, const std::string& store_id,
-                                   const std::string& order_id, const SubscriptionRow& renewal) {
-  db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+ClaimedRenewal CheckoutService::ClaimRenewal(const CallContext& call, const std::string& store_id,
+                                             const std::string& order_id,
+                                             const gateway::v1::Cart& cart) {
+  // Under the subscription's lock, which ChangeSubscription takes too: a pause, skip or cancel
+  // either comes first (and the check refuses) or waits for the claim (and is refused while
+  // the checkout is under way).
+  return db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
+    const auto row = subscriptions_.Find(tx, store_id, cart.subscription_id(), true);
+    if (!row) throw SubscriptionNotFound("cart.subscription_id");
+    CheckRenewal(row->terms, cart.customer_id(), common::NowMicros());
     try {
-      store_.SetRenewal(tx, store_id, order_id, renewal.subscription_id,
-                        renewal.terms.next_renewal_us);
+      store_.SetRenewal(tx, store_id, order_id, row->subscription_id, row->terms.next_renewal_us);
     } catch (const pqxx::unique_violation&) {
       throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "RENEWAL_IN_PROGRESS",
                      "cart.subscription_id: another checkout is placing this renewal; retry that "
                      "checkout with its own order id",
                      {{"cart.subscription_id", "another checkout is placing this renewal"}});
     }
+    return ClaimedRenewal{row->subscription_id, row->terms.next_renewal_us};
   });
+}
+
+void CheckoutService::RecordRenewal(pqxx::transaction_base& tx, const std::string& store_id,
+                                    const ClaimedRenewal& renewal, const std::string& order_id,
+                                    const orders::v1::PlaceOrderRequest& order) {
+  if (!subscriptions_.InsertRenewal(tx, store_id, renewal.subscription_id, order_id,
+                                    renewal.renewal_us, order.renewal_bonus_points())) {
+    return;  // recorded before
+  }
+  auto row = subscriptions_.Find(tx, store_id, renewal.subscription_id, true);
+  // The renewal still the subscription's next one (no change can come between the claim and
+  // here): it moves on to the first renewal whose notice is still ahead.
+  if (!row || row->terms.next_renewal_us != renewal.renewal_us) return;
+  row->terms.next_renewal_us = NextAfterRenewal(row->terms, common::NowMicros());
+  subscriptions_.SaveRenewed(tx, *row, order_id);
 }
 
 void CheckoutService::ForgetUnheld(const CallContext& call, const std::string& store_id,

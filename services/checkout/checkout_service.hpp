@@ -187,10 +187,16 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   void Place(const common::CallContext& call, const v1::Store& store,
              const gateway::v1::PlaceOrderRequest& request,
              gateway::v1::PlaceOrderResponse* response);
-  // Names the renewal on the checkout's record: FAILED_PRECONDITION RENEWAL_IN_PROGRESS when
-  // another live checkout (another order id) is placing it, so a renewal earns its bonus once.
-  void ClaimRenewal(const common::CallContext& call, const std::string& store_id,
-                    const std::string& order_id, const SubscriptionRow& renewal);
+  // Checks the renewal the cart places (CheckRenewal) under the subscription's lock and names
+  // it on the checkout's record: FAILED_PRECONDITION RENEWAL_IN_PROGRESS when another live
+  // checkout (another order id) is placing it, so a renewal earns its bonus once.
+  ClaimedRenewal ClaimRenewal(const common::CallContext& call, const std::string& store_id,
+                              const std::string& order_id, const gateway::v1::Cart& cart);
+  // The order placed the renewal: recorded once, and the subscription moves on
+  // (NextAfterRenewal), in the transaction that records the checkout's outcome.
+  void RecordRenewal(pqxx::transaction_base& tx, const std::string& store_id,
+                     const ClaimedRenewal& renewal, const std::string& order_id,
+                     const orders::v1::PlaceOrderRequest& order);
   // Deletes a checkout record that holds nothing, freeing its order id.
   void ForgetUnheld(const common::CallContext& call, const std::string& store_id,
                     const std::string& order_id);

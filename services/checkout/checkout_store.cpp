@@ -35,10 +35,12 @@ CheckoutStore::CheckoutStore(common::Database& db) {
              "                                 thank_you_code) "
              "  VALUES ($1, $2, $3, 'started', $5) ON CONFLICT DO NOTHING "
              "  RETURNING request_hash, state, hold_id, '' AS response, error_code, "
-             "            error_reason, error_message, thank_you_code) "
+             "            error_reason, error_message, thank_you_code, '' AS subscription_id, "
+             "            0::bigint AS renewal_us) "
              "SELECT * FROM claimed UNION ALL "
              "SELECT request_hash, state, hold_id, coalesce(response, ''), error_code, "
-             "       error_reason, error_message, thank_you_code FROM checkout.checkouts "
+             "       error_reason, error_message, thank_you_code, coalesce(subscription_id, ''), "
+             "       coalesce(" MICROS("renewal_at") ", 0) FROM checkout.checkouts "
              "WHERE store_id = $1 AND order_id = $2 AND NOT EXISTS (SELECT 1 FROM claimed)");
   db.Prepare("co_set_hold",
              "UPDATE checkout.checkouts SET hold_id = $3, updated_at = now() "
@@ -79,6 +81,8 @@ std::optional<CheckoutRow> CheckoutStore::Claim(pqxx::transaction_base& tx,
   c.error_reason = r[0][5].as<std::string>();
   c.error_message = r[0][6].as<std::string>();
   c.thank_you_code = r[0][7].as<std::string>();
+  c.renewal.subscription_id = r[0][8].as<std::string>();
+  c.renewal.renewal_us = r[0][9].as<int64_t>();
   return c;
 }
 

@@ -9,6 +9,12 @@
 
 namespace loyalty::checkout {
 
+// The subscription renewal a checkout places (SetRenewal); empty subscription_id: none.
+struct ClaimedRenewal {
+  std::string subscription_id;
+  int64_t renewal_us = 0;  // the renewal's time, its key
+};
+
 struct CheckoutRow {
   std::string request_hash;
   std::string state;  // started | placed | refused
@@ -18,6 +24,7 @@ struct CheckoutRow {
   std::string error_reason;
   std::string error_message;
   std::string thank_you_code;  // drawn at the claim; issued only if the store wants one
+  ClaimedRenewal renewal;      // named by an earlier attempt of this checkout
 };
 
 class CheckoutStore {

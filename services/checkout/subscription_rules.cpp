@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <set>
 
 #include "loyalty/common/time.hpp"
@@ -25,8 +26,12 @@ ApiError Refused(const std::string& reason, const std::string& message, const st
 
 }  // namespace
 
-void CheckCreate(common::Validator& v, const gateway::v1::CreateSubscriptionRequest& create,
-                 int64_t now_us) {
+int32_t NoticeHoursOf(const gateway::v1::CreateSubscriptionRequest& create) {
+  if (create.notice_hours() != 0) return create.notice_hours();
+  return std::min(kDefaultNoticeHours, create.interval_days() * 12);
+}
+
+void CheckCreate(common::Validator& v, const gateway::v1::CreateSubscriptionRequest& create) {
   v.RequireId(create.request_id(), "request_id");
   v.RequireId(create.customer_id(), "customer_id");
   v.RequireId(create.subscription_id(), "subscription_id");
@@ -45,14 +50,23 @@ void CheckCreate(common::Validator& v, const gateway::v1::CreateSubscriptionRequ
   const bool interval_ok =
       v.Check(create.interval_days() >= 1 && create.interval_days() <= kMaxIntervalDays,
               "interval_days", "must be 1 to " + std::to_string(kMaxIntervalDays));
-  v.Check(create.notice_hours() >= 0 && create.notice_hours() <= kMaxNoticeHours, "notice_hours",
-          "must be 0 (72) to " + std::to_string(kMaxNoticeHours));
-  if (create.has_first_renewal_at() &&
-      common::CheckTime(v, create.first_renewal_at(), "first_renewal_at") && interval_ok) {
-    const int64_t first = TimeUtil::TimestampToMicroseconds(create.first_renewal_at());
-    v.Check(first > now_us && first <= now_us + create.interval_days() * kMicrosPerDay,
-            "first_renewal_at", "must be in the future, at most one interval from now");
+  if (v.Check(create.notice_hours() >= 0 && create.notice_hours() <= kMaxNoticeHours,
+              "notice_hours", "must be 0 (72) to " + std::to_string(kMaxNoticeHours)) &&
+      interval_ok) {
+    v.Check(NoticeHoursOf(create) < create.interval_days() * 24, "notice_hours",
+            "must be shorter than the interval");
   }
+  if (create.has_first_renewal_at()) {
+    common::CheckTime(v, create.first_renewal_at(), "first_renewal_at");
+  }
+}
+
+void CheckFirstRenewal(common::Validator& v,
+                       const gateway::v1::CreateSubscriptionRequest& create, int64_t now_us) {
+  if (!create.has_first_renewal_at()) return;
+  const int64_t first = TimeUtil::TimestampToMicroseconds(create.first_renewal_at());
+  v.Check(first > now_us && first <= now_us + create.interval_days() * kMicrosPerDay,
+          "first_renewal_at", "must be in the future, at most one interval from now");
 }
 
 SubscriptionTerms StartTerms(const gateway::v1::CreateSubscriptionRequest& create,
@@ -60,7 +74,7 @@ SubscriptionTerms StartTerms(const gateway::v1::CreateSubscriptionRequest& creat
   SubscriptionTerms terms;
   terms.customer_id = create.customer_id();
   terms.interval_days = create.interval_days();
-  terms.notice_hours = create.notice_hours() == 0 ? kDefaultNoticeHours : create.notice_hours();
+  terms.notice_hours = NoticeHoursOf(create);
   terms.next_renewal_us = create.has_first_renewal_at()
                               ? TimeUtil::TimestampToMicroseconds(create.first_renewal_at())
                               : now_us + IntervalUs(terms);
@@ -69,6 +83,15 @@ SubscriptionTerms StartTerms(const gateway::v1::CreateSubscriptionRequest& creat
 
 int64_t NoticeStart(const SubscriptionTerms& terms) {
   return terms.next_renewal_us - terms.notice_hours * kMicrosPerHour;
+}
+
+int64_t NextAfterRenewal(const SubscriptionTerms& terms, int64_t now_us) {
+  const int64_t notice = terms.notice_hours * kMicrosPerHour;
+  int64_t next = terms.next_renewal_us + IntervalUs(terms);
+  if (next - notice <= now_us) {
+    next += ((now_us - (next - notice)) / IntervalUs(terms) + 1) * IntervalUs(terms);
+  }
+  return next;
 }
 
 void ApplyChange(SubscriptionTerms& terms, SubscriptionAction action, int64_t now_us) {

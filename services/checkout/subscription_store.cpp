@@ -87,24 +87,26 @@ SubscriptionStore::SubscriptionStore(common::Database& db) {
              "UPDATE checkout.subscriptions SET status = $3, "
              "  announced = announced AND next_renewal_at = " FROM_MICROS("$4") ", "
              "  next_renewal_at = " FROM_MICROS("$4") ", announce_at = " FROM_MICROS("$5") ", "
-             "  cancelled_at = CASE WHEN $3 = 'cancelled' THEN COALESCE(cancelled_at, now()) END "
+             "  cancelled_at = CASE WHEN $3 = 'cancelled' "
+             "    THEN COALESCE(cancelled_at, " FROM_MICROS("$6") ") END "
              "WHERE store_id = $1 AND subscription_id = $2");
+  db.Prepare("subscription_renewal_in_progress",
+             "SELECT EXISTS (SELECT 1 FROM checkout.checkouts WHERE store_id = $1 "
+             "  AND subscription_id = $2 AND renewal_at = " FROM_MICROS("$3") " "
+             "  AND state = 'started')");
   db.Prepare("subscription_of_customer",
              "SELECT " ROW_COLUMNS " FROM checkout.subscriptions "
              "WHERE store_id = $1 AND customer_id = $2 ORDER BY started_at, subscription_id "
              "LIMIT $3");
-  db.Prepare("subscription_record_renewal",
-             "WITH renewal AS ("
-             "  INSERT INTO checkout.subscription_renewals "
-             "    (store_id, order_id, subscription_id, renewal_at, bonus_points) "
-             "  VALUES ($1, $2, $3, " FROM_MICROS("$4") ", $5) ON CONFLICT DO NOTHING "
-             "  RETURNING subscription_id) "
-             "UPDATE checkout.subscriptions s SET "
-             "  next_renewal_at = s.next_renewal_at + make_interval(days => s.interval_days), "
-             "  announce_at = s.announce_at + make_interval(days => s.interval_days), "
-             "  announced = false, renewals = s.renewals + 1, last_order_id = $2 "
-             "FROM renewal WHERE s.store_id = $1 AND s.subscription_id = renewal.subscription_id "
-             "AND s.next_renewal_at = " FROM_MICROS("$4"));
+  db.Prepare("subscription_insert_renewal",
+             "INSERT INTO checkout.subscription_renewals "
+             "  (store_id, order_id, subscription_id, renewal_at, bonus_points) "
+             "VALUES ($1, $2, $3, " FROM_MICROS("$4") ", $5) ON CONFLICT DO NOTHING");
+  db.Prepare("subscription_save_renewed",
+             "UPDATE checkout.subscriptions SET next_renewal_at = " FROM_MICROS("$3") ", "
+             "  announce_at = " FROM_MICROS("$4") ", announced = false, "
+             "  renewals = renewals + 1, last_order_id = $5 "
+             "WHERE store_id = $1 AND subscription_id = $2");
   db.Prepare("subscription_claim_announcements",
              "UPDATE checkout.subscriptions s SET announced = true, "
              "  event_sequence = s.event_sequence + 1 "
@@ -154,7 +156,16 @@ std::optional<SubscriptionRow> SubscriptionStore::Find(pqxx::transaction_base& t
 void SubscriptionStore::SaveTerms(pqxx::transaction_base& tx, const SubscriptionRow& row) const {
   tx.exec_prepared("subscription_save_terms", row.store_id, row.subscription_id,
                    StatusText(row.terms.status), row.terms.next_renewal_us,
-                   NoticeStart(row.terms));
+                   NoticeStart(row.terms), row.cancelled_us);
+}
+
+bool SubscriptionStore::RenewalInProgress(pqxx::transaction_base& tx,
+                                          const std::string& store_id,
+                                          const std::string& subscription_id,
+                                          int64_t renewal_us) const {
+  return tx.exec_prepared1("subscription_renewal_in_progress", store_id, subscription_id,
+                           renewal_us)[0]
+      .as<bool>();
 }
 
 std::vector<SubscriptionRow> SubscriptionStore::OfCustomer(pqxx::transaction_base& tx,
@@ -168,12 +179,19 @@ std::vector<SubscriptionRow> SubscriptionStore::OfCustomer(pqxx::transaction_bas
   return rows;
 }
 
-void SubscriptionStore::RecordRenewal(pqxx::transaction_base& tx, const std::string& store_id,
+bool SubscriptionStore::InsertRenewal(pqxx::transaction_base& tx, const std::string& store_id,
                                       const std::string& subscription_id,
                                       const std::string& order_id, int64_t renewal_us,
                                       int64_t bonus_points) const {
-  tx.exec_prepared("subscription_record_renewal", store_id, order_id, subscription_id, renewal_us,
-                   bonus_points);
+  return tx.exec_prepared("subscription_insert_renewal", store_id, order_id, subscription_id,
+                          renewal_us, bonus_points)
+             .affected_rows() == 1;
+}
+
+void SubscriptionStore::SaveRenewed(pqxx::transaction_base& tx, const SubscriptionRow& row,
+                                    const std::string& order_id) const {
+  tx.exec_prepared("subscription_save_renewed", row.store_id, row.subscription_id,
+                   row.terms.next_renewal_us, NoticeStart(row.terms), order_id);
 }
 
 std::vector<SubscriptionRow> SubscriptionStore::ClaimDueAnnouncements(pqxx::transaction_base& tx,

@@ -35,16 +35,23 @@ class SubscriptionStore {
   bool Insert(pqxx::transaction_base& tx, const SubscriptionRow& row) const;
   std::optional<SubscriptionRow> Find(pqxx::transaction_base& tx, const std::string& store_id,
                                       const std::string& subscription_id, bool lock) const;
-  // Writes the terms (status, next renewal, its announcement) and the cancellation time.
+  // Writes the terms (status, next renewal, its announcement) and, the first time it is
+  // cancelled, row.cancelled_us.
   void SaveTerms(pqxx::transaction_base& tx, const SubscriptionRow& row) const;
+  // A started checkout is placing the renewal at `renewal_us` (checkout_store.hpp, SetRenewal).
+  bool RenewalInProgress(pqxx::transaction_base& tx, const std::string& store_id,
+                         const std::string& subscription_id, int64_t renewal_us) const;
   std::vector<SubscriptionRow> OfCustomer(pqxx::transaction_base& tx, const std::string& store_id,
                                           const std::string& customer_id, int limit) const;
-  // Records the renewal order `order_id` of the renewal at `renewal_us` and moves the
-  // subscription one interval on, in one statement; nothing when the order, or another order of
-  // that renewal, was recorded before.
-  void RecordRenewal(pqxx::transaction_base& tx, const std::string& store_id,
+  // Records the renewal order `order_id` of the renewal at `renewal_us`; false when the order,
+  // or another order of that renewal, was recorded before.
+  bool InsertRenewal(pqxx::transaction_base& tx, const std::string& store_id,
                      const std::string& subscription_id, const std::string& order_id,
                      int64_t renewal_us, int64_t bonus_points) const;
+  // The subscription was renewed by `order_id`: its next renewal is row.terms.next_renewal_us
+  // (announced again when its notice begins).
+  void SaveRenewed(pqxx::transaction_base& tx, const SubscriptionRow& row,
+                   const std::string& order_id) const;
   // Marks up to `limit` announcements due at `as_of_us` (one store, or every store: "") as made
   // and answers their subscriptions with the event sequence to write, in one statement; rows
   // another runner holds are skipped.

@@ -1,7 +1,8 @@
 // CheckoutService's subscriptions (docs/subscriptions.md): the storefront's create, change and
 // list, the admin's report, and the job that announces each renewal once when its notice begins.
 // A renewal order is an ordinary checkout naming the subscription (checkout_service.cpp: Place,
-// RenewalOf); the rules are subscription_rules.hpp's.
+// ClaimRenewal, RecordRenewal; a quote checks it with RenewalOf, here); the rules are
+// subscription_rules.hpp's.
 #include <google/protobuf/util/time_util.h>
 
 #include <map>
@@ -45,7 +46,7 @@ grpc::ServerUnaryReactor* CheckoutService::CreateSubscription(
     const int64_t now = common::NowMicros();
     Validator v;
     v.RequireId(store_id, "store_id");
-    CheckCreate(v, create, now);
+    CheckCreate(v, create);
     v.ThrowIfInvalid();
     common::RequireCustomer(call, *customers_, store_id, create.customer_id(), "customer_id");
     db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
@@ -54,6 +55,9 @@ grpc::ServerUnaryReactor* CheckoutService::CreateSubscription(
                              response)) {
         return;
       }
+      Validator first;  // against this create's time: a retry answered above is never refused
+      CheckFirstRenewal(first, create, now);
+      first.ThrowIfInvalid();
       SubscriptionRow row;
       row.store_id = store_id;
       row.subscription_id = create.subscription_id();
@@ -91,9 +95,20 @@ grpc::ServerUnaryReactor* CheckoutService::ChangeSubscription(
       }
       auto row = subscriptions_.Find(tx, store_id, change.subscription_id(), true);
       if (!row) throw SubscriptionNotFound("subscription_id");
+      // A checkout placing the next renewal holds it (ClaimRenewal takes this lock too): it
+      // finishes first, or is retried with its own order id, before the renewal can change.
+      if (subscriptions_.RenewalInProgress(tx, store_id, row->subscription_id,
+                                           row->terms.next_renewal_us)) {
+        throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "RENEWAL_IN_PROGRESS",
+                       "action: a checkout is placing the next renewal; retry once it is done",
+                       {{"action", "a checkout is placing the next renewal"}});
+      }
       const int64_t now = common::NowMicros();
       ApplyChange(row->terms, change.action(), now);
-      if (row->terms.status == gateway::v1::SUBSCRIPTION_STATUS_CANCELLED) row->cancelled_us = now;
+      if (row->terms.status == gateway::v1::SUBSCRIPTION_STATUS_CANCELLED &&
+          row->cancelled_us == 0) {
+        row->cancelled_us = now;
+      }
       subscriptions_.SaveTerms(tx, *row);
       *response->mutable_subscription() = ToApi(*row);
       idempotency_.Finish(tx, store_id, "ChangeSubscription", change.request_id(), *response);

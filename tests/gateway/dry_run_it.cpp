@@ -38,6 +38,18 @@ class DryRunIT : public GatewayIT {
     return tables;
   }
 
+  // Once the other consumers of what a test wrote (recommendations, the relay's bookkeeping) are
+  // done: two snapshots in a row alike.
+  std::map<std::string, std::string> SettledSnapshot() {
+    auto before = Snapshot();
+    EXPECT_TRUE(Eventually([&] {
+      auto again = Snapshot();
+      std::swap(again, before);
+      return again == before;
+    }));
+    return before;
+  }
+
   int64_t LedgerPoints(const TestStore& s, const std::string& customer) {
     points::v1::GetBalanceRequest req;
     req.set_store_id(s.store_id);
@@ -119,14 +131,7 @@ TEST_F(DryRunIT, AThousandOrdersAcrossARuleChangeMatchTheHandComputationAndNothi
   *req.mutable_from() = TimeUtil::MicrosecondsToTimestamp(t0);
   *req.mutable_to() = TimeUtil::MicrosecondsToTimestamp(t1 + 500'000);
   req.set_top_customers(3);
-  // Once the other consumers of the import (recommendations, the relay's bookkeeping) are done:
-  // two snapshots in a row alike.
-  auto before = Snapshot();
-  ASSERT_TRUE(Eventually([&] {
-    auto again = Snapshot();
-    std::swap(again, before);
-    return again == before;
-  }));
+  const auto before = SettledSnapshot();
   v1::DryRunEarnRulesResponse resp;
   const auto ran = DryRun(s, req, &resp);
   ASSERT_TRUE(ran.ok()) << ran.error_message();
@@ -250,7 +255,7 @@ TEST_F(DryRunIT, ATierDraftCountsWhoWouldMoveAndWritesNothing) {
     return Status(s, ada).balance().pending() == 50 && Status(s, bob).balance().pending() == 100;
   }));
 
-  const auto before = Snapshot();
+  const auto before = SettledSnapshot();
   v1::DryRunTiersRequest req;
   *req.mutable_draft() = program(4000, 9000);
   v1::DryRunTiersResponse resp;

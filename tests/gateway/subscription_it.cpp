@@ -243,6 +243,50 @@ TEST_F(SubscriptionIT, TenCheckoutsOfOneRenewalPlaceItOnceAndEarnTheBonusOnce) {
       Place(s, "race-" + std::to_string(refused - outcome.begin()), cart, &order).ok());
 }
 
+// A checkout killed after its renewal order exists keeps the renewal: the subscription cannot
+// be skipped under it, and the retry with its order id records the renewal once.
+TEST_F(SubscriptionIT, ACheckoutKilledAfterTheOrderKeepsItsRenewalUntilItsRetry) {
+  const auto s = SubscribingStore("subs-crash");
+  const auto ada = Register(s, "ada@example.com");
+  v1::CreateSubscriptionResponse created;
+  ASSERT_TRUE(Subscribe(s, ada, "sub-crash", 30, 24, 72, &created).ok());
+  const int64_t first = TimeUtil::TimestampToMicroseconds(created.subscription().next_renewal_at());
+  auto cart = TwoLineCart(ada, 0);
+  cart.set_subscription_id("sub-crash");
+
+  auto crashy = StartCheckout({{"LOYALTY_FAILPOINTS", "checkout.after_order_created=crash"}});
+  crashy->WaitServing();
+  auto front = StartGateway({{"LOYALTY_CHECKOUT_ADDR", crashy->address()}});
+  front->WaitServing();
+  Connect(front->address());
+  v1::PlaceOrderResponse lost;
+  EXPECT_FALSE(Place(s, "o-crash", cart, &lost).ok());
+  crashy->Kill();
+  Connect(gateway_->address());
+
+  // The order exists and earns its bonus; the renewal is the killed checkout's.
+  v1::ChangeSubscriptionResponse changed;
+  auto status = Change(s, "sub-crash", v1::SUBSCRIPTION_ACTION_SKIP, "skip-1", &changed);
+  EXPECT_EQ(common::ErrorReason(status), "RENEWAL_IN_PROGRESS");
+  v1::PlaceOrderResponse other;
+  EXPECT_EQ(common::ErrorReason(Place(s, "o-other", cart, &other)), "RENEWAL_IN_PROGRESS");
+
+  v1::PlaceOrderResponse retried;
+  status = Place(s, "o-crash", cart, &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(retried.order().renewal_bonus_points(), kBonus);
+  const auto sub = Only(s, ada);
+  EXPECT_EQ(sub.renewals(), 1);
+  EXPECT_EQ(sub.last_order_id(), "o-crash");
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(sub.next_renewal_at()),
+            first + 30LL * 24 * 3600 * 1'000'000);
+  // Now the skip goes through (it moves the next renewal).
+  ASSERT_TRUE(Change(s, "sub-crash", v1::SUBSCRIPTION_ACTION_SKIP, "skip-2", &changed).ok());
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(changed.subscription().next_renewal_at()),
+            first + 60LL * 24 * 3600 * 1'000'000);
+  EXPECT_EQ(Report(s).renewals(), 1);
+}
+
 TEST_F(SubscriptionIT, EachRenewalIsAnnouncedOnceAndChangesFollowTheRules) {
   const auto s = SubscribingStore("subs-announce");
   std::vector<std::string> customers;

@@ -29,7 +29,8 @@ gateway::v1::CreateSubscriptionRequest ValidCreate() {
 
 std::map<std::string, std::string> Fields(const gateway::v1::CreateSubscriptionRequest& c) {
   common::Validator v;
-  CheckCreate(v, c, kNow);
+  CheckCreate(v, c);
+  CheckFirstRenewal(v, c, kNow);
   std::map<std::string, std::string> fields;
   try {
     v.ThrowIfInvalid();
@@ -83,6 +84,32 @@ std::string Reason(const std::function<void()>& f) {
     return e.reason();
   }
   return "";
+}
+
+TEST(SubscriptionRules, TheNoticeIsShorterThanTheInterval) {
+  auto daily = ValidCreate();
+  daily.set_interval_days(1);
+  EXPECT_TRUE(Fields(daily).empty());
+  EXPECT_EQ(NoticeHoursOf(daily), 12);  // the default, at most half the interval
+  daily.set_notice_hours(24);
+  EXPECT_EQ(Fields(daily).count("notice_hours"), 1u);
+  daily.set_notice_hours(23);
+  EXPECT_TRUE(Fields(daily).empty());
+}
+
+TEST(SubscriptionRules, ARenewalMovesToTheFirstRenewalWhoseNoticeIsAhead) {
+  const auto terms = StartTerms(ValidCreate(), kNow);  // every 30 days, 72 h of notice
+  const int64_t next = terms.next_renewal_us;
+  // Renewed in its notice: one interval on.
+  EXPECT_EQ(NextAfterRenewal(terms, next - 24 * kMicrosPerHour), next + 30 * kDay);
+  // Renewed 28 days late: the renewal after next is in its notice already, so the one after.
+  EXPECT_EQ(NextAfterRenewal(terms, next + 28 * kDay), next + 60 * kDay);
+  // Renewed 100 days late: the renewals missed are not owed one by one.
+  const int64_t late = next + 100 * kDay;
+  const int64_t after = NextAfterRenewal(terms, late);
+  EXPECT_GT(after - 72 * kMicrosPerHour, late);
+  EXPECT_LE(after - 30 * kDay - 72 * kMicrosPerHour, late);
+  EXPECT_EQ((after - next) % (30 * kDay), 0);
 }
 
 TEST(SubscriptionRules, ChangesFollowTheStates) {
