@@ -96,8 +96,8 @@ Database::Pooled Database::Ready(Pooled pooled) {
 Database::Lease Database::Acquire(Deadline deadline) {
   std::unique_lock lock(mutex_);
   if (!available_) {
-    throw ApiError(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE",
-                   "the database is not ready; retry");
+    throw ApiError(grpc::StatusCode::UNAVAILABLE, kStartingReason,
+                   "the service is starting; retry");
   }
   for (;;) {
     Pooled pooled;

@@ -230,8 +230,13 @@ void ServiceHost::Finish(grpc::CallbackServerContext* context, grpc::ServerUnary
                             fields["reason"].get<std::string>();
     log::WarnEvery(key, log::kRepeatInterval, "rpc", fields);
   }
-  // A refusal while shutting down is the exception: it invites the retry.
-  if (!status.ok() && require_internal_token_ && ErrorReason(status) != kShuttingDownReason) {
+  // A refusal while starting or shutting down is the exception: this process does not serve
+  // yet or any more, nothing was done, and the retry (a moment later, or on another replica)
+  // is what it invites. A restarted service answered calls that arrived before it had checked
+  // its database with a pushback, and checkout's quote failed (ResilienceIT, restart).
+  const std::string reason = status.ok() ? "" : ErrorReason(status);
+  if (!status.ok() && require_internal_token_ && reason != kShuttingDownReason &&
+      reason != kStartingReason) {
     // Our answer to another of our services, which has already spent its own retries within the
     // deadline: its channel must not try again (it retries only calls that never got an answer).
     // gRPC's retry policy honours a negative server pushback as "do not retry".

@@ -18,6 +18,10 @@
 
 namespace loyalty::common {
 
+// The ErrorInfo reason of a call refused because the process has not yet reached its database
+// (it serves gRPC before its migrations are checked): nothing was done, retry it.
+inline constexpr const char* kStartingReason = "SERVICE_STARTING";
+
 // A list as one text parameter, for `string_to_array($n, ' ')` in a prepared statement: one
 // statement for a whole list, and no SQL built from its values. The values hold no space (ids,
 // codes, periods).
