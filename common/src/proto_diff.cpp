@@ -13,14 +13,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-std::string MessageJson(const Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
-
 // A scalar field's value (index -1: singular) as JSON.
 std::string ScalarJson(const Message& m, const FieldDescriptor* f, int index) {
   const Reflection* r = m.GetReflection();
@@ -115,6 +107,14 @@ void Diff(const Message& a, const Message& b, const std::string& prefix,
 }
 
 }  // namespace
+
+std::string MessageJson(const Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
 
 std::vector<FieldChange> DiffMessages(const Message& before, const Message& after) {
   std::vector<FieldChange> changes;

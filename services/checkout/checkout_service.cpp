@@ -146,7 +146,7 @@ grpc::ServerUnaryReactor* CheckoutService::QuoteCart(grpc::CallbackServerContext
                     request->quote().suggestion_limit() <= 50,
                 "suggestion_limit", "must be 0 to 50");
         v.ThrowIfInvalid();
-        const bool renews = RenewalOf(call, store.store_id(), request->quote().cart()).has_value();
+        const bool renews = QuoteRenews(call, store.store_id(), request->quote().cart());
         auto program = QuoteSettings(call, store.store_id());
         RecordCart(call, store, request->quote().cart(), program->settings());
         QuoteFlow::Start({*points_, *recs_, *customers_, host_.metrics(),

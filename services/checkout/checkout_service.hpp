@@ -143,11 +143,10 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   void IssueCampaignCodes(pqxx::transaction_base& tx, const std::string& store_id,
                           const std::string& campaign_id, const gateway::v1::CodeDefinition& terms,
                           std::vector<std::pair<CampaignTarget, std::string>>& sent);
-  // The subscription a cart renews (subscriptions.cpp), checked with CheckRenewal in one
-  // statement; nullopt when the cart renews none.
-  std::optional<SubscriptionRow> RenewalOf(const common::CallContext& call,
-                                           const std::string& store_id,
-                                           const gateway::v1::Cart& cart);
+  // Whether a quoted cart renews a subscription (subscriptions.cpp): false when it names none;
+  // one statement and CheckRenewal's refusal otherwise.
+  bool QuoteRenews(const common::CallContext& call, const std::string& store_id,
+                   const gateway::v1::Cart& cart);
   // Abandoned carts (cart_recovery.cpp): records a known customer's quoted cart when the store's
   // cart recovery is on (one statement; nothing otherwise).
   void RecordCart(const common::CallContext& call, const v1::Store& store,

@@ -1,7 +1,7 @@
 // CheckoutService's subscriptions (docs/subscriptions.md): the storefront's create, change and
 // list, the admin's report, and the job that announces each renewal once when its notice begins.
 // A renewal order is an ordinary checkout naming the subscription (checkout_service.cpp: Place,
-// ClaimRenewal, RecordRenewal; a quote checks it with RenewalOf, here); the rules are
+// ClaimRenewal, RecordRenewal; a quote checks it with QuoteRenews, here); the rules are
 // subscription_rules.hpp's.
 #include <google/protobuf/util/time_util.h>
 
@@ -175,15 +175,16 @@ int64_t CheckoutService::AnnounceRenewalsDue(const CallContext& call,
     // with it, so a second run or a second replica finds nothing left to announce.
     const auto count = db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
       const auto due = subscriptions_.ClaimDueAnnouncements(tx, store_id, as_of_us, kAnnouncePage);
-      std::map<std::string, std::vector<v1::SubscriptionRenewalDue>> events;
-      for (const auto& row : due) events[row.store_id].push_back(EventOf(row));
-      for (const auto& [store, of_store] : events) {
+      std::map<std::string, std::vector<const SubscriptionRow*>> by_store;  // AppendMany's unit
+      for (const auto& row : due) by_store[row.store_id].push_back(&row);
+      for (const auto& [store, rows] : by_store) {
+        std::vector<v1::SubscriptionRenewalDue> events;
+        events.reserve(rows.size());  // `pending` points into it
         std::vector<common::OutboxWriter::Pending> pending;
-        size_t i = 0;
-        for (const auto& row : due) {
-          if (row.store_id != store) continue;
-          pending.push_back({"subscription/" + row.subscription_id, row.event_sequence,
-                             &of_store[i++]});
+        for (const auto* row : rows) {
+          events.push_back(EventOf(*row));
+          pending.push_back(
+              {"subscription/" + row->subscription_id, row->event_sequence, &events.back()});
         }
         outbox_.AppendMany(tx, store, "subscription.renewal_due", pending);
       }
@@ -194,16 +195,15 @@ int64_t CheckoutService::AnnounceRenewalsDue(const CallContext& call,
   }
 }
 
-std::optional<SubscriptionRow> CheckoutService::RenewalOf(const CallContext& call,
-                                                          const std::string& store_id,
-                                                          const gateway::v1::Cart& cart) {
-  if (cart.subscription_id().empty()) return std::nullopt;
+bool CheckoutService::QuoteRenews(const CallContext& call, const std::string& store_id,
+                                  const gateway::v1::Cart& cart) {
+  if (cart.subscription_id().empty()) return false;
   auto row = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
     return subscriptions_.Find(tx, store_id, cart.subscription_id(), false);
   });
   if (!row) throw SubscriptionNotFound("cart.subscription_id");
   CheckRenewal(row->terms, cart.customer_id(), common::NowMicros());
-  return row;
+  return true;
 }
 
 }  // namespace loyalty::checkout

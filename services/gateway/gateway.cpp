@@ -4,6 +4,7 @@
 
 #include "loyalty/common/errors.hpp"
 #include "loyalty/common/listen.hpp"
+#include "loyalty/common/proto_diff.hpp"
 
 namespace loyalty::gateway {
 
@@ -29,11 +30,7 @@ std::string AuthorizationHeader(const grpc::ServerContextBase& context) {
 }  // namespace
 
 std::string ToJson(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  return out;
+  return common::MessageJson(message);
 }
 
 std::string ApiJson(const google::protobuf::Message& message) {

@@ -1,6 +1,5 @@
 #include "program/versions.hpp"
 
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <map>
@@ -48,14 +47,6 @@ const char* StatementOf(v1::VersionedKind kind) {
     default:
       return "versions_reward";
   }
-}
-
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
 }
 
 }  // namespace
@@ -110,7 +101,7 @@ void Versions::DiffVersions(const CallContext& call, const v1::DiffVersionsReque
       info.set_author(r[3].as<std::string>());
       info.set_reason(r[4].as<std::string>());
       *info.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(r[5].as<int64_t>());
-      info.set_content_json(Json(*content));
+      info.set_content_json(common::MessageJson(*content));
       const int32_t version = info.version();  // the assignment's right side moves `info` first
       found[version] = {std::move(info), std::move(content)};
     }

@@ -20,6 +20,9 @@ struct FieldChange {
   std::string after;
 };
 
+// A message as JSON with its proto field names ("multiplier_bps"), as the changes show values.
+std::string MessageJson(const google::protobuf::Message& message);
+
 // Walks both messages' fields in declaration order; repeated fields are compared element by
 // element at the same index, messages recursively but for protobuf's own types (a Timestamp is
 // one value). Messages of different types have no comparable fields: no changes.
