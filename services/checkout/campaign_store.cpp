@@ -1,34 +1,72 @@
 #include "campaign_store.hpp"
 
+#include <google/protobuf/util/time_util.h>
+
 #include "loyalty/common/calendar.hpp"
+#include "loyalty/common/sql_time.hpp"
 
 namespace loyalty::checkout {
+
+using google::protobuf::util::TimeUtil;
+
 namespace {
 
-// The columns (definition, author, reason) from `first` on into a Campaign or a Segment.
-template <typename Named>
-void Fill(const pqxx::row& row, int first, Named& named) {
-  named.mutable_definition()->ParseFromString(pqxx::binarystring(row[first]).str());
-  named.set_author(row[first + 1].template as<std::string>());
-  named.set_reason(row[first + 2].template as<std::string>());
+// A campaign version's columns, in common/versions.hpp's order.
+#define CAMPAIGN_VERSION_COLUMNS                                                           \
+  "version, definition, " MICROS("effective_from") ", author, reason, " MICROS("created_at")
+
+// A version row (CAMPAIGN_VERSION_COLUMNS from `first` on) into a Campaign.
+void FillVersion(const pqxx::row& row, int first, gateway::v1::Campaign& campaign) {
+  campaign.set_version(row[first].as<int32_t>());
+  campaign.mutable_definition()->ParseFromString(pqxx::binarystring(row[first + 1]).str());
+  *campaign.mutable_effective_from() =
+      TimeUtil::MicrosecondsToTimestamp(row[first + 2].as<int64_t>());
+  campaign.set_author(row[first + 3].as<std::string>());
+  campaign.set_reason(row[first + 4].as<std::string>());
+  *campaign.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(row[first + 5].as<int64_t>());
+}
+
+// The columns (definition, author, reason) from `first` on into a Segment.
+void Fill(const pqxx::row& row, int first, gateway::v1::Segment& segment) {
+  segment.mutable_definition()->ParseFromString(pqxx::binarystring(row[first]).str());
+  segment.set_author(row[first + 1].as<std::string>());
+  segment.set_reason(row[first + 2].as<std::string>());
 }
 
 }  // namespace
 
 CampaignStore::CampaignStore(common::Database& db) {
   common::PrepareCalendar(db);  // a run reads the store's date
+  // The head's row lock orders two puts of one campaign; the version is the head's count.
   db.Prepare("campaign_put",
-             "INSERT INTO checkout.campaigns (store_id, campaign_id, definition, author, reason) "
-             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, campaign_id) DO UPDATE SET "
-             "definition = EXCLUDED.definition, author = EXCLUDED.author, "
-             "reason = EXCLUDED.reason, updated_at = now()");
-  db.Prepare("campaign_get",
-             "SELECT definition, author, reason FROM checkout.campaigns "
-             "WHERE store_id = $1 AND campaign_id = $2");
-  // The ids travel as one space-separated parameter (an id has no space).
+             "WITH head AS (INSERT INTO checkout.campaigns (store_id, campaign_id) VALUES ($1, $2) "
+             "  ON CONFLICT (store_id, campaign_id) DO UPDATE SET "
+             "  version = campaigns.version + 1, updated_at = now() RETURNING version) "
+             "INSERT INTO checkout.campaign_versions (store_id, campaign_id, version, definition, "
+             "author, reason, effective_from) "
+             "SELECT $1, $2, version, $3, $4, $5, " FROM_MICROS("$6") " FROM head "
+             "RETURNING version, " MICROS("created_at"));
+  db.Prepare("campaign_in_force",
+             "SELECT " CAMPAIGN_VERSION_COLUMNS " FROM checkout.campaign_versions "
+             "WHERE store_id = $1 AND campaign_id = $2 AND effective_from <= " FROM_MICROS("$3")
+             " ORDER BY effective_from DESC, version DESC LIMIT 1");
+  db.Prepare("campaign_first_effective",
+             "SELECT " MICROS("min(effective_from)") " FROM checkout.campaign_versions "
+             "WHERE store_id = $1 AND campaign_id = $2 HAVING count(*) > 0");
+  // Each campaign's version in force at $3, else its earliest to come.
   db.Prepare("campaign_list",
-             "SELECT campaign_id, definition, author, reason FROM checkout.campaigns "
-             "WHERE store_id = $1 ORDER BY campaign_id LIMIT $2");
+             "SELECT DISTINCT ON (campaign_id) campaign_id, " CAMPAIGN_VERSION_COLUMNS
+             " FROM checkout.campaign_versions WHERE store_id = $1 "
+             "ORDER BY campaign_id, effective_from <= " FROM_MICROS("$3") " DESC, "
+             "CASE WHEN effective_from <= " FROM_MICROS("$3") " THEN effective_from END DESC, "
+             "effective_from, version DESC LIMIT $2");
+  db.Prepare("campaign_versions_list",
+             "SELECT " CAMPAIGN_VERSION_COLUMNS " FROM checkout.campaign_versions "
+             "WHERE store_id = $1 AND campaign_id = $2 AND version < $3 "
+             "ORDER BY version DESC LIMIT $4");
+  db.Prepare("campaign_versions_pair",
+             "SELECT " CAMPAIGN_VERSION_COLUMNS " FROM checkout.campaign_versions "
+             "WHERE store_id = $1 AND campaign_id = $2 AND version IN ($3::int, $4::int)");
   db.Prepare("segment_list",
              "SELECT segment_id, definition, author, reason FROM checkout.segments "
              "WHERE store_id = $1 ORDER BY segment_id LIMIT $2");
@@ -58,31 +96,69 @@ CampaignStore::CampaignStore(common::Database& db) {
 }
 
 void CampaignStore::Put(pqxx::transaction_base& tx, const std::string& store_id,
-                        const gateway::v1::Campaign& campaign) const {
+                        gateway::v1::Campaign& campaign) const {
   const std::string bytes = campaign.definition().SerializeAsString();
-  tx.exec_prepared("campaign_put", store_id, campaign.campaign_id(), pqxx::binarystring(bytes),
-                   campaign.author(), campaign.reason());
+  const auto row = tx.exec_prepared1(
+      "campaign_put", store_id, campaign.campaign_id(), pqxx::binarystring(bytes),
+      campaign.author(), campaign.reason(),
+      TimeUtil::TimestampToMicroseconds(campaign.effective_from()));
+  campaign.set_version(row[0].as<int32_t>());
+  *campaign.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
 }
 
-std::optional<gateway::v1::Campaign> CampaignStore::Get(pqxx::transaction_base& tx,
-                                                        const std::string& store_id,
-                                                        const std::string& campaign_id) const {
-  const auto r = tx.exec_prepared("campaign_get", store_id, campaign_id);
+std::optional<gateway::v1::Campaign> CampaignStore::InForce(pqxx::transaction_base& tx,
+                                                            const std::string& store_id,
+                                                            const std::string& campaign_id,
+                                                            int64_t at_us) const {
+  const auto r = tx.exec_prepared("campaign_in_force", store_id, campaign_id, at_us);
   if (r.empty()) return std::nullopt;
   gateway::v1::Campaign campaign;
   campaign.set_campaign_id(campaign_id);
-  Fill(r[0], 0, campaign);
+  FillVersion(r[0], 0, campaign);
   return campaign;
+}
+
+std::optional<gateway::v1::Campaign> CampaignStore::Version(pqxx::transaction_base& tx,
+                                                            const std::string& store_id,
+                                                            const std::string& campaign_id,
+                                                            int32_t version) const {
+  const auto r = Versions(tx, store_id, campaign_id, version, version);
+  if (r.empty()) return std::nullopt;
+  gateway::v1::Campaign campaign;
+  campaign.set_campaign_id(campaign_id);
+  FillVersion(r[0], 0, campaign);
+  return campaign;
+}
+
+std::optional<int64_t> CampaignStore::FirstEffective(pqxx::transaction_base& tx,
+                                                     const std::string& store_id,
+                                                     const std::string& campaign_id) const {
+  const auto r = tx.exec_prepared("campaign_first_effective", store_id, campaign_id);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<int64_t>();
+}
+
+pqxx::result CampaignStore::ListVersions(pqxx::transaction_base& tx, const std::string& store_id,
+                                         const std::string& campaign_id, int32_t before,
+                                         int32_t limit) const {
+  return tx.exec_prepared("campaign_versions_list", store_id, campaign_id, before, limit);
+}
+
+pqxx::result CampaignStore::Versions(pqxx::transaction_base& tx, const std::string& store_id,
+                                     const std::string& campaign_id, int32_t a,
+                                     int32_t b) const {
+  return tx.exec_prepared("campaign_versions_pair", store_id, campaign_id, a, b);
 }
 
 
 std::vector<gateway::v1::Campaign> CampaignStore::ListCampaigns(pqxx::transaction_base& tx,
                                                                 const std::string& store_id,
+                                                                int64_t at_us,
                                                                 int limit) const {
   std::vector<gateway::v1::Campaign> out;
-  for (const auto& row : tx.exec_prepared("campaign_list", store_id, limit)) {
+  for (const auto& row : tx.exec_prepared("campaign_list", store_id, limit, at_us)) {
     out.emplace_back().set_campaign_id(row[0].as<std::string>());
-    Fill(row, 1, out.back());
+    FillVersion(row, 1, out.back());
   }
   return out;
 }

@@ -1,4 +1,6 @@
-// CheckoutService's campaigns (docs/campaigns.md): PutCampaign and RunCampaign. A run pages
+// CheckoutService's campaigns (docs/campaigns.md): PutCampaign (a new version each time; the
+// versions are listed and compared like the points service's, through common/versions.hpp) and
+// RunCampaign. A run uses the campaign's version in force when it runs, and pages
 // through the campaign's audience as of the run's time (each kind asks the service that knows:
 // orders for lapsed and top customers, customers for birthdays and sign-ups), keeps those the
 // customers service says consented, and for each not yet reached for the period, in one
@@ -11,6 +13,7 @@
 #include "checkout_service.hpp"
 #include "loyalty/common/calendar.hpp"
 #include "loyalty/common/time.hpp"
+#include "loyalty/common/versions.hpp"
 
 namespace loyalty::checkout {
 
@@ -64,6 +67,14 @@ grpc::ServerUnaryReactor* CheckoutService::PutCampaign(grpc::CallbackServerConte
     CheckDefinition(v, put.definition());
     v.Check(!put.reason().empty() && put.reason().size() <= 500, "reason",
             "is required, 1-500 bytes");
+    const int64_t now = common::NowMicros();
+    const int64_t effective = put.has_effective_from()
+                                  ? TimeUtil::TimestampToMicroseconds(put.effective_from())
+                                  : now;
+    // A second of slack for clocks, as earn rules and tiers allow.
+    if (put.has_effective_from() && common::CheckTime(v, put.effective_from(), "effective_from")) {
+      v.Check(effective >= now - 1'000'000, "effective_from", "must not be in the past");
+    }
     v.ThrowIfInvalid();
     db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
       response->Clear();
@@ -77,6 +88,7 @@ grpc::ServerUnaryReactor* CheckoutService::PutCampaign(grpc::CallbackServerConte
       *campaign->mutable_definition() = put.definition();
       campaign->set_author(request->author());
       campaign->set_reason(put.reason());
+      *campaign->mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(effective);
       campaigns_.Put(tx, store_id, *campaign);
       idempotency_.Finish(tx, store_id, "PutCampaign", put.request_id(), *response);
     });
@@ -94,7 +106,7 @@ grpc::ServerUnaryReactor* CheckoutService::ListCampaigns(
     v.ThrowIfInvalid();
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
       response->Clear();
-      for (auto& c : campaigns_.ListCampaigns(tx, store_id, kListed)) {
+      for (auto& c : campaigns_.ListCampaigns(tx, store_id, common::NowMicros(), kListed)) {
         *response->add_campaigns() = std::move(c);
       }
       for (auto& s : campaigns_.ListSegments(tx, store_id, kListed)) {
@@ -123,18 +135,52 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
   if (run.has_as_of()) {
     common::CheckTime(v, run.as_of(), "as_of");
   }
+  v.Check(run.version() == 0 || (run.preview() && run.version() > 0), "version",
+          "previews a version: positive, with preview");
   v.ThrowIfInvalid();
-  const auto campaign = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-    return campaigns_.Get(tx, store_id, run.campaign_id());
-  });
-  if (!campaign) {
+  if (run.version() != 0) {
+    const auto version = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+      return campaigns_.Version(tx, store_id, run.campaign_id(), run.version());
+    });
+    if (!version) {
+      throw ApiError(grpc::StatusCode::NOT_FOUND, "VERSION_NOT_FOUND",
+                     "campaign " + run.campaign_id() + " has no version " +
+                         std::to_string(run.version()),
+                     {{"version", "no such version"}});
+    }
+    return RunVersion(call, request, version->definition(), response);
+  }
+  // The version in force now, whatever the run's as_of: a version published for later reaches
+  // nobody before then (a run as of a past time backfills with today's definition).
+  const int64_t now = common::NowMicros();
+  const auto [campaign, first_effective] =
+      db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+        auto in_force = campaigns_.InForce(tx, store_id, run.campaign_id(), now);
+        return std::pair{in_force, in_force ? std::optional<int64_t>()
+                                            : campaigns_.FirstEffective(tx, store_id,
+                                                                        run.campaign_id())};
+      });
+  if (!campaign && !first_effective) {
     throw ApiError(grpc::StatusCode::NOT_FOUND, "CAMPAIGN_NOT_FOUND",
                    "the store has no campaign " + run.campaign_id(),
                    {{"campaign_id", "is not a campaign of the store"}});
   }
+  if (!campaign) {
+    const std::string at = TimeUtil::ToString(TimeUtil::MicrosecondsToTimestamp(*first_effective));
+    throw ApiError(grpc::StatusCode::FAILED_PRECONDITION, "CAMPAIGN_NOT_IN_FORCE",
+                   "campaign " + run.campaign_id() + " takes effect at " + at,
+                   {{"campaign_id", "takes effect at " + at}});
+  }
+  RunVersion(call, request, campaign->definition(), response);
+}
+
+void CheckoutService::RunVersion(const CallContext& call, const v1::RunCampaignRequest& request,
+                                 const CampaignDefinition& definition,
+                                 gateway::v1::RunCampaignResponse* response) {
+  const std::string& store_id = request.store().store_id();
+  const auto& run = request.run();
   const int64_t as_of_us = run.has_as_of() ? TimeUtil::TimestampToMicroseconds(run.as_of())
                                            : common::NowMicros();
-  const auto& definition = campaign->definition();
   // A saved segment's current definition, or the campaign's own.
   gateway::v1::CampaignAudience audience = definition.audience();
   if (!definition.segment_id().empty()) {

@@ -72,6 +72,16 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   grpc::ServerUnaryReactor* ListCampaigns(grpc::CallbackServerContext* context,
                                           const v1::ListCampaignsRequest* request,
                                           gateway::v1::ListCampaignsResponse* response) override;
+  // A campaign's versions (campaign_versions.cpp).
+  grpc::ServerUnaryReactor* ListVersions(grpc::CallbackServerContext* context,
+                                         const points::v1::ListVersionsRequest* request,
+                                         points::v1::ListVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* context,
+                                       const points::v1::GetVersionRequest* request,
+                                       points::v1::GetVersionResponse* response) override;
+  grpc::ServerUnaryReactor* DiffVersions(grpc::CallbackServerContext* context,
+                                         const points::v1::DiffVersionsRequest* request,
+                                         points::v1::DiffVersionsResponse* response) override;
   grpc::ServerUnaryReactor* PutSegment(grpc::CallbackServerContext* context,
                                        const v1::PutSegmentRequest* request,
                                        gateway::v1::PutSegmentResponse* response) override;
@@ -115,6 +125,10 @@ class CheckoutService final : public v1::CheckoutService::CallbackService {
   // Campaigns (campaigns.cpp).
   void RunCampaignOf(const common::CallContext& call, const v1::RunCampaignRequest& request,
                      gateway::v1::RunCampaignResponse* response);
+  // A run (or preview) of one version's definition, as of the request's as_of.
+  void RunVersion(const common::CallContext& call, const v1::RunCampaignRequest& request,
+                  const gateway::v1::CampaignDefinition& definition,
+                  gateway::v1::RunCampaignResponse* response);
   // Calls `reach` with each page of the customers the campaign targets at `as_of_us`, each with
   // the period that a second reach of them in would repeat.
   void ForEachAudiencePage(const common::CallContext& call, const std::string& store_id,

@@ -235,6 +235,8 @@ grpc::ServerUnaryReactor* AdminService::UpdateSettings(grpc::CallbackServerConte
                req.mutable_settings()->set_time_zone(p.store.time_zone);
                req.mutable_settings()->clear_version();
                req.mutable_settings()->clear_created_at();
+               req.set_author(p.key_id);
+               req.set_reason(request->reason());
                points::v1::UpdateSettingsResponse resp;
                CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::UpdateSettings,
                            req, &resp);
@@ -257,6 +259,8 @@ grpc::ServerUnaryReactor* AdminService::PublishEarnRules(
                  *req.mutable_effective_from() = request->effective_from();
                }
                *req.mutable_rules() = request->rules();
+               req.set_author(p.key_id);
+               req.set_reason(request->reason());
                points::v1::PublishEarnRulesResponse resp;
                CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::PublishEarnRules,
                            req, &resp);
@@ -294,26 +298,6 @@ grpc::ServerUnaryReactor* AdminService::DryRunEarnRules(
                CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::DryRunEarnRules,
                            req, &resp);
                *response->mutable_report() = resp.report();
-             });
-}
-
-grpc::ServerUnaryReactor* AdminService::DiffVersions(grpc::CallbackServerContext* context,
-                                                     const v1::DiffVersionsRequest* request,
-                                                     v1::DiffVersionsResponse* response) {
-  return Run(context, "DiffVersions", request, Role::kViewer,
-             [=, this](const CallContext& call, const Principal& p) {
-               points::v1::DiffVersionsRequest req;
-               req.set_store_id(p.store.store_id);
-               req.set_kind(request->kind());
-               req.set_reward_id(request->reward_id());
-               req.set_from_version(request->from_version());
-               req.set_to_version(request->to_version());
-               points::v1::DiffVersionsResponse resp;
-               CallOrThrow(call, gw_.points(), &points::v1::PointsService::Stub::DiffVersions,
-                           req, &resp);
-               *response->mutable_from() = resp.from();
-               *response->mutable_to() = resp.to();
-               *response->mutable_changes() = resp.changes();
              });
 }
 

@@ -30,8 +30,14 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::ListRuleVersionsRequest* request, v1::ListRuleVersionsResponse* response) override;
   grpc::ServerUnaryReactor* DryRunEarnRules(grpc::CallbackServerContext* context,
       const v1::DryRunEarnRulesRequest* request, v1::DryRunEarnRulesResponse* response) override;
+  // Versions of settings, rules, tiers and rewards (points) and campaigns (checkout):
+  // version_admin.cpp.
   grpc::ServerUnaryReactor* DiffVersions(grpc::CallbackServerContext* context,
       const v1::DiffVersionsRequest* request, v1::DiffVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListVersions(grpc::CallbackServerContext* context,
+      const v1::ListVersionsRequest* request, v1::ListVersionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* context,
+      const v1::GetVersionRequest* request, v1::GetVersionResponse* response) override;
   grpc::ServerUnaryReactor* GetRuleVersion(grpc::CallbackServerContext* context,
       const v1::GetRuleVersionRequest* request, v1::GetRuleVersionResponse* response) override;
   grpc::ServerUnaryReactor* AdjustPoints(grpc::CallbackServerContext* context,

@@ -2,7 +2,7 @@
 // (worker pool, deadline, errors mapped: ServiceHost::Serve) by the room that owns it:
 //   program/  Program       settings, earn rules, PreviewEarn
 //   program/  DryRun        DryRunEarnRules (a draft replayed over past orders), DryRunTiers
-//   program/  Versions      DiffVersions (two versions of settings, rules, tiers or a reward)
+//   program/  Versions      List/Get/DiffVersions (settings, rules, tiers, a reward)
 //   ledger/   Balances      GetBalance, ListLedger
 //             Holds         ReserveRedemption, CommitRedemption, VoidRedemption
 //             Adjustments   AdjustPoints
@@ -80,6 +80,8 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(GetRuleVersion, GetRuleVersionRequest, GetRuleVersionResponse)
   LOYALTY_RPC(PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
   LOYALTY_RPC(DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
+  LOYALTY_RPC(ListVersions, ListVersionsRequest, ListVersionsResponse)
+  LOYALTY_RPC(GetVersion, GetVersionRequest, GetVersionResponse)
   LOYALTY_RPC(DiffVersions, DiffVersionsRequest, DiffVersionsResponse)
   LOYALTY_RPC(DryRunTiers, DryRunTiersRequest, DryRunTiersResponse)
   LOYALTY_RPC(ReserveRedemption, ReserveRedemptionRequest, ReserveRedemptionResponse)

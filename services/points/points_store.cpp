@@ -78,8 +78,9 @@ PointsStore::PointsStore(common::Database& db) {
              "SELECT version, settings, " MICROS("created_at") " FROM points.settings "
              "WHERE store_id = $1 ORDER BY version DESC LIMIT 1");
   db.Prepare("points_insert_settings",
-             "INSERT INTO points.settings (store_id, version, settings) "
-             "SELECT $1, coalesce(max(version), 0) + 1, $2 FROM points.settings WHERE store_id = $1 "
+             "INSERT INTO points.settings (store_id, version, settings, author, reason) "
+             "SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4 FROM points.settings "
+             "WHERE store_id = $1 "
              "RETURNING version, " MICROS("created_at"));
   const std::string rule_columns =
       "SELECT version, " MICROS("effective_from") ", rules, " MICROS("published_at") " FROM points.rule_versions ";
@@ -89,8 +90,8 @@ PointsStore::PointsStore(common::Database& db) {
   db.Prepare("points_rules", rule_columns + "WHERE store_id = $1 AND version = $2");
   db.Prepare("points_all_rules", rule_columns + "WHERE store_id = $1 ORDER BY version DESC");
   db.Prepare("points_insert_rules",
-             "INSERT INTO points.rule_versions (store_id, version, effective_from, rules) "
-             "SELECT $1, coalesce(max(version), 0) + 1, " FROM_MICROS("$2") ", $3 "
+             "INSERT INTO points.rule_versions (store_id, version, effective_from, rules, author, "
+             "reason) SELECT $1, coalesce(max(version), 0) + 1, " FROM_MICROS("$2") ", $3, $4, $5 "
              "FROM points.rule_versions WHERE store_id = $1 "
              "RETURNING version, " MICROS("effective_from") ", rules, " MICROS("published_at"));
   db.Prepare("points_touch_balance",
@@ -289,12 +290,14 @@ void PointsStore::AnnounceProgramChange(pqxx::transaction_base& tx,
 }
 
 v1::Settings PointsStore::InsertSettings(pqxx::transaction_base& tx, const std::string& store,
-                                         v1::Settings settings) const {
+                                         v1::Settings settings,
+                                         const Written& written) const {
   AnnounceProgramChange(tx, store);
   settings.clear_version();
   settings.clear_created_at();
   auto row = tx.exec_prepared1("points_insert_settings", store,
-                               pqxx::binarystring(settings.SerializeAsString()));
+                               pqxx::binarystring(settings.SerializeAsString()), written.author,
+                               written.reason);
   settings.set_version(row[0].as<int32_t>());
   *settings.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
   return settings;
@@ -323,10 +326,12 @@ std::vector<v1::RuleVersion> PointsStore::AllRules(pqxx::transaction_base& tx,
 
 v1::RuleVersion PointsStore::InsertRules(pqxx::transaction_base& tx, const std::string& store,
                                          int64_t effective_from_us,
-                                         const v1::EarnRules& rules) const {
+                                         const v1::EarnRules& rules,
+                                         const Written& written) const {
   AnnounceProgramChange(tx, store);
   return ToRuleVersion(tx.exec_prepared1("points_insert_rules", store, effective_from_us,
-                                         pqxx::binarystring(rules.SerializeAsString())));
+                                         pqxx::binarystring(rules.SerializeAsString()),
+                                         written.author, written.reason));
 }
 
 BalanceRow PointsStore::LockBalance(pqxx::transaction_base& tx, const std::string& store,

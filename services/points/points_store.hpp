@@ -59,15 +59,21 @@ class PointsStore {
   // Tells other processes that the store's settings or rules changed (common/listen.hpp), so
   // that their copies are dropped at once; part of the caller's transaction.
   void AnnounceProgramChange(pqxx::transaction_base& tx, const std::string& store) const;
+  // Who wrote a settings or rules version (an admin key's id; empty for the store's seed) and why.
+  struct Written {
+    std::string author;
+    std::string reason;
+  };
   v1::Settings InsertSettings(pqxx::transaction_base& tx, const std::string& store,
-                              v1::Settings settings) const;
+                              v1::Settings settings, const Written& written) const;
   std::optional<v1::RuleVersion> RulesAt(pqxx::transaction_base& tx, const std::string& store,
                                          int64_t at_us) const;
   std::optional<v1::RuleVersion> Rules(pqxx::transaction_base& tx, const std::string& store,
                                        int32_t version) const;
   std::vector<v1::RuleVersion> AllRules(pqxx::transaction_base& tx, const std::string& store) const;
   v1::RuleVersion InsertRules(pqxx::transaction_base& tx, const std::string& store,
-                              int64_t effective_from_us, const v1::EarnRules& rules) const;
+                              int64_t effective_from_us, const v1::EarnRules& rules,
+                              const Written& written) const;
 
   BalanceRow LockBalance(pqxx::transaction_base& tx, const std::string& store,
                          const std::string& customer) const;

@@ -131,6 +131,129 @@ class CampaignIT : public GatewayIT {
   }
 };
 
+// Campaign versions (docs/campaigns.md, "Versions"): each put is a new version with who, why and
+// when it takes effect; a run uses the version in force when it runs, so a version published for
+// later reaches nobody before then; the versions list, read and compare like the program's.
+TEST_F(CampaignIT, EachPutIsAVersionAndAVersionForLaterRunsOnlyFromThen) {
+  using google::protobuf::util::TimeUtil;
+  const auto s = WinBackStore("campaign-versions");  // version 1: lapsed after 60 days
+  const auto ada = Customer(s, "ada@example.com", true);
+  const auto bob = Customer(s, "bob@example.com", true);
+  PastOrder(s, ada, "h-ada", 90);
+  PastOrder(s, bob, "h-bob", 45);  // lapsed after 30 days, not after 60
+  EXPECT_EQ(RunCampaign(s, true).reached(), 1);
+
+  v1::PutCampaignRequest put;
+  put.set_request_id("put-v2");
+  put.set_campaign_id("we-miss-you");
+  put.mutable_definition()->set_kind(v1::CAMPAIGN_KIND_WIN_BACK);
+  put.mutable_definition()->set_lapsed_days(30);
+  put.mutable_definition()->set_code_batch_id("win-back-template");
+  put.set_reason("shorter lapse");
+  const int64_t effective = common::NowMicros() + 1'500'000;
+  *put.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(effective);
+  v1::PutCampaignResponse v2;
+  auto status = admin_->PutCampaign(Ctx(s.owner).get(), put, &v2);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(v2.campaign().version(), 2);
+  const auto listed_version = [&] {
+    v1::ListCampaignsResponse list;
+    EXPECT_TRUE(admin_->ListCampaigns(Ctx(s.owner).get(), {}, &list).ok());
+    return list.campaigns_size() == 1 ? list.campaigns(0).version() : -1;
+  };
+  EXPECT_EQ(RunCampaign(s, true).reached(), 1) << "version 1 is in force until then";
+  EXPECT_EQ(listed_version(), 1);
+  v1::RunCampaignRequest preview_v2;
+  preview_v2.set_request_id("preview-v2");
+  preview_v2.set_campaign_id("we-miss-you");
+  preview_v2.set_preview(true);
+  preview_v2.set_version(2);
+  v1::RunCampaignResponse previewed;
+  status = admin_->RunCampaign(Ctx(s.owner).get(), preview_v2, &previewed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(previewed.reached(), 2) << "a version for later is previewed by its number";
+  preview_v2.set_preview(false);
+  status = admin_->RunCampaign(Ctx(s.owner).get(), preview_v2, &previewed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"version"});
+
+  // The versions, newest first, a page of one at a time; one whole; and what changed.
+  v1::ListVersionsRequest list;
+  list.set_kind(points::v1::VERSIONED_KIND_CAMPAIGN);
+  list.set_campaign_id("we-miss-you");
+  list.set_page_size(1);
+  v1::ListVersionsResponse page;
+  status = admin_->ListVersions(Ctx(s.owner).get(), list, &page);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(page.versions_size(), 1);
+  EXPECT_EQ(page.versions(0).version(), 2);
+  EXPECT_EQ(page.versions(0).reason(), "shorter lapse");
+  EXPECT_FALSE(page.versions(0).author().empty());
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(page.versions(0).effective_from()), effective);
+  ASSERT_FALSE(page.next_page_token().empty());
+  list.set_page_token(page.next_page_token());
+  ASSERT_TRUE(admin_->ListVersions(Ctx(s.owner).get(), list, &page).ok());
+  ASSERT_EQ(page.versions_size(), 1);
+  EXPECT_EQ(page.versions(0).version(), 1);
+  EXPECT_EQ(page.versions(0).reason(), "spring");
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  v1::GetVersionRequest get;
+  get.set_kind(points::v1::VERSIONED_KIND_CAMPAIGN);
+  get.set_campaign_id("we-miss-you");
+  get.set_version(1);
+  v1::GetVersionResponse one;
+  ASSERT_TRUE(admin_->GetVersion(Ctx(s.owner).get(), get, &one).ok());
+  EXPECT_NE(one.version().content_json().find("\"lapsed_days\":60"), std::string::npos)
+      << one.version().content_json();
+
+  v1::DiffVersionsRequest diff;
+  diff.set_kind(points::v1::VERSIONED_KIND_CAMPAIGN);
+  diff.set_campaign_id("we-miss-you");
+  diff.set_from_version(1);
+  diff.set_to_version(2);
+  v1::DiffVersionsResponse changes;
+  ASSERT_TRUE(admin_->DiffVersions(Ctx(s.owner).get(), diff, &changes).ok());
+  ASSERT_EQ(changes.changes_size(), 1);
+  EXPECT_EQ(changes.changes(0).path(), "lapsed_days");
+  EXPECT_EQ(changes.changes(0).before(), "60");
+  EXPECT_EQ(changes.changes(0).after(), "30");
+
+  std::this_thread::sleep_until(std::chrono::system_clock::time_point(
+      std::chrono::microseconds(effective + 100'000)));
+  EXPECT_EQ(RunCampaign(s, true).reached(), 2) << "version 2 from its effective_from on";
+  EXPECT_EQ(listed_version(), 2);
+
+  // A campaign whose first version is for later does not run yet; an effective_from in the past,
+  // a campaign id on another kind and a version it does not have are refused naming the field.
+  put.set_request_id("put-later");
+  put.set_campaign_id("later");
+  *put.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(common::NowMicros() + 3'600'000'000);
+  ASSERT_TRUE(admin_->PutCampaign(Ctx(s.owner).get(), put, &v2).ok());
+  v1::RunCampaignRequest run;
+  run.set_request_id("run-later");
+  run.set_campaign_id("later");
+  v1::RunCampaignResponse ran;
+  status = admin_->RunCampaign(Ctx(s.owner).get(), run, &ran);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(common::ErrorReason(status), "CAMPAIGN_NOT_IN_FORCE");
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"campaign_id"});
+  put.set_request_id("put-past");
+  *put.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(common::NowMicros() - 86'400'000'000);
+  status = admin_->PutCampaign(Ctx(s.owner).get(), put, &v2);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"effective_from"});
+  list.set_kind(points::v1::VERSIONED_KIND_SETTINGS);
+  list.clear_page_token();
+  status = admin_->ListVersions(Ctx(s.owner).get(), list, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"campaign_id"});
+  get.set_version(3);
+  status = admin_->GetVersion(Ctx(s.owner).get(), get, &one);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"version"});
+}
+
 TEST_F(CampaignIT, AWinBackReachesEachConsentingLapsedCustomerOncePerLapse) {
   const auto s = WinBackStore("win-back");
   const auto ada = Customer(s, "ada@example.com", true);     // lapsed, consents

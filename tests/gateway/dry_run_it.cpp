@@ -308,6 +308,7 @@ TEST_F(DryRunIT, TwoVersionsAreShownWholeWithWhatChangedFieldByField) {
   *update.mutable_settings() = current.settings();
   update.mutable_settings()->set_return_window_days(30);
   update.mutable_settings()->mutable_cart_recovery()->set_after_hours(24);
+  update.set_reason("longer returns");
   v1::UpdateSettingsResponse updated;
   ASSERT_TRUE(admin_->UpdateSettings(Ctx(s.owner).get(), update, &updated).ok());
 
@@ -330,6 +331,31 @@ TEST_F(DryRunIT, TwoVersionsAreShownWholeWithWhatChangedFieldByField) {
   EXPECT_EQ(diff.from().version(), 2);
   EXPECT_EQ(diff.to().version(), 3);
   EXPECT_NE(diff.to().content_json().find("\"return_window_days\":30"), std::string::npos);
+  EXPECT_EQ(diff.to().reason(), "longer returns");
+  EXPECT_FALSE(diff.to().author().empty());
+
+  // The settings versions, newest first, two a page: the first is the store's seed, by nobody.
+  v1::ListVersionsRequest list;
+  list.set_kind(points::v1::VERSIONED_KIND_SETTINGS);
+  list.set_page_size(2);
+  v1::ListVersionsResponse page;
+  auto listed = admin_->ListVersions(Ctx(s.owner).get(), list, &page);
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  ASSERT_EQ(page.versions_size(), 2);
+  EXPECT_EQ(page.versions(0).version(), 3);
+  EXPECT_EQ(page.versions(0).reason(), "longer returns");
+  EXPECT_EQ(page.versions(0).effective_from().seconds(), page.versions(0).created_at().seconds());
+  EXPECT_EQ(page.versions(1).version(), 2);
+  list.set_page_token(page.next_page_token());
+  ASSERT_TRUE(admin_->ListVersions(Ctx(s.owner).get(), list, &page).ok());
+  ASSERT_EQ(page.versions_size(), 1);
+  EXPECT_EQ(page.versions(0).version(), 1);
+  EXPECT_TRUE(page.versions(0).author().empty());
+  EXPECT_TRUE(page.next_page_token().empty());
+  list.set_page_token("not-a-token");
+  listed = admin_->ListVersions(Ctx(s.owner).get(), list, &page);
+  EXPECT_EQ(listed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(listed), std::vector<std::string>{"page_token"});
 
   // A reward's versions name who changed it and why.
   points::v1::RewardDefinition five;

@@ -1,6 +1,6 @@
 // loyaltyctl's campaign commands (docs/campaigns.md):
-//   campaigns put ID FILE --reason TEXT       (a JSON or YAML CampaignDefinition)
-//   campaigns run ID [--preview] [--as-of RFC3339]
+//   campaigns put ID FILE --reason TEXT [--effective-from RFC3339]   (a CampaignDefinition)
+//   campaigns run ID [--preview [--version N]] [--as-of RFC3339]
 //   segments put ID FILE --reason TEXT        (a JSON or YAML CampaignAudience)
 //   segments members ID [--as-of RFC3339] [--page-size N] [--after ID]
 //   subscriptions report --from RFC3339 --to RFC3339   (docs/subscriptions.md)
@@ -15,12 +15,13 @@ namespace loyalty::ctl {
 namespace {
 
 struct PutArgs {
-  std::string id, file, reason;
+  std::string id, file, reason, effective_from;
 };
 
 struct RunArgs {
   std::string id, as_of;
   bool preview = false;
+  int version = 0;
 };
 
 struct PeriodArgs {
@@ -40,10 +41,11 @@ void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Cli
   campaigns->require_subcommand(1);
 
   auto put_args = std::make_shared<PutArgs>();
-  auto* put = campaigns->add_subcommand("put", "create or replace a campaign from a file");
+  auto* put = campaigns->add_subcommand("put", "write a campaign's next version from a file");
   put->add_option("id", put_args->id, "campaign id")->required();
   put->add_option("file", put_args->file, "JSON or YAML CampaignDefinition")->required();
-  put->add_option("--reason", put_args->reason, "why (recorded with the campaign)")->required();
+  put->add_option("--reason", put_args->reason, "why (recorded with the version)")->required();
+  put->add_option("--effective-from", put_args->effective_from, "RFC 3339 time (default: now)");
   put->callback([&o, &run, &read, put_args] {
     run = [&o, &read, put_args](Client& c) {
       v1::PutCampaignRequest req;
@@ -52,10 +54,15 @@ void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Cli
       req.set_campaign_id(put_args->id);
       read(put_args->file, req.mutable_definition());
       req.set_reason(put_args->reason);
+      if (!put_args->effective_from.empty()) {
+        ParseTime(put_args->effective_from, "--effective-from", req.mutable_effective_from());
+      }
       v1::PutCampaignResponse resp;
       Check(c.stub().PutCampaign(c.Ctx().get(), req, &resp));
       if (o.json) return void(std::cout << ToJson(resp.campaign()) << "\n");
-      std::cout << "campaign " << resp.campaign().campaign_id() << " saved\n";
+      std::cout << "campaign " << resp.campaign().campaign_id() << " version "
+                << resp.campaign().version() << ", effective from "
+                << Time(resp.campaign().effective_from()) << "\n";
     };
   });
 
@@ -63,6 +70,8 @@ void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Cli
   auto* run_cmd = campaigns->add_subcommand("run", "run a campaign now (or as of a time)");
   run_cmd->add_option("id", run_args->id, "campaign id")->required();
   run_cmd->add_flag("--preview", run_args->preview, "count whom it would reach; write nothing");
+  run_cmd->add_option("--version", run_args->version,
+                      "with --preview: this version instead of the one in force");
   run_cmd->add_option("--as-of", run_args->as_of, "the run's time, RFC 3339 (default: now)");
   run_cmd->callback([&o, &run, run_args] {
     run = [&o, run_args](Client& c) {
@@ -71,6 +80,7 @@ void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Cli
       req.set_request_id(NewRequestId());
       req.set_campaign_id(run_args->id);
       req.set_preview(run_args->preview);
+      req.set_version(run_args->version);
       SetAsOf(run_args->as_of, req);
       v1::RunCampaignResponse resp;
       Check(c.stub().RunCampaign(c.Ctx().get(), req, &resp));

@@ -78,6 +78,8 @@ void AddRewardCommands(CLI::App& app, const Options& o, std::function<void(Clien
 // Adds codes create, list and show (code_commands.cpp).
 void AddCodeCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
                      const StructuredFileReader& read);
+// Adds versions list, get and diff (version_commands.cpp).
+void AddVersionCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run);
 // Adds campaigns put and run, segments put and members (campaign_commands.cpp).
 void AddCampaignCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
                          const StructuredFileReader& read);

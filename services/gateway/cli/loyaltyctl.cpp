@@ -163,15 +163,17 @@ int main(int argc, char** argv) {
       std::cout << ToJson(resp.settings()) << "\n";
     };
   });
-  std::string settings_file;
+  std::string settings_file, settings_reason;
   auto* settings_set = settings->add_subcommand("set", "write a settings version from a file");
   settings_set->add_option("file", settings_file, "JSON or YAML Settings")->required();
+  settings_set->add_option("--reason", settings_reason, "why (kept with the version)");
   settings_set->callback([&] {
     run = [&](Client& c) {
       v1::UpdateSettingsRequest req;
       req.set_store_id(o.store);
       req.set_request_id(NewRequestId());
       FromStructuredFile(settings_file, req.mutable_settings());
+      req.set_reason(settings_reason);
       v1::UpdateSettingsResponse resp;
       Check(c.stub().UpdateSettings(c.Ctx().get(), req, &resp));
       std::cout << ToJson(resp.settings()) << "\n";
@@ -181,9 +183,10 @@ int main(int argc, char** argv) {
   // rules
   auto* rules = app.add_subcommand("rules", "earn rules");
   rules->require_subcommand(1);
-  std::string rules_file, effective_from;
+  std::string rules_file, effective_from, rules_reason;
   auto* publish = rules->add_subcommand("publish", "publish a rule version from a file");
   publish->add_option("file", rules_file, "JSON or YAML EarnRules")->required();
+  publish->add_option("--reason", rules_reason, "why (kept with the version)");
   publish->add_option("--effective-from", effective_from, "RFC 3339 time (default: now)");
   publish->callback([&] {
     run = [&](Client& c) {
@@ -191,6 +194,7 @@ int main(int argc, char** argv) {
       req.set_store_id(o.store);
       req.set_request_id(NewRequestId());
       FromStructuredFile(rules_file, req.mutable_rules());
+      req.set_reason(rules_reason);
       if (!effective_from.empty()) {
         ParseTime(effective_from, "--effective-from", req.mutable_effective_from());
       }
@@ -250,45 +254,6 @@ int main(int argc, char** argv) {
                         std::to_string(customer.points_draft())});
       }
       if (!rows.empty()) PrintTable({"CUSTOMER", "ORDERS", "IN FORCE", "DRAFT"}, rows);
-    };
-  });
-
-  // versions diff
-  auto* versions = app.add_subcommand("versions", "versions of settings, rules, tiers, rewards");
-  versions->require_subcommand(1);
-  std::string diff_kind, diff_reward;
-  int diff_from = 0, diff_to = 0;
-  auto* diff = versions->add_subcommand("diff", "what changed between two versions");
-  diff->add_option("kind", diff_kind, "settings|earn-rules|tiers|reward")
-      ->required()
-      ->check(CLI::IsMember({"settings", "earn-rules", "tiers", "reward"}));
-  diff->add_option("from", diff_from, "the earlier version")->required();
-  diff->add_option("to", diff_to, "the later version")->required();
-  diff->add_option("--reward", diff_reward, "the reward (kind reward)");
-  diff->callback([&] {
-    run = [&](Client& c) {
-      const std::map<std::string, loyalty::points::v1::VersionedKind> kinds = {
-          {"settings", loyalty::points::v1::VERSIONED_KIND_SETTINGS},
-          {"earn-rules", loyalty::points::v1::VERSIONED_KIND_EARN_RULES},
-          {"tiers", loyalty::points::v1::VERSIONED_KIND_TIERS},
-          {"reward", loyalty::points::v1::VERSIONED_KIND_REWARD}};
-      v1::DiffVersionsRequest req;
-      req.set_store_id(o.store);
-      req.set_kind(kinds.at(diff_kind));
-      req.set_reward_id(diff_reward);
-      req.set_from_version(diff_from);
-      req.set_to_version(diff_to);
-      v1::DiffVersionsResponse resp;
-      Check(c.stub().DiffVersions(c.Ctx().get(), req, &resp));
-      if (o.json) return void(std::cout << ToJson(resp) << "\n");
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& change : resp.changes()) {
-        rows.push_back({change.path(), change.before(), change.after()});
-      }
-      if (rows.empty()) return void(std::cout << "no changes\n");
-      PrintTable({"FIELD", "VERSION " + std::to_string(diff_from),
-                  "VERSION " + std::to_string(diff_to)},
-                 rows);
     };
   });
 
@@ -502,6 +467,7 @@ int main(int argc, char** argv) {
   AddRewardCommands(app, o, run, read_file);
   AddCodeCommands(app, o, run, read_file);
   AddCampaignCommands(app, o, run, read_file);
+  AddVersionCommands(app, o, run);
 
   try {
     app.parse(argc, argv);

@@ -17,6 +17,13 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 void RequireStore(Validator& v, const std::string& store_id) { v.RequireId(store_id, "store_id"); }
+
+// A version's author and reason: both optional for settings and earn rules (older clients send
+// neither), the reason at most 500 bytes.
+void CheckWritten(Validator& v, const std::string& author, const std::string& reason) {
+  if (!author.empty()) v.RequireId(author, "author");
+  v.Check(reason.size() <= 500, "reason", "at most 500 bytes");
+}
 }  // namespace
 
 void Program::UpdateSettings(const CallContext& call, const v1::UpdateSettingsRequest* request,
@@ -25,6 +32,7 @@ void Program::UpdateSettings(const CallContext& call, const v1::UpdateSettingsRe
   RequireStore(v, request->store_id());
   v.RequireId(request->request_id(), "request_id");
   CheckSettings(v, request->settings(), "settings.");
+  CheckWritten(v, request->author(), request->reason());
   v.ThrowIfInvalid();
   db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
     if (idempotency_.Begin(tx, request->store_id(), "UpdateSettings", request->request_id(),
@@ -32,7 +40,8 @@ void Program::UpdateSettings(const CallContext& call, const v1::UpdateSettingsRe
       return;
     }
     *response->mutable_settings() =
-        store_.InsertSettings(tx, request->store_id(), request->settings());
+        store_.InsertSettings(tx, request->store_id(), request->settings(),
+                              {request->author(), request->reason()});
     idempotency_.Finish(tx, request->store_id(), "UpdateSettings", request->request_id(),
                         *response);
   });
@@ -72,6 +81,7 @@ void Program::PublishEarnRules(const CallContext& call, const v1::PublishEarnRul
   // A second of slack for clocks; anything earlier would rewrite points already earned.
   v.Check(effective >= now - 1000000, "effective_from", "must not be in the past");
   CheckRules(v, request->rules(), "rules.");
+  CheckWritten(v, request->author(), request->reason());
   v.ThrowIfInvalid();
   db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
     if (idempotency_.Begin(tx, request->store_id(), "PublishEarnRules", request->request_id(),
@@ -79,7 +89,8 @@ void Program::PublishEarnRules(const CallContext& call, const v1::PublishEarnRul
       return;
     }
     *response->mutable_version() =
-        store_.InsertRules(tx, request->store_id(), effective, request->rules());
+        store_.InsertRules(tx, request->store_id(), effective, request->rules(),
+                           {request->author(), request->reason()});
     idempotency_.Finish(tx, request->store_id(), "PublishEarnRules", request->request_id(),
                         *response);
   });

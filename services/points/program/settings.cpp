@@ -18,7 +18,7 @@ v1::Settings RequireSettings(const PointsStore& store, pqxx::transaction_base& t
 v1::Settings SettingsOrDefault(const PointsStore& store, pqxx::transaction_base& tx,
                                const std::string& store_id, const std::string& fallback_currency) {
   if (auto settings = store.Settings(tx, store_id)) return *settings;
-  return store.InsertSettings(tx, store_id, DefaultSettings(fallback_currency, "UTC"));
+  return store.InsertSettings(tx, store_id, DefaultSettings(fallback_currency, "UTC"), {});
 }
 
 absl::TimeZone StoreZone(const v1::Settings& settings) {

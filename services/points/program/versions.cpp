@@ -1,129 +1,129 @@
 #include "program/versions.hpp"
 
-#include <google/protobuf/util/time_util.h>
-
-#include <map>
 #include <memory>
+#include <string>
 
-#include "loyalty/common/proto_diff.hpp"
 #include "loyalty/common/sql_time.hpp"
+#include "loyalty/common/versions.hpp"
 
 namespace loyalty::points {
 
-using common::ApiError;
 using common::CallContext;
 using common::Validator;
-using google::protobuf::util::TimeUtil;
 
 namespace {
 
-// Each kind's table, read the same way: version, content, effective_from (or NULL), author,
-// reason, created_at; both versions ($2, $3) of store $1 in one statement.
-#define VERSIONS_OF(content, effective, who, why, created, table)                        \
-  "SELECT version, " content ", " effective ", " who ", " why ", " MICROS(created)        \
-  " FROM points." table " WHERE store_id = $1 AND version IN ($2::int, $3::int)"
+// Each kind's table, read in common/versions.hpp's columns. A reward's id is $2 (the other kinds
+// ignore it); a list reads versions below $3, at most $4; two versions are $3 and $4.
+struct KindTable {
+  const char* name;         // statement names: versions_<name>_list and _pair
+  const char* columns;      // version, content, effective_from, author, reason, created_at
+  const char* from_where;   // FROM ... WHERE: the store's rows of the kind
+};
 
-std::unique_ptr<google::protobuf::Message> ContentOf(v1::VersionedKind kind) {
+#define VERSION_COLUMNS(content, effective, created) \
+  "version, " content ", " MICROS(effective) ", author, reason, " MICROS(created)
+
+constexpr KindTable kSettings{"settings", VERSION_COLUMNS("settings", "created_at", "created_at"),
+                              "FROM points.settings WHERE store_id = $1 AND $2::text = ''"};
+constexpr KindTable kEarnRules{
+    "earn_rules", VERSION_COLUMNS("rules", "effective_from", "published_at"),
+    "FROM points.rule_versions WHERE store_id = $1 AND $2::text = ''"};
+constexpr KindTable kTiers{"tiers", VERSION_COLUMNS("program", "effective_from", "published_at"),
+                           "FROM points.tier_versions WHERE store_id = $1 AND $2::text = ''"};
+constexpr KindTable kReward{"reward", VERSION_COLUMNS("definition", "created_at", "created_at"),
+                            "FROM points.reward_versions WHERE store_id = $1 AND reward_id = $2"};
+
+const KindTable& TableOf(v1::VersionedKind kind) {
   switch (kind) {
     case v1::VERSIONED_KIND_SETTINGS:
-      return std::make_unique<v1::Settings>();
+      return kSettings;
     case v1::VERSIONED_KIND_EARN_RULES:
-      return std::make_unique<v1::EarnRules>();
+      return kEarnRules;
     case v1::VERSIONED_KIND_TIERS:
-      return std::make_unique<v1::TierProgram>();
+      return kTiers;
     default:
-      return std::make_unique<v1::RewardDefinition>();
+      return kReward;
   }
 }
 
-const char* StatementOf(v1::VersionedKind kind) {
-  switch (kind) {
-    case v1::VERSIONED_KIND_SETTINGS:
-      return "versions_settings";
-    case v1::VERSIONED_KIND_EARN_RULES:
-      return "versions_earn_rules";
-    case v1::VERSIONED_KIND_TIERS:
-      return "versions_tiers";
-    default:
-      return "versions_reward";
-  }
+common::ContentFactory ContentOf(v1::VersionedKind kind) {
+  return [kind]() -> std::unique_ptr<google::protobuf::Message> {
+    switch (kind) {
+      case v1::VERSIONED_KIND_SETTINGS:
+        return std::make_unique<v1::Settings>();
+      case v1::VERSIONED_KIND_EARN_RULES:
+        return std::make_unique<v1::EarnRules>();
+      case v1::VERSIONED_KIND_TIERS:
+        return std::make_unique<v1::TierProgram>();
+      default:
+        return std::make_unique<v1::RewardDefinition>();
+    }
+  };
+}
+
+std::string Statement(v1::VersionedKind kind, const char* what) {
+  return std::string("versions_") + TableOf(kind).name + "_" + what;
+}
+
+template <typename Request>
+void CheckTarget(Validator& v, const Request& request) {
+  v.RequireId(request.store_id(), "store_id");
+  common::CheckVersionTarget(v, request,
+                             {v1::VERSIONED_KIND_SETTINGS, v1::VERSIONED_KIND_EARN_RULES,
+                              v1::VERSIONED_KIND_TIERS, v1::VERSIONED_KIND_REWARD});
 }
 
 }  // namespace
 
 Versions::Versions(PointsContext& ctx) : db_(ctx.db) {
-  db_.Prepare("versions_settings",
-              VERSIONS_OF("settings", "NULL::bigint", "''", "''", "created_at", "settings"));
-  db_.Prepare("versions_earn_rules",
-              VERSIONS_OF("rules", MICROS("effective_from"), "''", "''", "published_at",
-                          "rule_versions"));
-  db_.Prepare("versions_tiers",
-              VERSIONS_OF("program", MICROS("effective_from"), "author", "reason",
-                          "published_at", "tier_versions"));
-  db_.Prepare("versions_reward",
-              VERSIONS_OF("definition", "NULL::bigint", "author", "reason", "created_at",
-                          "reward_versions") " AND reward_id = $4");
+  for (const auto* table : {&kSettings, &kEarnRules, &kTiers, &kReward}) {
+    const std::string select = std::string("SELECT ") + table->columns + " " + table->from_where;
+    db_.Prepare(std::string("versions_") + table->name + "_list",
+                select + " AND version < $3 ORDER BY version DESC LIMIT $4");
+    db_.Prepare(std::string("versions_") + table->name + "_pair",
+                select + " AND version IN ($3::int, $4::int)");
+  }
+}
+
+void Versions::ListVersions(const CallContext& call, const v1::ListVersionsRequest* request,
+                            v1::ListVersionsResponse* response) const {
+  Validator v;
+  CheckTarget(v, *request);
+  const auto page = common::CheckVersionPage(v, request->page_size(), request->page_token());
+  v.ThrowIfInvalid();
+  const auto rows = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return tx.exec_prepared(Statement(request->kind(), "list"), request->store_id(),
+                            request->reward_id(), page.before, page.size + 1);
+  });
+  common::AnswerList(rows, page, ContentOf(request->kind()), response);
+}
+
+void Versions::GetVersion(const CallContext& call, const v1::GetVersionRequest* request,
+                          v1::GetVersionResponse* response) const {
+  Validator v;
+  CheckTarget(v, *request);
+  v.Check(request->version() > 0, "version", "must be positive");
+  v.ThrowIfInvalid();
+  const auto rows = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return tx.exec_prepared(Statement(request->kind(), "pair"), request->store_id(),
+                            request->reward_id(), request->version(), request->version());
+  });
+  common::AnswerGet(rows, request->version(), ContentOf(request->kind()), response);
 }
 
 void Versions::DiffVersions(const CallContext& call, const v1::DiffVersionsRequest* request,
                             v1::DiffVersionsResponse* response) const {
-  const auto kind = request->kind();
-  const bool reward = kind == v1::VERSIONED_KIND_REWARD;
   Validator v;
-  v.RequireId(request->store_id(), "store_id");
-  v.Check(kind != v1::VERSIONED_KIND_UNSPECIFIED && v1::VersionedKind_IsValid(kind), "kind",
-          "is required: SETTINGS, EARN_RULES, TIERS or REWARD");
-  if (reward) {
-    v.RequireId(request->reward_id(), "reward_id");
-  } else {
-    v.Check(request->reward_id().empty(), "reward_id", "is for REWARD only");
-  }
-  v.Check(request->from_version() > 0, "from_version", "must be positive");
-  v.Check(request->to_version() > 0, "to_version", "must be positive");
+  CheckTarget(v, *request);
+  common::CheckDiffVersions(v, *request);
   v.ThrowIfInvalid();
-
-  std::map<int32_t, std::pair<v1::VersionInfo, std::unique_ptr<google::protobuf::Message>>> found;
-  db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-    found.clear();
-    const auto rows =
-        reward ? tx.exec_prepared(StatementOf(kind), request->store_id(), request->from_version(),
-                                  request->to_version(), request->reward_id())
-               : tx.exec_prepared(StatementOf(kind), request->store_id(), request->from_version(),
-                                  request->to_version());
-    for (const auto& r : rows) {
-      auto content = ContentOf(kind);
-      content->ParseFromString(pqxx::binarystring(r[1]).str());
-      v1::VersionInfo info;
-      info.set_version(r[0].as<int32_t>());
-      if (!r[2].is_null()) {
-        *info.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(r[2].as<int64_t>());
-      }
-      info.set_author(r[3].as<std::string>());
-      info.set_reason(r[4].as<std::string>());
-      *info.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(r[5].as<int64_t>());
-      info.set_content_json(common::MessageJson(*content));
-      const int32_t version = info.version();  // the assignment's right side moves `info` first
-      found[version] = {std::move(info), std::move(content)};
-    }
+  const auto rows = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    return tx.exec_prepared(Statement(request->kind(), "pair"), request->store_id(),
+                            request->reward_id(), request->from_version(),
+                            request->to_version());
   });
-  for (const auto& [field, version] :
-       {std::pair{"from_version", request->from_version()}, {"to_version", request->to_version()}}) {
-    if (!found.count(version)) {
-      throw ApiError(grpc::StatusCode::NOT_FOUND, "VERSION_NOT_FOUND",
-                     std::string(field) + ": no version " + std::to_string(version),
-                     {{field, "no such version"}});
-    }
-  }
-  const auto& [from_info, from] = found.at(request->from_version());
-  const auto& [to_info, to] = found.at(request->to_version());
-  *response->mutable_from() = from_info;
-  *response->mutable_to() = to_info;
-  for (const auto& change : common::DiffMessages(*from, *to)) {
-    auto* out = response->add_changes();
-    out->set_path(change.path);
-    out->set_before(change.before);
-    out->set_after(change.after);
-  }
+  common::AnswerDiff(rows, *request, ContentOf(request->kind()), response);
 }
 
 }  // namespace loyalty::points
