@@ -37,28 +37,33 @@ void Fill(const pqxx::row& row, int first, gateway::v1::Segment& segment) {
 
 CampaignStore::CampaignStore(common::Database& db) {
   common::PrepareCalendar(db);  // a run reads the store's date
-  // The head's row lock orders two puts of one campaign; the version is the head's count.
+  // The head's row lock orders two puts of one campaign; the version is the head's count. The
+  // head keeps the latest definition for the previous release's pods (V009). No effective_from
+  // ($6 NULL): the database's now, the clock runs are compared with.
   db.Prepare("campaign_put",
-             "WITH head AS (INSERT INTO checkout.campaigns (store_id, campaign_id) VALUES ($1, $2) "
-             "  ON CONFLICT (store_id, campaign_id) DO UPDATE SET "
-             "  version = campaigns.version + 1, updated_at = now() RETURNING version) "
+             "WITH head AS (INSERT INTO checkout.campaigns AS c (store_id, campaign_id, "
+             "  definition, author, reason) VALUES ($1, $2, $3, $4, $5) "
+             "  ON CONFLICT (store_id, campaign_id) DO UPDATE SET version = c.version + 1, "
+             "  definition = EXCLUDED.definition, author = EXCLUDED.author, "
+             "  reason = EXCLUDED.reason, updated_at = now() RETURNING version) "
              "INSERT INTO checkout.campaign_versions (store_id, campaign_id, version, definition, "
              "author, reason, effective_from) "
-             "SELECT $1, $2, version, $3, $4, $5, " FROM_MICROS("$6") " FROM head "
-             "RETURNING version, " MICROS("created_at"));
+             "SELECT $1, $2, version, $3, $4, $5, coalesce(" FROM_MICROS("$6") ", now()) FROM head "
+             "RETURNING version, " MICROS("effective_from") ", " MICROS("created_at"));
+  // In force now: the database's clock, which wrote the default effective_from.
   db.Prepare("campaign_in_force",
              "SELECT " CAMPAIGN_VERSION_COLUMNS " FROM checkout.campaign_versions "
-             "WHERE store_id = $1 AND campaign_id = $2 AND effective_from <= " FROM_MICROS("$3")
-             " ORDER BY effective_from DESC, version DESC LIMIT 1");
+             "WHERE store_id = $1 AND campaign_id = $2 AND effective_from <= now() "
+             "ORDER BY effective_from DESC, version DESC LIMIT 1");
   db.Prepare("campaign_first_effective",
              "SELECT " MICROS("min(effective_from)") " FROM checkout.campaign_versions "
              "WHERE store_id = $1 AND campaign_id = $2 HAVING count(*) > 0");
-  // Each campaign's version in force at $3, else its earliest to come.
+  // Each campaign's version in force now, else its earliest to come.
   db.Prepare("campaign_list",
              "SELECT DISTINCT ON (campaign_id) campaign_id, " CAMPAIGN_VERSION_COLUMNS
              " FROM checkout.campaign_versions WHERE store_id = $1 "
-             "ORDER BY campaign_id, effective_from <= " FROM_MICROS("$3") " DESC, "
-             "CASE WHEN effective_from <= " FROM_MICROS("$3") " THEN effective_from END DESC, "
+             "ORDER BY campaign_id, effective_from <= now() DESC, "
+             "CASE WHEN effective_from <= now() THEN effective_from END DESC, "
              "effective_from, version DESC LIMIT $2");
   db.Prepare("campaign_versions_list",
              "SELECT " CAMPAIGN_VERSION_COLUMNS " FROM checkout.campaign_versions "
@@ -98,19 +103,22 @@ CampaignStore::CampaignStore(common::Database& db) {
 void CampaignStore::Put(pqxx::transaction_base& tx, const std::string& store_id,
                         gateway::v1::Campaign& campaign) const {
   const std::string bytes = campaign.definition().SerializeAsString();
-  const auto row = tx.exec_prepared1(
-      "campaign_put", store_id, campaign.campaign_id(), pqxx::binarystring(bytes),
-      campaign.author(), campaign.reason(),
-      TimeUtil::TimestampToMicroseconds(campaign.effective_from()));
+  const std::optional<int64_t> effective =
+      campaign.has_effective_from()
+          ? std::optional(TimeUtil::TimestampToMicroseconds(campaign.effective_from()))
+          : std::nullopt;
+  const auto row =
+      tx.exec_prepared1("campaign_put", store_id, campaign.campaign_id(),
+                        pqxx::binarystring(bytes), campaign.author(), campaign.reason(), effective);
   campaign.set_version(row[0].as<int32_t>());
-  *campaign.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
+  *campaign.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
+  *campaign.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(row[2].as<int64_t>());
 }
 
 std::optional<gateway::v1::Campaign> CampaignStore::InForce(pqxx::transaction_base& tx,
                                                             const std::string& store_id,
-                                                            const std::string& campaign_id,
-                                                            int64_t at_us) const {
-  const auto r = tx.exec_prepared("campaign_in_force", store_id, campaign_id, at_us);
+                                                            const std::string& campaign_id) const {
+  const auto r = tx.exec_prepared("campaign_in_force", store_id, campaign_id);
   if (r.empty()) return std::nullopt;
   gateway::v1::Campaign campaign;
   campaign.set_campaign_id(campaign_id);
@@ -153,10 +161,9 @@ pqxx::result CampaignStore::Versions(pqxx::transaction_base& tx, const std::stri
 
 std::vector<gateway::v1::Campaign> CampaignStore::ListCampaigns(pqxx::transaction_base& tx,
                                                                 const std::string& store_id,
-                                                                int64_t at_us,
                                                                 int limit) const {
   std::vector<gateway::v1::Campaign> out;
-  for (const auto& row : tx.exec_prepared("campaign_list", store_id, limit, at_us)) {
+  for (const auto& row : tx.exec_prepared("campaign_list", store_id, limit)) {
     out.emplace_back().set_campaign_id(row[0].as<std::string>());
     FillVersion(row, 1, out.back());
   }

@@ -23,16 +23,15 @@ class CampaignStore {
  public:
   explicit CampaignStore(common::Database& db);
 
-  // Writes the campaign's next version (its definition, author, reason and effective_from) and
-  // fills in its version number and created_at.
+  // Writes the campaign's next version (its definition, author, reason and effective_from, unset:
+  // the database's now) and fills in its version number, effective_from and created_at.
   void Put(pqxx::transaction_base& tx, const std::string& store_id,
            gateway::v1::Campaign& campaign) const;
-  // The campaign's version in force at `at_us`: the one with the latest effective_from not after
-  // it (the later version of two alike).
+  // The campaign's version in force now (the database's clock): the one with the latest
+  // effective_from not after now (the later version of two alike).
   std::optional<gateway::v1::Campaign> InForce(pqxx::transaction_base& tx,
                                                const std::string& store_id,
-                                               const std::string& campaign_id,
-                                               int64_t at_us) const;
+                                               const std::string& campaign_id) const;
   // One version of the campaign; nullopt for no such version.
   std::optional<gateway::v1::Campaign> Version(pqxx::transaction_base& tx,
                                                const std::string& store_id,
@@ -41,11 +40,10 @@ class CampaignStore {
   // When the campaign's first version takes effect; nullopt for no such campaign.
   std::optional<int64_t> FirstEffective(pqxx::transaction_base& tx, const std::string& store_id,
                                         const std::string& campaign_id) const;
-  // The store's campaigns by id (each as its version in force at `at_us`, or its first version
-  // when none is in force yet) and segments by id, at most `limit` of each.
+  // The store's campaigns by id (each as its version in force now, or its first version when
+  // none is in force yet) and segments by id, at most `limit` of each.
   std::vector<gateway::v1::Campaign> ListCampaigns(pqxx::transaction_base& tx,
-                                                   const std::string& store_id, int64_t at_us,
-                                                   int limit) const;
+                                                   const std::string& store_id, int limit) const;
   // A campaign's versions in common/versions.hpp's columns: newest below `before`, at most
   // `limit`; and the versions `a` and `b`.
   pqxx::result ListVersions(pqxx::transaction_base& tx, const std::string& store_id,

@@ -67,18 +67,11 @@ grpc::ServerUnaryReactor* CheckoutService::PutCampaign(grpc::CallbackServerConte
     CheckDefinition(v, put.definition());
     v.Check(!put.reason().empty() && put.reason().size() <= 500, "reason",
             "is required, 1-500 bytes");
-    const int64_t now = common::NowMicros();
-    const int64_t effective = put.has_effective_from()
-                                  ? TimeUtil::TimestampToMicroseconds(put.effective_from())
-                                  : now;
-    // A second of slack for clocks, as earn rules and tiers allow.
-    if (put.has_effective_from() && common::CheckTime(v, put.effective_from(), "effective_from")) {
-      v.Check(effective >= now - 1'000'000, "effective_from", "must not be in the past");
-    }
     v.ThrowIfInvalid();
     db_.Write(call.deadline, [&](pqxx::transaction_base& tx) {
       response->Clear();
       if (idempotency_.Begin(tx, store_id, "PutCampaign", put.request_id(), put, response)) return;
+      if (put.has_effective_from()) common::RequireNotPast(put.effective_from());
       const std::string& segment_id = put.definition().segment_id();
       if (!segment_id.empty() && !campaigns_.GetSegment(tx, store_id, segment_id)) {
         throw SegmentNotFound(segment_id, "definition.segment_id");
@@ -88,7 +81,7 @@ grpc::ServerUnaryReactor* CheckoutService::PutCampaign(grpc::CallbackServerConte
       *campaign->mutable_definition() = put.definition();
       campaign->set_author(request->author());
       campaign->set_reason(put.reason());
-      *campaign->mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(effective);
+      if (put.has_effective_from()) *campaign->mutable_effective_from() = put.effective_from();
       campaigns_.Put(tx, store_id, *campaign);
       idempotency_.Finish(tx, store_id, "PutCampaign", put.request_id(), *response);
     });
@@ -106,7 +99,7 @@ grpc::ServerUnaryReactor* CheckoutService::ListCampaigns(
     v.ThrowIfInvalid();
     db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
       response->Clear();
-      for (auto& c : campaigns_.ListCampaigns(tx, store_id, common::NowMicros(), kListed)) {
+      for (auto& c : campaigns_.ListCampaigns(tx, store_id, kListed)) {
         *response->add_campaigns() = std::move(c);
       }
       for (auto& s : campaigns_.ListSegments(tx, store_id, kListed)) {
@@ -152,10 +145,9 @@ void CheckoutService::RunCampaignOf(const CallContext& call, const v1::RunCampai
   }
   // The version in force now, whatever the run's as_of: a version published for later reaches
   // nobody before then (a run as of a past time backfills with today's definition).
-  const int64_t now = common::NowMicros();
   const auto [campaign, first_effective] =
       db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
-        auto in_force = campaigns_.InForce(tx, store_id, run.campaign_id(), now);
+        auto in_force = campaigns_.InForce(tx, store_id, run.campaign_id());
         return std::pair{in_force, in_force ? std::optional<int64_t>()
                                             : campaigns_.FirstEffective(tx, store_id,
                                                                         run.campaign_id())};

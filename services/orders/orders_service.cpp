@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <map>
 
 #include "loyalty/common/customer_check.hpp"
@@ -227,6 +228,9 @@ grpc::ServerUnaryReactor* OrdersService::RefundOrder(grpc::CallbackServerContext
       }
       *response->mutable_order() = *store_.Load(tx, request->store_id(), request->order_id());
       response->set_refunded_minor(total);
+      event.set_order_refunded_in_full(std::all_of(
+          response->order().lines().begin(), response->order().lines().end(),
+          [](const auto& line) { return line.refunded_quantity() == line.line().quantity(); }));
       store_.InsertRefund(tx, request->store_id(), request->refund_id(), request->order_id(), hash,
                           response->SerializeAsString(), total);
       event.set_order_id(request->order_id());

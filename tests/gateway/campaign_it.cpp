@@ -150,7 +150,7 @@ TEST_F(CampaignIT, EachPutIsAVersionAndAVersionForLaterRunsOnlyFromThen) {
   put.mutable_definition()->set_lapsed_days(30);
   put.mutable_definition()->set_code_batch_id("win-back-template");
   put.set_reason("shorter lapse");
-  const int64_t effective = common::NowMicros() + 1'500'000;
+  const int64_t effective = common::NowMicros() + 4'000'000;  // beyond the checks below
   *put.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(effective);
   v1::PutCampaignResponse v2;
   auto status = admin_->PutCampaign(Ctx(s.owner).get(), put, &v2);

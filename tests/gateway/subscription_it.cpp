@@ -233,6 +233,35 @@ TEST_F(SubscriptionIT, TenCheckoutsOfOneRenewalPlaceItOnceAndEarnTheBonusOnce) {
   })) << Status(s, ada).balance().pending();
   EXPECT_EQ(Report(s).renewal_bonus_points(), kBonus);
 
+  // A refund of one line keeps the bonus; the refund that leaves nothing unrefunded takes it back
+  // with the last line's points.
+  const auto winner = "race-" + std::to_string(
+      std::find(outcome.begin(), outcome.end(), "OK") - outcome.begin());
+  const auto refund = [&](const std::string& refund_id, const std::string& line_id) {
+    v1::RefundOrderRequest req;
+    req.set_order_id(winner);
+    req.set_refund_id(refund_id);
+    auto* line = req.add_lines();
+    line->set_line_id(line_id);
+    line->set_quantity(1);
+    v1::RefundOrderResponse resp;
+    const auto status = storefront_->RefundOrder(Ctx(s.storefront).get(), req, &resp);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  };
+  refund("refund-l1", "l1");
+  int64_t l1_points = 0;
+  for (const auto& line : quote.line_points()) {
+    if (line.line_id() == "l1") l1_points = line.points();
+  }
+  ASSERT_GT(l1_points, 0);
+  EXPECT_TRUE(Eventually([&] {
+    return Status(s, ada).balance().pending() == quote.points_to_earn() - l1_points;
+  })) << Status(s, ada).balance().pending();
+  refund("refund-l2", "l2");
+  EXPECT_TRUE(Eventually([&] { return Status(s, ada).balance().pending() == 0; }))
+      << Status(s, ada).balance().pending() << " left: the bonus is taken back with the last unit";
+  ExpectLedgerClean(s);
+
   // A refused racer's order id is still free.
   const auto refused = std::find_if(outcome.begin(), outcome.end(),
                                     [](const std::string& o) { return o != "OK"; });

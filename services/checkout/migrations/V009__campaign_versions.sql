@@ -1,7 +1,9 @@
 -- Campaign versions (docs/campaigns.md, "Versions"): each PutCampaign writes a new version,
 -- never an update, with who, why and when it takes effect; a run uses the version in force when
 -- it runs. `campaigns` keeps each campaign's latest version number: its row lock orders
--- concurrent puts of one campaign.
+-- concurrent puts of one campaign. Its definition, author and reason stay (the latest put's,
+-- still written) for the previous release's pods during a rolling upgrade
+-- (docs/operations.md); a later release drops them.
 CREATE TABLE campaign_versions (
   store_id       text        NOT NULL,
   campaign_id    text        NOT NULL,
@@ -19,5 +21,4 @@ INSERT INTO campaign_versions (store_id, campaign_id, version, definition, autho
   SELECT store_id, campaign_id, 1, definition, author, reason, updated_at, updated_at
   FROM campaigns;
 
-ALTER TABLE campaigns DROP COLUMN definition, DROP COLUMN author, DROP COLUMN reason,
-                      ADD COLUMN version integer NOT NULL DEFAULT 1;
+ALTER TABLE campaigns ADD COLUMN version integer NOT NULL DEFAULT 1;

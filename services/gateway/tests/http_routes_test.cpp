@@ -44,7 +44,8 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   for (const auto& route : table.routes()) methods.insert(route.method->name());
   // StorefrontService 12 + 3 subscriptions, AdminService 33 (three for the admin console)
   // + 7 webhooks + 3 tiers + 3 rewards + 2 discount codes + 3 campaigns + 2 segments + the earn
-  // rules' dry run + the subscription report + the versions' diff + the tiers' dry run.
+  // rules' dry run + the subscription report + the versions' list, get and diff + the tiers' dry
+  // run.
   EXPECT_EQ(methods.size(), 15u + 59u);
   const auto dry_run = table.Find("POST", "/v1/stores/st_1/earn-rules:dry-run", nullptr);
   ASSERT_TRUE(dry_run);

@@ -232,6 +232,11 @@ void OrderEvents::OnOrderRefunded(pqxx::transaction_base& tx, const events::v1::
     RefundLine(tx, ledger, settings, event.store_id(), refund.order_id(), line.line_id(),
                line.refunded_quantity_total(), NowMicros());
   }
+  if (refund.order_refunded_in_full()) {
+    // The renewal bonus was earned by the order as a whole (one unit): back with its last unit.
+    RefundLine(tx, ledger, settings, event.store_id(), refund.order_id(),
+               std::string(kRenewalBonusLine), 1, NowMicros());
+  }
   actions_.VoidFirstOrder(tx, event.store_id(), refund.order_id());  // a refunded first order
   ledger.Save();
   std::map<std::string, int32_t> refunded;

@@ -71,15 +71,9 @@ void Program::GetSettings(const CallContext& call, const v1::GetSettingsRequest*
 
 void Program::PublishEarnRules(const CallContext& call, const v1::PublishEarnRulesRequest* request,
                                v1::PublishEarnRulesResponse* response) {
-  const int64_t now = NowMicros();
-  const int64_t effective = request->has_effective_from()
-                                ? TimeUtil::TimestampToMicroseconds(request->effective_from())
-                                : now;
   Validator v;
   RequireStore(v, request->store_id());
   v.RequireId(request->request_id(), "request_id");
-  // A second of slack for clocks; anything earlier would rewrite points already earned.
-  v.Check(effective >= now - 1000000, "effective_from", "must not be in the past");
   CheckRules(v, request->rules(), "rules.");
   CheckWritten(v, request->author(), request->reason());
   v.ThrowIfInvalid();
@@ -88,6 +82,11 @@ void Program::PublishEarnRules(const CallContext& call, const v1::PublishEarnRul
                            *request, response)) {
       return;
     }
+    // Earlier than now would rewrite points already earned.
+    if (request->has_effective_from()) common::RequireNotPast(request->effective_from());
+    const int64_t effective = request->has_effective_from()
+                                  ? TimeUtil::TimestampToMicroseconds(request->effective_from())
+                                  : NowMicros();
     *response->mutable_version() =
         store_.InsertRules(tx, request->store_id(), effective, request->rules(),
                            {request->author(), request->reason()});

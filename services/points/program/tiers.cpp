@@ -168,15 +168,9 @@ void Tiers::RunTierJob(const CallContext& /*call*/, const v1::RunJobRequest* req
 
 void Tiers::PublishTiers(const CallContext& call, const v1::PublishTiersRequest* request,
                          v1::PublishTiersResponse* response) {
-  const int64_t now = NowMicros();
-  const int64_t effective = request->has_effective_from()
-                                ? TimeUtil::TimestampToMicroseconds(request->effective_from())
-                                : now;
   Validator v;
   v.RequireId(request->store_id(), "store_id");
   v.RequireId(request->request_id(), "request_id");
-  // A second of slack for clocks; earlier would change tiers already decided.
-  v.Check(effective >= now - 1000000, "effective_from", "must not be in the past");
   v.RequireId(request->author(), "author");
   v.Check(!request->reason().empty() && request->reason().size() <= 500, "reason",
           "is required, 1-500 bytes");
@@ -186,6 +180,11 @@ void Tiers::PublishTiers(const CallContext& call, const v1::PublishTiersRequest*
                            response)) {
       return;
     }
+    // Earlier than now would change tiers already decided.
+    if (request->has_effective_from()) common::RequireNotPast(request->effective_from());
+    const int64_t effective = request->has_effective_from()
+                                  ? TimeUtil::TimestampToMicroseconds(request->effective_from())
+                                  : NowMicros();
     const auto settings = RequireSettings(store_, tx, request->store_id());
     Validator program_check;
     CheckTierProgram(program_check, request->program(), settings.currency_code(), "program.");

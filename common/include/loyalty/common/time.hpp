@@ -32,6 +32,20 @@ inline bool StorableTime(const google::protobuf::Timestamp& t) {
 inline bool CheckTime(Validator& v, const google::protobuf::Timestamp& t, const std::string& field) {
   return v.Check(StorableTime(t), field, "must be a time in years 1 to 9999");
 }
+// An effective_from an admin publishes with (earn rules, tiers, campaigns): a storable time not in
+// the past, with a second of slack for clocks (earlier would change what was already earned,
+// decided or sent). Checked after the request's idempotency check, so that a retry made after
+// that time gets its first answer rather than a refusal. Throws INVALID_ARGUMENT naming `field`.
+inline void RequireNotPast(const google::protobuf::Timestamp& t,
+                           const std::string& field = "effective_from") {
+  using google::protobuf::util::TimeUtil;
+  Validator v;
+  if (CheckTime(v, t, field)) {
+    v.Check(TimeUtil::TimestampToMicroseconds(t) >= NowMicros() - 1'000'000, field,
+            "must not be in the past");
+  }
+  v.ThrowIfInvalid();
+}
 // A request's period [from, to): both set and storable, `to` after `from`, and at most
 // `max_days` long (0: any length). Returns whether it is, naming the bad field otherwise.
 inline bool CheckPeriod(Validator& v, const google::protobuf::Timestamp* from,
