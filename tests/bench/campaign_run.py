@@ -28,7 +28,8 @@ INSERT INTO customers.customers (store_id, customer_id, email, name, marketing_c
   FROM generate_series(1, {customers}) AS g;
 INSERT INTO checkout.code_batches (store_id, batch_id, definition, count, author, reason)
   VALUES ('{store}', 'welcome-template', '\\x{template_hex}', 0, 'bench', 'bench');
-INSERT INTO checkout.campaigns (store_id, campaign_id) VALUES ('{store}', 'welcome');
+INSERT INTO checkout.campaigns (store_id, campaign_id, definition, author, reason)
+  VALUES ('{store}', 'welcome', '\\x{campaign_hex}', 'bench', 'bench');
 INSERT INTO checkout.campaign_versions (store_id, campaign_id, version, definition, author,
     reason, effective_from)
   VALUES ('{store}', 'welcome', 1, '\\x{campaign_hex}', 'bench', 'bench', now());
