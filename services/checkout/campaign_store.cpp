@@ -39,7 +39,7 @@ CampaignStore::CampaignStore(common::Database& db) {
   common::PrepareCalendar(db);  // a run reads the store's date
   // The head's row lock orders two puts of one campaign; the version is the head's count. The
   // head keeps the latest definition for the previous release's pods (V009). No effective_from
-  // ($6 NULL): the database's now, the clock runs are compared with.
+  // ($7 false): the database's now, the clock runs are compared with.
   db.Prepare("campaign_put",
              "WITH head AS (INSERT INTO checkout.campaigns AS c (store_id, campaign_id, "
              "  definition, author, reason) VALUES ($1, $2, $3, $4, $5) "
@@ -48,7 +48,8 @@ CampaignStore::CampaignStore(common::Database& db) {
              "  reason = EXCLUDED.reason, updated_at = now() RETURNING version) "
              "INSERT INTO checkout.campaign_versions (store_id, campaign_id, version, definition, "
              "author, reason, effective_from) "
-             "SELECT $1, $2, version, $3, $4, $5, coalesce(" FROM_MICROS("$6") ", now()) FROM head "
+             "SELECT $1, $2, version, $3, $4, $5, "
+             "CASE WHEN $7::bool THEN " FROM_MICROS("$6") " ELSE now() END FROM head "
              "RETURNING version, " MICROS("effective_from") ", " MICROS("created_at"));
   // In force now: the database's clock, which wrote the default effective_from.
   db.Prepare("campaign_in_force",
@@ -103,13 +104,11 @@ CampaignStore::CampaignStore(common::Database& db) {
 void CampaignStore::Put(pqxx::transaction_base& tx, const std::string& store_id,
                         gateway::v1::Campaign& campaign) const {
   const std::string bytes = campaign.definition().SerializeAsString();
-  const std::optional<int64_t> effective =
-      campaign.has_effective_from()
-          ? std::optional(TimeUtil::TimestampToMicroseconds(campaign.effective_from()))
-          : std::nullopt;
-  const auto row =
-      tx.exec_prepared1("campaign_put", store_id, campaign.campaign_id(),
-                        pqxx::binarystring(bytes), campaign.author(), campaign.reason(), effective);
+  const bool given = campaign.has_effective_from();
+  const int64_t effective = given ? TimeUtil::TimestampToMicroseconds(campaign.effective_from()) : 0;
+  const auto row = tx.exec_prepared1("campaign_put", store_id, campaign.campaign_id(),
+                                     pqxx::binarystring(bytes), campaign.author(),
+                                     campaign.reason(), effective, given);
   campaign.set_version(row[0].as<int32_t>());
   *campaign.mutable_effective_from() = TimeUtil::MicrosecondsToTimestamp(row[1].as<int64_t>());
   *campaign.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(row[2].as<int64_t>());

@@ -131,6 +131,8 @@ class AdminService final : public v1::AdminService::CallbackService {
       const v1::UpdateRewardRequest* request, v1::UpdateRewardResponse* response) override;
   grpc::ServerUnaryReactor* ListRewards(grpc::CallbackServerContext* context,
       const v1::ListRewardsRequest* request, v1::ListRewardsResponse* response) override;
+  grpc::ServerUnaryReactor* DryRunReward(grpc::CallbackServerContext* context,
+      const v1::DryRunRewardRequest* request, v1::DryRunRewardResponse* response) override;
   grpc::ServerUnaryReactor* CreateDiscountCodes(grpc::CallbackServerContext* context,
       const v1::CreateDiscountCodesRequest* request,
       v1::CreateDiscountCodesResponse* response) override;

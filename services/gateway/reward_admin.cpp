@@ -50,6 +50,23 @@ grpc::ServerUnaryReactor* AdminService::UpdateReward(grpc::CallbackServerContext
              });
 }
 
+grpc::ServerUnaryReactor* AdminService::DryRunReward(grpc::CallbackServerContext* context,
+                                                     const v1::DryRunRewardRequest* request,
+                                                     v1::DryRunRewardResponse* response) {
+  return Run(context, "DryRunReward", request, Role::kEditor,
+             [=, this](const CallContext& call, const Principal& p) {
+               points::v1::DryRunRewardRequest req;
+               req.set_store_id(p.store.store_id);
+               req.set_reward_id(request->reward_id());
+               *req.mutable_draft() = request->draft();
+               if (request->has_from()) *req.mutable_from() = request->from();
+               if (request->has_to()) *req.mutable_to() = request->to();
+               points::v1::DryRunRewardResponse resp;
+               CallOrThrow(call, gw_.points(), &PointsStub::DryRunReward, req, &resp);
+               *response->mutable_report() = resp.report();
+             });
+}
+
 grpc::ServerUnaryReactor* AdminService::ListRewards(grpc::CallbackServerContext* context,
                                                     const v1::ListRewardsRequest* request,
                                                     v1::ListRewardsResponse* response) {

@@ -38,6 +38,7 @@ LOYALTY_FORWARD(program_, GetRuleVersion, GetRuleVersionRequest, GetRuleVersionR
 LOYALTY_FORWARD(program_, PreviewEarn, PreviewEarnRequest, PreviewEarnResponse)
 LOYALTY_FORWARD(dry_run_, DryRunEarnRules, DryRunEarnRulesRequest, DryRunEarnRulesResponse)
 LOYALTY_FORWARD(dry_run_, DryRunTiers, DryRunTiersRequest, DryRunTiersResponse)
+LOYALTY_FORWARD(dry_run_, DryRunReward, DryRunRewardRequest, DryRunRewardResponse)
 LOYALTY_FORWARD(versions_, ListVersions, ListVersionsRequest, ListVersionsResponse)
 LOYALTY_FORWARD(versions_, GetVersion, GetVersionRequest, GetVersionResponse)
 LOYALTY_FORWARD(versions_, DiffVersions, DiffVersionsRequest, DiffVersionsResponse)

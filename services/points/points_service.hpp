@@ -1,7 +1,8 @@
 // loyalty.points.v1.PointsService: one gRPC service, a thin dispatcher. Each RPC is served
 // (worker pool, deadline, errors mapped: ServiceHost::Serve) by the room that owns it:
 //   program/  Program       settings, earn rules, PreviewEarn
-//   program/  DryRun        DryRunEarnRules (a draft replayed over past orders), DryRunTiers
+//   program/  DryRun        DryRunEarnRules (a draft replayed over past orders), DryRunTiers,
+//                           DryRunReward
 //   program/  Versions      List/Get/DiffVersions (settings, rules, tiers, a reward)
 //   ledger/   Balances      GetBalance, ListLedger
 //             Holds         ReserveRedemption, CommitRedemption, VoidRedemption
@@ -84,6 +85,7 @@ class PointsService final : public v1::PointsService::CallbackService {
   LOYALTY_RPC(GetVersion, GetVersionRequest, GetVersionResponse)
   LOYALTY_RPC(DiffVersions, DiffVersionsRequest, DiffVersionsResponse)
   LOYALTY_RPC(DryRunTiers, DryRunTiersRequest, DryRunTiersResponse)
+  LOYALTY_RPC(DryRunReward, DryRunRewardRequest, DryRunRewardResponse)
   LOYALTY_RPC(ReserveRedemption, ReserveRedemptionRequest, ReserveRedemptionResponse)
   LOYALTY_RPC(CommitRedemption, CommitRedemptionRequest, CommitRedemptionResponse)
   LOYALTY_RPC(VoidRedemption, VoidRedemptionRequest, VoidRedemptionResponse)

@@ -232,5 +232,103 @@ TEST_F(RewardCheckoutIT, AVoidedOrExpiredHoldGivesItsUnitAndPointsBack) {
   ExpectLedgerClean(s);
 }
 
+// A reward's dry run (docs/dry-run.md): a draft replayed over the period's redemptions of the
+// reward, made by orders through checkout; a voided hold is no redemption; nothing is written.
+TEST_F(RewardCheckoutIT, ADraftIsReplayedOverThePeriodsRedemptionsAndWritesNothing) {
+  const auto s = CreateStore("reward-dry-run");
+  SetUpProgram(s);
+  Create(s, "five-off", AmountOff(500, 500));
+  const std::vector<std::string> customers = {Register(s, "ada@example.com"),
+                                              Register(s, "bob@example.com"),
+                                              Register(s, "cy@example.com")};
+  for (const auto& c : customers) Adjust(s, c, 2000);
+  // Four redemptions (Ada twice), oldest first; and one hold voided, which redeems nothing.
+  for (int i = 0; i < 4; ++i) {
+    v1::PlaceOrderResponse order;
+    const auto status = Place(s, "o-" + std::to_string(i),
+                              WithReward(TwoLineCart(customers[i % 3], 0), "five-off"), &order);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  points::v1::ReserveRedemptionRequest reserve;
+  reserve.set_store_id(s.store_id);
+  reserve.set_request_id("reserve-never");
+  reserve.set_customer_id(customers[2]);
+  reserve.set_order_id("never");
+  reserve.set_reward_id("five-off");
+  points::v1::ReserveRedemptionResponse held;
+  ASSERT_TRUE(points_stub_->ReserveRedemption(testing::InternalContext().get(), reserve, &held)
+                  .ok());
+  points::v1::VoidRedemptionRequest void_req;
+  void_req.set_store_id(s.store_id);
+  void_req.set_hold_id(held.hold().hold_id());
+  points::v1::VoidRedemptionResponse voided;
+  ASSERT_TRUE(
+      points_stub_->VoidRedemption(testing::InternalContext().get(), void_req, &voided).ok());
+  // The orders' events commit their holds.
+  ASSERT_TRUE(Eventually([&] {
+    int64_t held_points = 0;
+    for (const auto& c : customers) held_points += Status(s, c).balance().held();
+    return held_points == 0;
+  }));
+  const auto available = [&] {
+    int64_t sum = 0;
+    for (const auto& c : customers) sum += Status(s, c).balance().available();
+    return sum;
+  };
+  const int64_t available_before = available();
+  EXPECT_EQ(available_before, 3 * 2000 - 4 * 500);
+
+  // Cheaper, but three units: the fourth redemption is refused.
+  auto draft = AmountOff(400, 500);
+  draft.set_stock_limit(3);
+  v1::DryRunRewardRequest req;
+  req.set_reward_id("five-off");
+  *req.mutable_draft() = draft;
+  *req.mutable_from() = InDays(-1);
+  *req.mutable_to() = InDays(1);
+  v1::DryRunRewardResponse resp;
+  auto status = admin_->DryRunReward(Ctx(s.owner).get(), req, &resp);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto& r = resp.report();
+  EXPECT_EQ(r.redemptions(), 4);
+  EXPECT_EQ(r.points_in_force(), 2000);
+  EXPECT_EQ(r.redemptions_draft(), 3);
+  EXPECT_EQ(r.points_draft(), 1200);
+  EXPECT_EQ(r.refused_stock(), 1);
+  EXPECT_EQ(r.customers(), 3);
+
+  // A window that ended before them refuses all four; a period before them finds none.
+  *draft.mutable_active_until() = InDays(-1);
+  *req.mutable_draft() = draft;
+  ASSERT_TRUE(admin_->DryRunReward(Ctx(s.owner).get(), req, &resp).ok());
+  EXPECT_EQ(resp.report().refused_window(), 4);
+  EXPECT_EQ(resp.report().points_draft(), 0);
+  *req.mutable_from() = InDays(-3);
+  *req.mutable_to() = InDays(-2);
+  ASSERT_TRUE(admin_->DryRunReward(Ctx(s.owner).get(), req, &resp).ok());
+  EXPECT_EQ(resp.report().redemptions(), 0);
+
+  // Nothing was written: the stock used and the balances are as they were.
+  EXPECT_EQ(Redeemed(s, "five-off"), 4);
+  EXPECT_EQ(available(), available_before);
+
+  // An unknown reward, a bad draft and a period backwards are refused naming the field.
+  req.set_reward_id("nope");
+  status = admin_->DryRunReward(Ctx(s.owner).get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"reward_id"});
+  req.set_reward_id("five-off");
+  req.mutable_draft()->set_points_cost(0);
+  status = admin_->DryRunReward(Ctx(s.owner).get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"draft.points_cost"});
+  *req.mutable_draft() = draft;
+  *req.mutable_to() = InDays(-4);
+  status = admin_->DryRunReward(Ctx(s.owner).get(), req, &resp);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(common::ErrorFields(status), std::vector<std::string>{"to"});
+  ExpectLedgerClean(s);
+}
+
 }  // namespace
 }  // namespace loyalty::gateway

@@ -2,6 +2,7 @@
 //   rewards create ID FILE --reason TEXT     (a JSON or YAML RewardDefinition)
 //   rewards update ID FILE --reason TEXT     (the whole new definition: a new version)
 //   rewards list [ID]                        (with an id: that reward's versions)
+//   rewards dry-run ID FILE --from RFC3339 --to RFC3339   (a draft RewardDefinition)
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -51,6 +52,10 @@ struct WriteArgs {
   std::string id, file, reason;
 };
 
+struct DryRunArgs {
+  std::string id, file, from, to;
+};
+
 }  // namespace
 
 void AddRewardCommands(CLI::App& app, const Options& o, std::function<void(Client&)>& run,
@@ -97,6 +102,35 @@ void AddRewardCommands(CLI::App& app, const Options& o, std::function<void(Clien
   add_write("update", "write a new version of a reward from a file", false);
 
   auto id = std::make_shared<std::string>();
+  auto dry = std::make_shared<DryRunArgs>();
+  auto* dry_run = rewards->add_subcommand(
+      "dry-run", "what a draft would have done to a past period's redemptions of the reward");
+  dry_run->add_option("id", dry->id, "reward id")->required();
+  dry_run->add_option("file", dry->file, "JSON or YAML RewardDefinition: the draft")->required();
+  dry_run->add_option("--from", dry->from, "RFC 3339 time: redemptions from")->required();
+  dry_run->add_option("--to", dry->to, "RFC 3339 time: redemptions before")->required();
+  dry_run->callback([&o, &run, &read, dry] {
+    run = [&o, &read, dry](Client& c) {
+      v1::DryRunRewardRequest req;
+      req.set_store_id(o.store);
+      req.set_reward_id(dry->id);
+      read(dry->file, req.mutable_draft());
+      ParseTime(dry->from, "--from", req.mutable_from());
+      ParseTime(dry->to, "--to", req.mutable_to());
+      v1::DryRunRewardResponse resp;
+      Check(c.stub().DryRunReward(c.Ctx().get(), req, &resp));
+      if (o.json) return void(std::cout << ToJson(resp) << "\n");
+      const auto& r = resp.report();
+      std::cout << r.customers() << " customers; the draft refuses " << r.refused_disabled()
+                << " (withdrawn), " << r.refused_window() << " (window), " << r.refused_stock()
+                << " (stock)\n";
+      PrintTable({"", "REDEMPTIONS", "POINTS"},
+                 {{"in force", std::to_string(r.redemptions()), std::to_string(r.points_in_force())},
+                  {"draft", std::to_string(r.redemptions_draft()),
+                   std::to_string(r.points_draft())}});
+    };
+  });
+
   auto* list = rewards->add_subcommand("list", "the rewards; with an id, its versions");
   list->add_option("id", *id, "reward id");
   list->callback([&o, &run, id] {

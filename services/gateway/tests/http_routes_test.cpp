@@ -44,9 +44,9 @@ TEST(RouteTable, EveryPublicRpcHasARoute) {
   for (const auto& route : table.routes()) methods.insert(route.method->name());
   // StorefrontService 12 + 3 subscriptions, AdminService 33 (three for the admin console)
   // + 7 webhooks + 3 tiers + 3 rewards + 2 discount codes + 3 campaigns + 2 segments + the earn
-  // rules' dry run + the subscription report + the versions' list, get and diff + the tiers' dry
-  // run.
-  EXPECT_EQ(methods.size(), 15u + 59u);
+  // rules' dry run + the subscription report + the versions' list, get and diff + the tiers' and
+  // a reward's dry runs.
+  EXPECT_EQ(methods.size(), 15u + 60u);
   const auto dry_run = table.Find("POST", "/v1/stores/st_1/earn-rules:dry-run", nullptr);
   ASSERT_TRUE(dry_run);
   EXPECT_EQ(dry_run->route->method->name(), "DryRunEarnRules");

@@ -3,6 +3,8 @@
 #include "earn_rules.hpp"
 #include "loyalty/common/time.hpp"
 #include "program/earn_replay.hpp"
+#include "program/reward_replay.hpp"
+#include "program/reward_rules.hpp"
 #include "program/settings.hpp"
 #include "program/tier_replay.hpp"
 
@@ -80,6 +82,28 @@ void DryRun::DryRunTiers(const CallContext& call, const v1::DryRunTiersRequest* 
     *report = ReplayTiers(program, draft, standings, as_of);
     report->set_tier_version_now(published ? published->version() : 0);
   });
+}
+
+void DryRun::DryRunReward(const CallContext& call, const v1::DryRunRewardRequest* request,
+                          v1::DryRunRewardResponse* response) const {
+  using google::protobuf::util::TimeUtil;
+  Validator v;
+  v.RequireId(request->store_id(), "store_id");
+  v.RequireId(request->reward_id(), "reward_id");
+  CheckRewardDefinition(v, request->draft(), "draft.");
+  common::CheckPeriod(v, request->has_from() ? &request->from() : nullptr,
+                      request->has_to() ? &request->to() : nullptr, kMaxDays);
+  v.ThrowIfInvalid();
+  const auto redemptions = db_.Read(call.deadline, [&](pqxx::transaction_base& tx) {
+    if (rewards_.Current(tx, request->store_id(), request->reward_id()).empty()) {
+      throw RewardNotFound("reward_id");
+    }
+    return rewards_.RedemptionsIn(tx, request->store_id(), request->reward_id(),
+                                  TimeUtil::TimestampToMicroseconds(request->from()),
+                                  TimeUtil::TimestampToMicroseconds(request->to()));
+  });
+  *response->mutable_report() =
+      ReplayRedemptions(request->draft(), redemptions.before, redemptions.in_period);
 }
 
 }  // namespace loyalty::points

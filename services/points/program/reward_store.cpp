@@ -62,6 +62,14 @@ RewardStore::RewardStore(common::Database& db) {
   db.Prepare("rewards_versions", std::string(kRewardColumns) +
                                      "WHERE v.store_id = $1 AND v.reward_id = $2 "
                                      "ORDER BY v.version DESC");
+  // The count before the period comes back on every row (no rows: nothing to replay).
+  db.Prepare("rewards_redemptions",
+             "SELECT customer_id, reward_points, " MICROS("created_at") ", "
+             "(SELECT count(*) FROM points.holds WHERE store_id = $1 AND reward_id = $2 "
+             "  AND state = 'committed' AND created_at < " FROM_MICROS("$3") ") "
+             "FROM points.holds WHERE store_id = $1 AND reward_id = $2 AND state = 'committed' "
+             "AND created_at >= " FROM_MICROS("$3") " AND created_at < " FROM_MICROS("$4")
+             " ORDER BY created_at, hold_id");
 }
 
 v1::Reward RewardStore::InsertVersion(pqxx::transaction_base& tx, const std::string& store,
@@ -108,6 +116,18 @@ std::vector<v1::Reward> RewardStore::Current(pqxx::transaction_base& tx, const s
   std::vector<v1::Reward> out;
   for (const auto& r : tx.exec_prepared("rewards_current", store, reward_id)) {
     out.push_back(ToReward(r));
+  }
+  return out;
+}
+
+RewardStore::Redemptions RewardStore::RedemptionsIn(pqxx::transaction_base& tx,
+                                                    const std::string& store,
+                                                    const std::string& reward_id, int64_t from_us,
+                                                    int64_t to_us) const {
+  Redemptions out;
+  for (const auto& r : tx.exec_prepared("rewards_redemptions", store, reward_id, from_us, to_us)) {
+    out.in_period.push_back({r[0].as<std::string>(), r[1].as<int64_t>(), r[2].as<int64_t>()});
+    out.before = r[3].as<int64_t>();
   }
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include "loyalty/common/db.hpp"
 #include "loyalty/points/v1/points_service.pb.h"
+#include "program/reward_replay.hpp"
 
 namespace loyalty::points {
 
@@ -45,6 +46,14 @@ class RewardStore {
   // A reward's versions, newest first.
   std::vector<v1::Reward> Versions(pqxx::transaction_base& tx, const std::string& store,
                                    const std::string& reward_id) const;
+  // Its redemptions (holds that redeemed it, committed by their order) made in [from, to),
+  // oldest first, and how many were made before `from`; one statement.
+  struct Redemptions {
+    int64_t before = 0;
+    std::vector<Redemption> in_period;
+  };
+  Redemptions RedemptionsIn(pqxx::transaction_base& tx, const std::string& store,
+                            const std::string& reward_id, int64_t from_us, int64_t to_us) const;
 };
 
 }  // namespace loyalty::points
