@@ -19,7 +19,6 @@ std::unique_ptr<google::protobuf::Message> NewDefinition() {
 
 template <typename Request>
 void CheckTarget(Validator& v, const Request& request) {
-  v.RequireId(request.store_id(), "store_id");
   common::CheckVersionTarget(v, request, {VERSIONED_KIND_CAMPAIGN});
 }
 

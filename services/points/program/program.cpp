@@ -83,10 +83,8 @@ void Program::PublishEarnRules(const CallContext& call, const v1::PublishEarnRul
       return;
     }
     // Earlier than now would rewrite points already earned.
-    if (request->has_effective_from()) common::RequireNotPast(request->effective_from());
-    const int64_t effective = request->has_effective_from()
-                                  ? TimeUtil::TimestampToMicroseconds(request->effective_from())
-                                  : NowMicros();
+    const int64_t effective = common::EffectiveFromOrNow(
+        request->has_effective_from() ? &request->effective_from() : nullptr);
     *response->mutable_version() =
         store_.InsertRules(tx, request->store_id(), effective, request->rules(),
                            {request->author(), request->reason()});

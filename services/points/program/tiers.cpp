@@ -181,10 +181,8 @@ void Tiers::PublishTiers(const CallContext& call, const v1::PublishTiersRequest*
       return;
     }
     // Earlier than now would change tiers already decided.
-    if (request->has_effective_from()) common::RequireNotPast(request->effective_from());
-    const int64_t effective = request->has_effective_from()
-                                  ? TimeUtil::TimestampToMicroseconds(request->effective_from())
-                                  : NowMicros();
+    const int64_t effective = common::EffectiveFromOrNow(
+        request->has_effective_from() ? &request->effective_from() : nullptr);
     const auto settings = RequireSettings(store_, tx, request->store_id());
     Validator program_check;
     CheckTierProgram(program_check, request->program(), settings.currency_code(), "program.");

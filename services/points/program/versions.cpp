@@ -68,7 +68,6 @@ std::string Statement(v1::VersionedKind kind, const char* what) {
 
 template <typename Request>
 void CheckTarget(Validator& v, const Request& request) {
-  v.RequireId(request.store_id(), "store_id");
   common::CheckVersionTarget(v, request,
                              {v1::VERSIONED_KIND_SETTINGS, v1::VERSIONED_KIND_EARN_RULES,
                               v1::VERSIONED_KIND_TIERS, v1::VERSIONED_KIND_REWARD});

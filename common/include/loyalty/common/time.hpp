@@ -46,6 +46,13 @@ inline void RequireNotPast(const google::protobuf::Timestamp& t,
   }
   v.ThrowIfInvalid();
 }
+// A request's optional effective_from (nullptr: unset) as micros, checked by RequireNotPast;
+// unset is now.
+inline int64_t EffectiveFromOrNow(const google::protobuf::Timestamp* t) {
+  if (t == nullptr) return NowMicros();
+  RequireNotPast(*t);
+  return google::protobuf::util::TimeUtil::TimestampToMicroseconds(*t);
+}
 // A request's period [from, to): both set and storable, `to` after `from`, and at most
 // `max_days` long (0: any length). Returns whether it is, naming the bad field otherwise.
 inline bool CheckPeriod(Validator& v, const google::protobuf::Timestamp* from,

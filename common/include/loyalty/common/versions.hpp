@@ -23,11 +23,12 @@ namespace loyalty::common {
 // A fresh message of the kind's content type (Settings, EarnRules, ...).
 using ContentFactory = std::function<std::unique_ptr<google::protobuf::Message>()>;
 
-// The kind is known and served by this service (`served`), and reward_id / campaign_id name
-// exactly the one thing a REWARD / CAMPAIGN kind needs.
+// The store, a kind known and served by this service (`served`), and reward_id / campaign_id
+// naming exactly the one thing a REWARD / CAMPAIGN kind needs.
 template <typename Request>
 void CheckVersionTarget(Validator& v, const Request& request,
                         std::initializer_list<points::v1::VersionedKind> served) {
+  v.RequireId(request.store_id(), "store_id");
   const auto kind = request.kind();
   bool known = false;
   for (const auto k : served) known = known || k == kind;
